@@ -1,0 +1,184 @@
+//! The topic catalogue: one file (schemas/catalogue.toml) that lists every topic with its
+//! partitions, key, value records, cleanup policy, producers and consumers, beside the Avro
+//! schemas (.avsc) that are the source of truth for every record. Topic creation, schema
+//! registration and the AsyncAPI document are all derived from it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use apache_avro::Schema;
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// How a topic's values are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueFormat {
+    /// Confluent-framed Avro, one of the topic's `values` records.
+    Avro,
+    /// Processor state snapshots (an internal cache, JSON); safe to delete.
+    Snapshot,
+    /// The bytes of another record, unchanged (dead letters).
+    Raw,
+}
+
+/// Kafka's cleanup policy for a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CleanupPolicy {
+    Delete,
+    Compact,
+}
+
+impl CleanupPolicy {
+    pub fn as_kafka(self) -> &'static str {
+        match self {
+            Self::Delete => "delete",
+            Self::Compact => "compact",
+        }
+    }
+}
+
+/// One topic of the catalogue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    pub name: String,
+    pub description: String,
+    pub partitions: i32,
+    pub cleanup_policy: CleanupPolicy,
+    /// What the record key is, in words an integrator can follow.
+    pub key: String,
+    pub format: ValueFormat,
+    /// Full Avro names of the records the topic carries (for `format = "avro"`).
+    #[serde(default)]
+    pub values: Vec<String>,
+    pub producers: Vec<String>,
+    pub consumers: Vec<String>,
+}
+
+impl TopicSpec {
+    /// The registry subject of one of this topic's records (TopicRecordNameStrategy).
+    pub fn subject(&self, record: &str) -> String {
+        subject(&self.name, record)
+    }
+}
+
+/// The registry subject for a record on a topic: `<topic>-<full.record.Name>`.
+pub fn subject(topic: &str, record: &str) -> String {
+    format!("{topic}-{record}")
+}
+
+/// An Avro schema as written in its .avsc file.
+#[derive(Debug, Clone)]
+pub struct SchemaFile {
+    pub path: PathBuf,
+    /// The file's text, registered as it is so that docs reach the registry.
+    pub text: String,
+    pub schema: Schema,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogueFile {
+    #[serde(rename = "topic")]
+    topics: Vec<TopicSpec>,
+}
+
+/// The whole catalogue: topics and the schemas of their records, by full name.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    pub dir: PathBuf,
+    pub topics: Vec<TopicSpec>,
+    pub schemas: BTreeMap<String, SchemaFile>,
+}
+
+impl Catalogue {
+    /// Reads `dir/catalogue.toml` and every `.avsc` below `dir`, and checks that they agree.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join("catalogue.toml");
+        let text = read(&path)?;
+        let file: CatalogueFile =
+            toml::from_str(&text).map_err(|e| Error::Catalogue(format!("{}: {e}", path.display())))?;
+        let mut schemas = BTreeMap::new();
+        for path in avsc_files(dir)? {
+            let text = read(&path)?;
+            let schema = Schema::parse_str(&text)
+                .map_err(|e| Error::Catalogue(format!("{}: not a valid Avro schema: {e}", path.display())))?;
+            let name = schema
+                .name()
+                .map(|n| n.fullname(None))
+                .ok_or_else(|| Error::Catalogue(format!("{}: the top level must be a named record", path.display())))?;
+            if let Some(previous) = schemas.insert(name.clone(), SchemaFile { path: path.clone(), text, schema }) {
+                return Err(Error::Catalogue(format!(
+                    "{name} is defined twice: {} and {}",
+                    previous.path.display(),
+                    path.display()
+                )));
+            }
+        }
+        let catalogue = Self { dir: dir.to_path_buf(), topics: file.topics, schemas };
+        catalogue.check()?;
+        Ok(catalogue)
+    }
+
+    fn check(&self) -> Result<()> {
+        let mut seen = std::collections::BTreeSet::new();
+        for topic in &self.topics {
+            if !seen.insert(&topic.name) {
+                return Err(Error::Catalogue(format!("topic {} is listed twice", topic.name)));
+            }
+            if topic.partitions < 1 {
+                return Err(Error::Catalogue(format!("topic {} needs at least one partition", topic.name)));
+            }
+            if topic.format == ValueFormat::Avro && topic.values.is_empty() {
+                return Err(Error::Catalogue(format!("Avro topic {} lists no value records", topic.name)));
+            }
+            for record in &topic.values {
+                if !self.schemas.contains_key(record) {
+                    return Err(Error::Catalogue(format!(
+                        "topic {} carries {record}, but no .avsc under {} defines it",
+                        topic.name,
+                        self.dir.display()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn topic(&self, name: &str) -> Option<&TopicSpec> {
+        self.topics.iter().find(|t| t.name == name)
+    }
+
+    /// Every (subject, schema) pair the registry must hold.
+    pub fn subjects(&self) -> impl Iterator<Item = (String, &SchemaFile)> {
+        self.topics.iter().flat_map(move |topic| {
+            topic.values.iter().map(move |record| (topic.subject(record), &self.schemas[record]))
+        })
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })
+}
+
+fn avsc_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries =
+            std::fs::read_dir(&dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
+        for entry in entries {
+            let path = entry.map_err(|source| Error::Io { path: dir.display().to_string(), source })?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "avsc") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}

@@ -1,0 +1,189 @@
+//! Confluent-framed Avro (magic byte 0, 4-byte big-endian schema id, Avro body) through a
+//! Confluent-compatible schema registry, with subjects named `<topic>-<full.record.Name>`.
+//!
+//! Encoding looks the schema up by subject (it must have been registered: `clio schemas
+//! register`); it never registers on the fly, so a typo cannot create a subject. Decoding
+//! uses the writer's schema found by the id in the frame.
+
+pub mod json;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apache_avro::types::Value;
+use clio_aggregate::RecordSet;
+use schema_registry_converter::async_impl::avro::{AvroDecoder, AvroEncoder};
+use schema_registry_converter::async_impl::schema_registry::SrSettings;
+use schema_registry_converter::error::SRCError;
+use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
+
+/// Why a record could not be encoded or decoded. `is_transient` tells a failure worth
+/// retrying (the registry did not answer) from one that no retry will fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("not Confluent-framed Avro: {0}")]
+    NotFramed(String),
+    #[error("schema id {id}: {reason}")]
+    Decode { id: u32, reason: String },
+    #[error("the record is {record}, which is not one this topic carries")]
+    UnexpectedRecord { record: String },
+    #[error("{record}: {reason}")]
+    Mismatch { record: String, reason: String },
+    #[error("subject {subject}: {reason}")]
+    Encode { subject: String, reason: String },
+    #[error("{path}: {reason}")]
+    Json { path: String, reason: String },
+    #[error("schema registry unavailable: {0}")]
+    RegistryUnavailable(String),
+}
+
+impl CodecError {
+    /// True when the same call may succeed later (the registry was unreachable).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::RegistryUnavailable(_))
+    }
+}
+
+/// A decoded record: its full Avro name, the schema id it was written with, and its value.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub record: String,
+    pub schema_id: u32,
+    pub value: Value,
+}
+
+/// Encoder and decoder sharing one registry, with cached schemas. Cheap to clone.
+#[derive(Clone)]
+pub struct Codec {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry_url: String,
+    encoder: AvroEncoder,
+    decoder: AvroDecoder,
+}
+
+impl std::fmt::Debug for Codec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Codec").field("registry_url", &self.inner.registry_url).finish()
+    }
+}
+
+fn sr_settings(url: &str) -> SrSettings {
+    SrSettings::new_builder(url.to_string())
+        .no_proxy()
+        .set_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_else(|_| SrSettings::new(url.to_string()))
+}
+
+fn classify(error: SRCError, otherwise: impl FnOnce(String) -> CodecError) -> CodecError {
+    let text = match &error.cause {
+        Some(cause) => format!("{} ({cause})", error.error),
+        None => error.error.clone(),
+    };
+    if error.retriable { CodecError::RegistryUnavailable(text) } else { otherwise(text) }
+}
+
+/// The schema id in a Confluent frame, or why the bytes are not one.
+pub fn frame_schema_id(bytes: &[u8]) -> Result<u32, CodecError> {
+    match bytes {
+        [] => Err(CodecError::NotFramed("the value is empty".into())),
+        [magic, ..] if *magic != 0 => Err(CodecError::NotFramed(format!("magic byte is {magic:#04x}, expected 0x00"))),
+        [_, a, b, c, d, ..] => Ok(u32::from_be_bytes([*a, *b, *c, *d])),
+        _ => Err(CodecError::NotFramed(format!("{} bytes is shorter than the 5-byte header", bytes.len()))),
+    }
+}
+
+impl Codec {
+    pub fn new(registry_url: &str) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                registry_url: registry_url.to_string(),
+                encoder: AvroEncoder::new(sr_settings(registry_url)),
+                decoder: AvroDecoder::new(sr_settings(registry_url)),
+            }),
+        }
+    }
+
+    pub fn registry_url(&self) -> &str {
+        &self.inner.registry_url
+    }
+
+    fn strategy(topic: &str, record: &str) -> SubjectNameStrategy {
+        SubjectNameStrategy::TopicRecordNameStrategy(topic.to_string(), record.to_string())
+    }
+
+    fn forget_failures(&self) {
+        self.inner.encoder.remove_errors_from_cache();
+        self.inner.decoder.remove_errors_from_cache();
+    }
+
+    /// Encodes one element of a record set with the latest schema of its subject.
+    pub async fn encode<T: RecordSet>(&self, topic: &str, item: &T) -> Result<Vec<u8>, CodecError> {
+        let record = item.record_name();
+        let strategy = Self::strategy(topic, record);
+        let result = self.inner.encoder.encode_struct(item, &strategy).await;
+        result.map_err(|e| {
+            self.forget_failures();
+            let subject = crate::catalogue::subject(topic, record);
+            classify(e, |reason| CodecError::Encode { subject, reason })
+        })
+    }
+
+    /// The latest registered schema of a subject, with its id.
+    pub async fn schema_of(&self, topic: &str, record: &str) -> Result<(u32, apache_avro::Schema), CodecError> {
+        let strategy = Self::strategy(topic, record);
+        let subject = crate::catalogue::subject(topic, record);
+        match self.inner.encoder.get_schema_and_id(&subject, strategy).await {
+            Ok(schema) => Ok((schema.id, schema.parsed.clone())),
+            Err(e) => {
+                self.forget_failures();
+                Err(classify(e, |reason| CodecError::Encode { subject, reason }))
+            }
+        }
+    }
+
+    /// Encodes a JSON document as the given record of a topic, checked against its schema.
+    pub async fn encode_json(
+        &self,
+        topic: &str,
+        record: &str,
+        document: &serde_json::Value,
+    ) -> Result<Vec<u8>, CodecError> {
+        let (_, schema) = self.schema_of(topic, record).await?;
+        let value = json::json_to_avro(&schema, document)?;
+        let strategy = Self::strategy(topic, record);
+        self.inner.encoder.encode_value(value, &strategy).await.map_err(|e| {
+            self.forget_failures();
+            let subject = crate::catalogue::subject(topic, record);
+            classify(e, |reason| CodecError::Encode { subject, reason })
+        })
+    }
+
+    /// Decodes a Confluent-framed value with its writer's schema.
+    pub async fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError> {
+        let id = frame_schema_id(bytes)?;
+        match self.inner.decoder.decode(Some(bytes)).await {
+            Ok(result) => {
+                let record = result.name.map(|n| n.fullname(None)).unwrap_or_default();
+                Ok(Decoded { record, schema_id: id, value: result.value })
+            }
+            Err(e) => {
+                self.forget_failures();
+                Err(classify(e, |reason| CodecError::Decode { id, reason }))
+            }
+        }
+    }
+
+    /// Decodes a value into an element of a record set.
+    pub async fn decode_as<T: RecordSet>(&self, bytes: &[u8]) -> Result<T, CodecError> {
+        let decoded = self.decode(bytes).await?;
+        if !T::RECORDS.contains(&decoded.record.as_str()) {
+            return Err(CodecError::UnexpectedRecord { record: decoded.record });
+        }
+        T::from_avro(&decoded.record, &decoded.value)
+            .map_err(|e| CodecError::Mismatch { record: decoded.record.clone(), reason: e.to_string() })
+    }
+}

@@ -1,0 +1,154 @@
+//! Kafka clients as Clio configures them, topic creation from the catalogue, and reading one
+//! partition from an offset to its end (how processors restore and projectors rebuild).
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::OwnedMessage;
+use rdkafka::producer::FutureProducer;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+use crate::catalogue::TopicSpec;
+use crate::settings::KafkaSettings;
+use crate::{Error, Result};
+
+/// How long a metadata or watermark request may take before it is an error.
+pub const METADATA_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Producer settings every Clio producer shares: idempotent (no duplicates from retries,
+/// order kept per partition), acks from all replicas, lz4, a short linger for batching, and
+/// the Java client's murmur2 partitioner so that every client agrees where a key lives.
+pub fn producer_config(settings: &KafkaSettings) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &settings.brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("compression.type", "lz4")
+        .set("linger.ms", "5")
+        .set("partitioner", "murmur2_random")
+        .set("message.timeout.ms", "60000");
+    config
+}
+
+pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer> {
+    Ok(producer_config(settings).create()?)
+}
+
+/// Consumer settings: offsets are committed by hand after the work is durable.
+pub fn consumer_config(settings: &KafkaSettings, group: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &settings.brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", settings.session_timeout_ms.to_string())
+        .set("heartbeat.interval.ms", (settings.session_timeout_ms / 4).max(250).to_string());
+    config
+}
+
+/// A consumer outside any group, for reading partitions by explicit assignment.
+pub fn reader(settings: &KafkaSettings) -> Result<BaseConsumer> {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &settings.brokers)
+        .set("group.id", "clio-reader")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest");
+    Ok(config.create()?)
+}
+
+/// What topic creation did for one topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicOutcome {
+    Created,
+    AlreadyExisted,
+}
+
+/// Creates the topics that do not exist yet; existing ones are left as they are.
+pub async fn create_topics(settings: &KafkaSettings, topics: &[&TopicSpec]) -> Result<Vec<(String, TopicOutcome)>> {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &settings.brokers).create()?;
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|t| {
+            NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(1))
+                .set("cleanup.policy", t.cleanup_policy.as_kafka())
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
+    let results = admin.create_topics(new_topics.iter(), &options).await?;
+    let mut outcomes = Vec::new();
+    for result in results {
+        match result {
+            Ok(name) => outcomes.push((name, TopicOutcome::Created)),
+            Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => outcomes.push((name, TopicOutcome::AlreadyExisted)),
+            Err((topic, code)) => return Err(Error::TopicCreation { topic, code }),
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The number of partitions of a topic, from the broker's metadata.
+pub fn partition_count(consumer: &BaseConsumer, topic: &str) -> Result<i32> {
+    let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT)?;
+    let count = metadata.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len());
+    if count == 0 {
+        return Err(Error::Kafka(rdkafka::error::KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownTopicOrPartition)));
+    }
+    Ok(count as i32)
+}
+
+/// Reads `topic`/`partition` from `from` up to the end it had when the call began, handing
+/// each record to `each`. Blocking: call it from `spawn_blocking`. Returns the end offset.
+pub fn read_partition(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+    from: i64,
+    mut each: impl FnMut(OwnedMessage),
+) -> Result<i64> {
+    let (low, high) = consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT)?;
+    let start = from.max(low);
+    if start >= high {
+        return Ok(high);
+    }
+    let mut assignment = TopicPartitionList::new();
+    assignment.add_partition_offset(topic, partition, Offset::Offset(start))?;
+    consumer.assign(&assignment)?;
+    let mut idle_polls = 0;
+    loop {
+        match consumer.poll(Duration::from_millis(500)) {
+            Some(Ok(message)) => {
+                idle_polls = 0;
+                let offset = message.offset();
+                each(message.detach());
+                if offset + 1 >= high {
+                    break;
+                }
+            }
+            Some(Err(error)) => return Err(error.into()),
+            None => {
+                idle_polls += 1;
+                // Records below the end can vanish (compaction, retention); re-check the end.
+                if idle_polls % 20 == 0 {
+                    let (low_now, _) = consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT)?;
+                    if low_now >= high {
+                        break;
+                    }
+                    if idle_polls > 240 {
+                        return Err(Error::Kafka(rdkafka::error::KafkaError::PartitionEOF(partition)));
+                    }
+                }
+            }
+        }
+    }
+    consumer.unassign()?;
+    Ok(high)
+}

@@ -1,0 +1,51 @@
+//! The runtime between Clio's pure domains and Kafka.
+//!
+//! Every processor runs through the same loop ([`processor`]): consume a batch of commands,
+//! decide with the domain's pure function, produce commands for other entities, then events,
+//! then state snapshots, wait for the broker's acknowledgements, and only then commit the
+//! consumed offsets. Correctness after a crash comes from deterministic event ids that record
+//! their cause, not from broker transactions (see docs/delivery.md).
+//!
+//! # Layout
+//! - [`settings`]: the environment variables every process shares (`CLIO_BROKERS`, ...).
+//! - [`telemetry`]: tracing set-up.
+//! - [`catalogue`]: the topic catalogue (schemas/catalogue.toml) and the .avsc files.
+//! - [`codec`]: Confluent-framed Avro through the schema registry; JSON <-> Avro by schema.
+//! - [`kafka`]: client configuration, topic creation, reading a partition to its end.
+//! - [`dead_letter`]: what a record that cannot be handled becomes.
+//! - [`processor`]: the generic processor loop, restore on assignment, completion of
+//!   partial outcomes.
+//! - [`headers`]: the names of the record headers Clio writes.
+
+pub mod catalogue;
+pub mod codec;
+pub mod dead_letter;
+pub mod headers;
+pub mod kafka;
+pub mod processor;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+
+/// The errors of the runtime's library functions.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("catalogue: {0}")]
+    Catalogue(String),
+    #[error("reading {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Codec(#[from] codec::CodecError),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("creating topic {topic}: {code}")]
+    TopicCreation { topic: String, code: rdkafka::error::RDKafkaErrorCode },
+    #[error("registry at {url}: {reason}")]
+    Registry { url: String, reason: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

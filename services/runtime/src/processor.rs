@@ -1,0 +1,849 @@
+//! The generic processor: runs any [`Aggregate`] against its three topics.
+//!
+//! One batch goes through these steps, in this order:
+//! 1. decode every command (a record that cannot be decoded becomes a dead letter);
+//! 2. for each command, in offset order: restore its partition if this instance does not hold
+//!    it yet, skip it if its outcome is already on the log, forward it if it sits on the wrong
+//!    partition, else `decide` and `apply` on a copy of the entity's state;
+//! 3. produce commands for other entities, forwards and dead letters, and wait for the acks;
+//! 4. produce the events (each with a deterministic id, its cause, its index and the outcome's
+//!    size), and wait for the acks;
+//! 5. produce snapshots of every changed entity and a checkpoint per partition to
+//!    `<domain>.state`, and wait for the acks;
+//! 6. commit the consumed offsets.
+//!
+//! A crash anywhere leaves a log from which a restore can tell what was done: an outcome is
+//! complete when its last event is on the log, and a partial one (a prefix, because one
+//! idempotent producer writes the partition in order) is finished by deciding the same
+//! command again on the same state, which gives the same events with the same ids, of which
+//! only the missing ones are produced. Commands for other entities are produced before the
+//! events, so a visible event implies they were sent; a re-run may send them twice, and the
+//! receiving entity's idempotency key makes the second one a no-op.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clio_aggregate::{Aggregate, Cause, Context, RecordSet, partition_for_key};
+use futures::future::join_all;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use crate::codec::{Codec, CodecError};
+use crate::dead_letter::{self, DeadLetter};
+use crate::headers;
+use crate::kafka;
+use crate::settings::KafkaSettings;
+
+/// The key of the per-partition checkpoint record on the state topic. It starts with a NUL
+/// byte, which no entity key contains.
+pub const CHECKPOINT_KEY: &str = "\u{0}clio.checkpoint";
+
+/// The topics one processor reads and writes.
+#[derive(Debug, Clone)]
+pub struct ProcessorTopics {
+    pub commands: String,
+    pub events: String,
+    pub state: String,
+    pub dead_letters: String,
+}
+
+impl ProcessorTopics {
+    /// `<domain>.commands`, `<domain>.events`, `<domain>.state` and the platform dead letters.
+    pub fn for_domain(domain: &str) -> Self {
+        Self {
+            commands: format!("{domain}.commands"),
+            events: format!("{domain}.events"),
+            state: format!("{domain}.state"),
+            dead_letters: dead_letter::TOPIC.to_string(),
+        }
+    }
+}
+
+/// How one processor runs.
+#[derive(Debug, Clone)]
+pub struct ProcessorConfig {
+    pub topics: ProcessorTopics,
+    pub group_id: String,
+    /// Most commands decided in one batch.
+    pub max_batch: usize,
+    /// How long to wait for more commands before a batch is closed.
+    pub linger: Duration,
+}
+
+impl ProcessorConfig {
+    pub fn for_domain(domain: &str) -> Self {
+        Self {
+            topics: ProcessorTopics::for_domain(domain),
+            group_id: format!("clio-{domain}-processor"),
+            max_batch: 500,
+            linger: Duration::from_millis(5),
+        }
+    }
+}
+
+/// The checkpoint written after the snapshots of a batch are acknowledged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Checkpoint {
+    /// Every event at or below this offset is covered by a snapshot.
+    events_through: i64,
+    /// Every command at or below this offset has its outcome on the log.
+    commands_through: i64,
+}
+
+/// A cause whose events are only partly on the log.
+#[derive(Debug, Clone)]
+struct Partial {
+    command_offset: i64,
+    present: usize,
+    first_event_offset: i64,
+}
+
+/// What one instance holds for one partition it is assigned.
+struct PartitionState<S> {
+    generation: u64,
+    entities: HashMap<String, S>,
+    /// Commands at or below this offset have their outcome on the log: skip them.
+    applied_through: i64,
+    /// The highest events offset folded into `entities`.
+    events_through: i64,
+    /// The highest events offset every entity's snapshot covers.
+    checkpointed_events_through: i64,
+    /// Entities changed since their last snapshot.
+    dirty: HashSet<String>,
+    partial: Option<Partial>,
+}
+
+/// Assignment generations, updated by the rebalance callback and read by the loop, so a
+/// partition that was revoked and assigned again is restored again.
+#[derive(Default)]
+struct Assignments {
+    current: Mutex<HashMap<i32, u64>>,
+    next: AtomicU64,
+}
+
+impl Assignments {
+    fn generation(&self, partition: i32) -> Option<u64> {
+        self.current.lock().unwrap_or_else(|e| e.into_inner()).get(&partition).copied()
+    }
+}
+
+struct RebalanceContext {
+    topic: String,
+    assignments: Arc<Assignments>,
+}
+
+impl ClientContext for RebalanceContext {}
+
+impl ConsumerContext for RebalanceContext {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let mut current = self.assignments.current.lock().unwrap_or_else(|e| e.into_inner());
+        match rebalance {
+            Rebalance::Assign(list) => {
+                for element in list.elements_for_topic(&self.topic) {
+                    let generation = self.assignments.next.fetch_add(1, Ordering::SeqCst) + 1;
+                    current.insert(element.partition(), generation);
+                }
+                info!(topic = %self.topic, partitions = ?current.keys().collect::<Vec<_>>(), "partitions assigned");
+            }
+            Rebalance::Revoke(list) => {
+                for element in list.elements_for_topic(&self.topic) {
+                    current.remove(&element.partition());
+                }
+                info!(topic = %self.topic, "partitions revoked");
+            }
+            Rebalance::Error(error) => warn!(%error, "rebalance error"),
+        }
+    }
+}
+
+/// One record to produce, with the partition chosen by us.
+struct Outgoing {
+    topic: String,
+    partition: Option<i32>,
+    key: Option<Vec<u8>>,
+    payload: Option<Vec<u8>>,
+    headers: OwnedHeaders,
+}
+
+/// Counters an operator reads in the logs (and, later, as metrics).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counters {
+    pub commands: u64,
+    pub events: u64,
+    pub skipped: u64,
+    pub forwarded: u64,
+    pub dead_letters: u64,
+}
+
+/// Runs one processor until `shutdown` is cancelled; the batch in flight is finished and
+/// committed first.
+pub async fn run<A: Aggregate>(
+    kafka_settings: &KafkaSettings,
+    codec: Codec,
+    config: ProcessorConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Counters>
+where
+    A::Command: Send + Sync,
+    A::Event: Send + Sync,
+    A::State: Send + Sync,
+{
+    let assignments = Arc::new(Assignments::default());
+    let context = RebalanceContext { topic: config.topics.commands.clone(), assignments: assignments.clone() };
+    let consumer: StreamConsumer<RebalanceContext> = kafka::consumer_config(kafka_settings, &config.group_id)
+        .create_with_context(context)
+        .context("creating the command consumer")?;
+    let producer = kafka::producer(kafka_settings).context("creating the producer")?;
+    let partitions = check_topics(kafka_settings, &config.topics)?;
+    consumer.subscribe(&[&config.topics.commands]).context("subscribing to the commands topic")?;
+    info!(domain = A::NAME, commands = %config.topics.commands, partitions, group = %config.group_id, "processor started");
+
+    let mut processor = Processor::<A> {
+        kafka_settings: kafka_settings.clone(),
+        codec,
+        config,
+        producer,
+        partition_count: partitions,
+        assignments,
+        partitions: HashMap::new(),
+        counters: Counters::default(),
+        _aggregate: PhantomData,
+    };
+    loop {
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            message = consumer.recv() => message,
+        };
+        let mut batch = vec![first.context("receiving commands")?.detach()];
+        while batch.len() < processor.config.max_batch {
+            match tokio::time::timeout(processor.config.linger, consumer.recv()).await {
+                Ok(Ok(message)) => batch.push(message.detach()),
+                Ok(Err(error)) => {
+                    warn!(%error, "consumer error while filling a batch");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        match processor.process(&batch, &shutdown).await {
+            Ok(Some(commit)) => commit_offsets(&consumer, &commit),
+            Ok(None) => break,
+            Err(error) => {
+                // The broker refused or lost part of the batch. Forget what this instance
+                // holds for these partitions and read the batch again: the restore finds what
+                // reached the log and the protocol finishes the rest.
+                error!(error = %format!("{error:#}"), "batch failed; restoring and retrying");
+                let mut rewind: BTreeMap<i32, i64> = BTreeMap::new();
+                for message in &batch {
+                    rewind.entry(message.partition()).or_insert(message.offset());
+                }
+                for (partition, offset) in rewind {
+                    processor.partitions.remove(&partition);
+                    if let Err(error) =
+                        consumer.seek(message_topic(&batch), partition, Offset::Offset(offset), Duration::from_secs(10))
+                    {
+                        warn!(%error, partition, "seek after a failed batch did not work; the next rebalance will rewind");
+                    }
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+    info!(domain = A::NAME, counters = ?processor.counters, "processor stopped");
+    Ok(processor.counters)
+}
+
+fn message_topic(batch: &[OwnedMessage]) -> &str {
+    batch.first().map_or("", |m| m.topic())
+}
+
+fn commit_offsets(consumer: &StreamConsumer<RebalanceContext>, commit: &BTreeMap<i32, i64>) {
+    if commit.is_empty() {
+        return;
+    }
+    let topic = consumer.context().topic.clone();
+    let mut list = TopicPartitionList::new();
+    for (&partition, &next) in commit {
+        if list.add_partition_offset(&topic, partition, Offset::Offset(next)).is_err() {
+            return;
+        }
+    }
+    if let Err(error) = tokio::task::block_in_place(|| consumer.commit(&list, CommitMode::Sync)) {
+        // Usually a rebalance; the next owner restores from the log and skips what is done.
+        warn!(%error, "committing offsets failed");
+    }
+}
+
+/// The commands, events and state topics must have the same number of partitions: a key's
+/// events and snapshots live on the partition number its commands live on.
+fn check_topics(settings: &KafkaSettings, topics: &ProcessorTopics) -> anyhow::Result<i32> {
+    let reader = kafka::reader(settings)?;
+    let commands = kafka::partition_count(&reader, &topics.commands)
+        .with_context(|| format!("topic {} (create topics first: clio topics create)", topics.commands))?;
+    for topic in [&topics.events, &topics.state] {
+        let count = kafka::partition_count(&reader, topic)
+            .with_context(|| format!("topic {topic} (create topics first: clio topics create)"))?;
+        anyhow::ensure!(
+            count == commands,
+            "topic {topic} has {count} partitions but {} has {commands}; they must match",
+            topics.commands
+        );
+    }
+    Ok(commands)
+}
+
+struct Processor<A: Aggregate> {
+    kafka_settings: KafkaSettings,
+    codec: Codec,
+    config: ProcessorConfig,
+    producer: FutureProducer,
+    partition_count: i32,
+    assignments: Arc<Assignments>,
+    partitions: HashMap<i32, PartitionState<A::State>>,
+    counters: Counters,
+    _aggregate: PhantomData<A>,
+}
+
+/// What deciding one command produced, before it is sent.
+struct Planned {
+    first: Vec<Outgoing>,
+    events: Vec<Outgoing>,
+}
+
+impl<A: Aggregate> Processor<A>
+where
+    A::Command: Send + Sync,
+    A::Event: Send + Sync,
+    A::State: Send + Sync,
+{
+    /// Processes one batch; returns the offsets to commit, or `None` when shutdown came
+    /// while waiting on the registry.
+    async fn process(
+        &mut self,
+        batch: &[OwnedMessage],
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Option<BTreeMap<i32, i64>>> {
+        let mut first = Vec::new();
+        let mut events: BTreeMap<i32, Vec<Outgoing>> = BTreeMap::new();
+        let mut commit = BTreeMap::new();
+        let mut last_command: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut touched: BTreeMap<i32, HashSet<String>> = BTreeMap::new();
+
+        for message in batch {
+            let partition = message.partition();
+            let Some(generation) = self.assignments.generation(partition) else {
+                debug!(
+                    partition,
+                    offset = message.offset(),
+                    "partition no longer assigned; leaving the record to its new owner"
+                );
+                continue;
+            };
+            let restored = self.partitions.get(&partition).is_some_and(|p| p.generation == generation);
+            if !restored {
+                let state = self
+                    .restore(partition, generation)
+                    .await
+                    .with_context(|| format!("restoring partition {partition}"))?;
+                self.partitions.insert(partition, state);
+            }
+            commit.insert(partition, message.offset() + 1);
+            last_command.insert(partition, message.offset());
+            let applied_through = self.partitions[&partition].applied_through;
+            if message.offset() <= applied_through {
+                self.counters.skipped += 1;
+                continue;
+            }
+            let Some(planned) = self.plan(message, shutdown).await else {
+                return Ok(None);
+            };
+            if !planned.events.is_empty() {
+                touched.entry(partition).or_default().insert(key_text(message).unwrap_or_default());
+            }
+            first.extend(planned.first);
+            events.entry(partition).or_default().extend(planned.events);
+        }
+
+        // Steps 3 and 4: other entities' commands, forwards and dead letters first, then events.
+        self.send_all(first).await.context("producing commands and dead letters")?;
+        let mut events_through: BTreeMap<i32, i64> = BTreeMap::new();
+        for (partition, outgoing) in events {
+            let count = outgoing.len() as u64;
+            let offsets = self.send_all(outgoing).await.context("producing events")?;
+            self.counters.events += count;
+            if let Some(max) = offsets.into_iter().max() {
+                events_through.insert(partition, max);
+            }
+        }
+        // Step 5: snapshots of changed entities, then the checkpoint of each partition.
+        let mut snapshots = Vec::new();
+        let mut checkpoints = Vec::new();
+        for (&partition, &command_offset) in &last_command {
+            let Some(state) = self.partitions.get_mut(&partition) else { continue };
+            if let Some(&max) = events_through.get(&partition) {
+                state.events_through = state.events_through.max(max);
+            }
+            state.dirty.extend(touched.remove(&partition).unwrap_or_default());
+            let covers = state.events_through.to_string();
+            for key in &state.dirty {
+                let Some(entity) = state.entities.get(key) else { continue };
+                let payload = serde_json::to_vec(entity).context("serialising a snapshot")?;
+                snapshots.push(Outgoing {
+                    topic: self.config.topics.state.clone(),
+                    partition: Some(partition),
+                    key: Some(key.as_bytes().to_vec()),
+                    payload: Some(payload),
+                    headers: OwnedHeaders::new().insert(Header { key: headers::COVERS_OFFSET, value: Some(&covers) }),
+                });
+            }
+            // A partial outcome's events are on the log but not folded in yet: the checkpoint
+            // must not pass them, or a restore would never see them.
+            let safe_events_through = match &state.partial {
+                Some(partial) => state.events_through.min(partial.first_event_offset - 1),
+                None => state.events_through,
+            };
+            let applied = state.applied_through.max(match &state.partial {
+                Some(partial) => command_offset.min(partial.command_offset - 1),
+                None => command_offset,
+            });
+            let checkpoint = Checkpoint { events_through: safe_events_through, commands_through: applied };
+            checkpoints.push((partition, checkpoint));
+        }
+        self.send_all(snapshots).await.context("producing snapshots")?;
+        let mut checkpoint_records = Vec::new();
+        for (partition, checkpoint) in checkpoints {
+            checkpoint_records.push(Outgoing {
+                topic: self.config.topics.state.clone(),
+                partition: Some(partition),
+                key: Some(CHECKPOINT_KEY.as_bytes().to_vec()),
+                payload: Some(serde_json::to_vec(&checkpoint)?),
+                headers: OwnedHeaders::new(),
+            });
+            if let Some(state) = self.partitions.get_mut(&partition) {
+                state.dirty.clear();
+                state.checkpointed_events_through = checkpoint.events_through;
+                state.applied_through = state.applied_through.max(checkpoint.commands_through);
+            }
+        }
+        self.send_all(checkpoint_records).await.context("producing checkpoints")?;
+        self.counters.commands += batch.len() as u64;
+        Ok(Some(commit))
+    }
+
+    /// Decides one command and plans what to send. `None` means shutdown while the registry
+    /// was unreachable.
+    async fn plan(&mut self, message: &OwnedMessage, shutdown: &CancellationToken) -> Option<Planned> {
+        let partition = message.partition();
+        let Some(payload) = message.payload() else {
+            return Some(self.dead(message, "the record has no value (tombstones are not commands)".into()));
+        };
+        let command: A::Command = match retry(shutdown, || self.codec.decode_as::<A::Command>(payload)).await? {
+            Ok(command) => command,
+            Err(error) => {
+                return Some(self.dead(message, format!("cannot decode: {error}")));
+            }
+        };
+        let entity = A::entity_key(&command);
+        let key = match key_text(message) {
+            Some(key) if key != entity => {
+                return Some(
+                    self.dead(message, format!("record key {key:?} does not match the command's entity {entity:?}")),
+                );
+            }
+            Some(key) => key,
+            None => entity,
+        };
+        let home = partition_for_key(key.as_bytes(), self.partition_count);
+        if home != partition {
+            self.counters.forwarded += 1;
+            return Some(Planned { first: vec![self.forward(message, &key, home)], events: Vec::new() });
+        }
+
+        let cause = Cause::new(message.topic(), partition, message.offset());
+        let context = Context { now_micros: timestamp_micros(message), cause: cause.clone() };
+        let state = self.partitions.get(&partition).and_then(|p| p.entities.get(&key)).cloned().unwrap_or_default();
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let decision = A::decide(&state, &command, &context);
+            let mut next = state.clone();
+            for event in &decision.events {
+                A::apply(&mut next, event);
+            }
+            (decision, next)
+        }));
+        let (decision, next) = match outcome {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let text = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                return Some(self.dead(message, format!("the domain failed on this command: {text}")));
+            }
+        };
+
+        let traceparent = headers::get(message, headers::TRACEPARENT).map(str::to_string);
+        let count = decision.events.len();
+        let cause_text = cause.to_string();
+        let mut planned = Planned { first: Vec::new(), events: Vec::new() };
+        for (j, (target, command)) in decision.commands.iter().enumerate() {
+            let payload = match retry(shutdown, || self.codec.encode(&self.config.topics.commands, command)).await? {
+                Ok(payload) => payload,
+                Err(error) => {
+                    return Some(self.dead(message, format!("its outcome cannot be encoded: {error}")));
+                }
+            };
+            let id = cause.event_id(count + j);
+            planned.first.push(Outgoing {
+                topic: self.config.topics.commands.clone(),
+                partition: Some(partition_for_key(target.as_bytes(), self.partition_count)),
+                key: Some(target.as_bytes().to_vec()),
+                payload: Some(payload),
+                headers: record_headers(&id, &cause_text, None, command.record_name(), traceparent.as_deref()),
+            });
+        }
+        let already_present = match self.partitions.get(&partition).and_then(|p| p.partial.as_ref()) {
+            Some(partial) if partial.command_offset == message.offset() => partial.present,
+            _ => 0,
+        };
+        for (index, event) in decision.events.iter().enumerate() {
+            let payload = match retry(shutdown, || self.codec.encode(&self.config.topics.events, event)).await? {
+                Ok(payload) => payload,
+                Err(error) => {
+                    return Some(self.dead(message, format!("its outcome cannot be encoded: {error}")));
+                }
+            };
+            if index < already_present {
+                continue;
+            }
+            planned.events.push(Outgoing {
+                topic: self.config.topics.events.clone(),
+                partition: Some(partition),
+                key: Some(key.as_bytes().to_vec()),
+                payload: Some(payload),
+                headers: record_headers(
+                    &cause.event_id(index),
+                    &cause_text,
+                    Some((index, count)),
+                    event.record_name(),
+                    traceparent.as_deref(),
+                ),
+            });
+        }
+        if let Some(state) = self.partitions.get_mut(&partition) {
+            if already_present > 0 {
+                info!(partition, offset = message.offset(), already_present, count, "finishing a partial outcome");
+                state.partial = None;
+            }
+            if count > 0 {
+                state.entities.insert(key.clone(), next);
+            }
+        }
+        debug!(topic = message.topic(), partition, offset = message.offset(), key = %key,
+               record = command.record_name(), events = count, "command decided");
+        Some(planned)
+    }
+
+    fn dead(&mut self, message: &OwnedMessage, reason: String) -> Planned {
+        self.counters.dead_letters += 1;
+        Planned { first: vec![self.dead_letter(message, &reason)], events: Vec::new() }
+    }
+
+    fn dead_letter(&self, message: &OwnedMessage, reason: &str) -> Outgoing {
+        warn!(
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            reason,
+            "dead letter"
+        );
+        let letter = DeadLetter::of(message, &self.config.group_id, reason);
+        Outgoing {
+            topic: self.config.topics.dead_letters.clone(),
+            partition: None,
+            key: letter.key,
+            payload: letter.value,
+            headers: letter.headers,
+        }
+    }
+
+    fn forward(&self, message: &OwnedMessage, key: &str, home: i32) -> Outgoing {
+        let from = Cause::new(message.topic(), message.partition(), message.offset()).to_string();
+        info!(from = %from, to = home, key, "forwarding a command to the partition its key hashes to");
+        let mut out = OwnedHeaders::new();
+        if let Some(original) = message.headers() {
+            for header in original.iter() {
+                out = out.insert(Header { key: header.key, value: header.value });
+            }
+        }
+        Outgoing {
+            topic: message.topic().to_string(),
+            partition: Some(home),
+            key: Some(key.as_bytes().to_vec()),
+            payload: message.payload().map(<[u8]>::to_vec),
+            headers: out.insert(Header { key: headers::FORWARDED_FROM, value: Some(&from) }),
+        }
+    }
+
+    /// Produces every record and waits for all acknowledgements; returns their offsets.
+    async fn send_all(&self, outgoing: Vec<Outgoing>) -> anyhow::Result<Vec<i64>> {
+        let mut deliveries = Vec::with_capacity(outgoing.len());
+        for record in &outgoing {
+            let mut future = FutureRecord::<[u8], [u8]>::to(&record.topic).headers(record.headers.clone());
+            if let Some(partition) = record.partition {
+                future = future.partition(partition);
+            }
+            if let Some(key) = &record.key {
+                future = future.key(key.as_slice());
+            }
+            if let Some(payload) = &record.payload {
+                future = future.payload(payload.as_slice());
+            }
+            match self.producer.send_result(future) {
+                Ok(delivery) => deliveries.push(delivery),
+                Err((error, _)) => anyhow::bail!("queueing a record for {}: {error}", record.topic),
+            }
+        }
+        let mut offsets = Vec::with_capacity(deliveries.len());
+        for result in join_all(deliveries).await {
+            match result {
+                Ok(Ok(delivery)) => offsets.push(delivery.offset),
+                Ok(Err((error, _))) => anyhow::bail!("the broker refused a record: {error}"),
+                Err(_) => anyhow::bail!("the producer dropped a delivery report"),
+            }
+        }
+        Ok(offsets)
+    }
+
+    /// Rebuilds what this instance needs for `partition`: the latest snapshots and checkpoint
+    /// from the state topic, then the tail of the events topic after the checkpoint.
+    async fn restore(&self, partition: i32, generation: u64) -> anyhow::Result<PartitionState<A::State>> {
+        let started = std::time::Instant::now();
+        let topics = self.config.topics.clone();
+        let settings = self.kafka_settings.clone();
+
+        // The state topic: latest snapshot per key and the latest checkpoint.
+        let state_topic = topics.state.clone();
+        let settings_for_state = settings.clone();
+        let (snapshots, checkpoint) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let reader = kafka::reader(&settings_for_state)?;
+            let mut snapshots: HashMap<String, (i64, Vec<u8>)> = HashMap::new();
+            let mut checkpoint: Option<Vec<u8>> = None;
+            kafka::read_partition(&reader, &state_topic, partition, 0, |message| {
+                let Some(key) = key_text(&message) else { return };
+                match message.payload() {
+                    None => {
+                        snapshots.remove(&key);
+                    }
+                    Some(payload) if key == CHECKPOINT_KEY => checkpoint = Some(payload.to_vec()),
+                    Some(payload) => {
+                        let covers =
+                            headers::get(&message, headers::COVERS_OFFSET).and_then(|c| c.parse().ok()).unwrap_or(-1);
+                        snapshots.insert(key, (covers, payload.to_vec()));
+                    }
+                }
+            })?;
+            Ok((snapshots, checkpoint))
+        })
+        .await??;
+
+        let mut entities = HashMap::with_capacity(snapshots.len());
+        let mut covers = HashMap::with_capacity(snapshots.len());
+        let mut checkpoint: Option<Checkpoint> = checkpoint.and_then(|c| serde_json::from_slice(&c).ok());
+        for (key, (covered, payload)) in snapshots {
+            match serde_json::from_slice::<A::State>(&payload) {
+                Ok(state) => {
+                    entities.insert(key.clone(), state);
+                    covers.insert(key, covered);
+                }
+                Err(error) => {
+                    // Snapshots are a cache: one that no longer reads means a full replay.
+                    warn!(partition, %error, "a snapshot does not read as the current state type; replaying all events");
+                    entities.clear();
+                    covers.clear();
+                    checkpoint = None;
+                    break;
+                }
+            }
+        }
+        let from = checkpoint.as_ref().map_or(0, |c| c.events_through + 1);
+        let mut applied_through = checkpoint.as_ref().map_or(-1, |c| c.commands_through);
+
+        // The events topic after the checkpoint, streamed so memory stays flat.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<OwnedMessage>(1024);
+        let events_topic = topics.events.clone();
+        let reading = tokio::task::spawn_blocking(move || -> anyhow::Result<i64> {
+            let reader = kafka::reader(&settings)?;
+            Ok(kafka::read_partition(&reader, &events_topic, partition, from, |message| {
+                let _ = sender.blocking_send(message);
+            })?)
+        });
+
+        struct Open<E> {
+            command_offset: i64,
+            count: usize,
+            key: String,
+            events: Vec<(i64, E)>,
+        }
+        let mut open: Option<Open<A::Event>> = None;
+        let mut dirty = HashSet::new();
+        let mut replayed = 0u64;
+        let fold = |open: Open<A::Event>, entities: &mut HashMap<String, A::State>, dirty: &mut HashSet<String>| {
+            let covered = covers.get(&open.key).copied().unwrap_or(-1);
+            for (offset, event) in &open.events {
+                if *offset > covered {
+                    A::apply(entities.entry(open.key.clone()).or_default(), event);
+                    dirty.insert(open.key.clone());
+                }
+            }
+        };
+        while let Some(message) = receiver.recv().await {
+            replayed += 1;
+            let Some(payload) = message.payload() else { continue };
+            let event = match self.codec.decode_as::<A::Event>(payload).await {
+                Ok(event) => event,
+                Err(error) => {
+                    error!(partition, offset = message.offset(), %error, "an event on the log cannot be decoded; it is left out of the state");
+                    continue;
+                }
+            };
+            let key = key_text(&message).unwrap_or_default();
+            let cause = headers::get(&message, headers::CAUSE).and_then(Cause::parse);
+            let index: usize = headers::get(&message, headers::EVENT_INDEX).and_then(|i| i.parse().ok()).unwrap_or(0);
+            let count: usize = headers::get(&message, headers::EVENT_COUNT).and_then(|c| c.parse().ok()).unwrap_or(1);
+            let command_offset = match &cause {
+                Some(cause) if cause.topic == topics.commands && cause.partition == partition => cause.offset,
+                _ => -1,
+            };
+            let continues = open.as_ref().is_some_and(|o| o.command_offset == command_offset && command_offset >= 0);
+            if !continues {
+                if let Some(previous) = open.take() {
+                    if previous.events.len() < previous.count {
+                        warn!(
+                            partition,
+                            command_offset = previous.command_offset,
+                            "an incomplete outcome is followed by another; keeping what is there"
+                        );
+                    }
+                    fold(previous, &mut entities, &mut dirty);
+                }
+                open = Some(Open { command_offset, count, key, events: Vec::new() });
+            }
+            let current = open.as_mut().expect("opened above");
+            current.events.push((message.offset(), event));
+            if index + 1 >= current.count {
+                applied_through = applied_through.max(current.command_offset);
+                if let Some(done) = open.take() {
+                    fold(done, &mut entities, &mut dirty);
+                }
+            }
+        }
+        let end = reading.await??;
+        let partial = match open {
+            Some(open) if open.command_offset >= 0 && open.events.len() < open.count => {
+                info!(
+                    partition,
+                    command_offset = open.command_offset,
+                    present = open.events.len(),
+                    count = open.count,
+                    "found a partial outcome; it will be finished"
+                );
+                Some(Partial {
+                    command_offset: open.command_offset,
+                    present: open.events.len(),
+                    first_event_offset: open.events.first().map_or(end, |(offset, _)| *offset),
+                })
+            }
+            Some(open) => {
+                applied_through = applied_through.max(open.command_offset);
+                fold(open, &mut entities, &mut dirty);
+                None
+            }
+            None => None,
+        };
+        let checkpointed = checkpoint.as_ref().map_or(-1, |c| c.events_through);
+        info!(
+            partition,
+            entities = entities.len(),
+            replayed,
+            applied_through,
+            seconds = started.elapsed().as_secs_f64(),
+            "partition restored"
+        );
+        Ok(PartitionState {
+            generation,
+            entities,
+            applied_through,
+            events_through: end - 1,
+            checkpointed_events_through: checkpointed,
+            dirty,
+            partial,
+        })
+    }
+}
+
+/// Retries a registry-backed call while the registry is unreachable. `None` on shutdown.
+async fn retry<T, F, Fut>(shutdown: &CancellationToken, mut call: F) -> Option<Result<T, CodecError>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CodecError>>,
+{
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match call().await {
+            Err(error) if error.is_transient() => {
+                warn!(%error, retry_in = ?delay, "schema registry unreachable; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return None,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            other => return Some(other),
+        }
+    }
+}
+
+fn record_headers(
+    id: &str,
+    cause: &str,
+    position: Option<(usize, usize)>,
+    record: &str,
+    traceparent: Option<&str>,
+) -> OwnedHeaders {
+    let mut out = OwnedHeaders::new()
+        .insert(Header { key: headers::EVENT_ID, value: Some(id) })
+        .insert(Header { key: headers::CAUSE, value: Some(cause) })
+        .insert(Header { key: headers::RECORD_TYPE, value: Some(record) });
+    if let Some((index, count)) = position {
+        out = out
+            .insert(Header { key: headers::EVENT_INDEX, value: Some(&index.to_string()) })
+            .insert(Header { key: headers::EVENT_COUNT, value: Some(&count.to_string()) });
+    }
+    if let Some(traceparent) = traceparent {
+        out = out.insert(Header { key: headers::TRACEPARENT, value: Some(traceparent) });
+    }
+    out
+}
+
+fn key_text(message: &impl Message) -> Option<String> {
+    message.key().map(|k| String::from_utf8_lossy(k).into_owned())
+}
+
+fn timestamp_micros(message: &OwnedMessage) -> i64 {
+    message.timestamp().to_millis().unwrap_or(0) * 1000
+}
