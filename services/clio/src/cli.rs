@@ -1,0 +1,190 @@
+//! The commands of `clio`, each with its settings.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use clio_runtime::settings::{DatabaseSettings, KafkaSettings, RegistrySettings, SchemaSettings};
+
+#[derive(Parser, Debug)]
+#[command(name = "clio", version, about = "Clio: an event-sourced platform on Kafka.", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run everything in one process: prepare the database, create topics, start the schema
+    /// registry, register schemas, then run every processor, every projector and the HTTP
+    /// gateway until Ctrl-C or SIGTERM.
+    Up(UpSettings),
+    /// Run one part alone, to scale it out beside others (instances of a processor or
+    /// projector share the partitions through their consumer group).
+    Run {
+        #[command(subcommand)]
+        part: Part,
+    },
+    /// Manage topics.
+    Topics {
+        #[command(subcommand)]
+        action: TopicsAction,
+    },
+    /// Manage schemas in the registry.
+    Schemas {
+        #[command(subcommand)]
+        action: SchemasAction,
+    },
+    /// Produce records from JSON (one document per line, from a file or standard input),
+    /// encoded as Confluent-framed Avro with the record's registered schema.
+    Produce(ProduceSettings),
+    /// Consume records and print them as JSON, one per line.
+    Consume(ConsumeSettings),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Part {
+    /// The embedded schema registry (Confluent REST API on Postgres).
+    Registry(RegistryServerSettings),
+    /// The HTTP gateway.
+    Gateway(GatewaySettings),
+    /// One domain's processor.
+    Processor(ProcessorSettings),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TopicsAction {
+    /// Create every topic of the catalogue that does not exist yet (safe to run again).
+    Create(TopicsSettings),
+    /// List the catalogue's topics with their partitions, policy and records.
+    List(TopicsSettings),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SchemasAction {
+    /// Register every record of the catalogue under `<topic>-<record>` (safe to run again;
+    /// a changed schema must pass the subject's compatibility level).
+    Register(SchemasSettings),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UpSettings {
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub schemas: SchemaSettings,
+    /// Where the embedded schema registry listens.
+    #[arg(long, env = "CLIO_REGISTRY_ADDR", default_value = "127.0.0.1:8081")]
+    pub registry_addr: SocketAddr,
+    /// Where the HTTP gateway listens.
+    #[arg(long, env = "CLIO_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+    /// How long the work in flight may take to finish after Ctrl-C or SIGTERM.
+    #[arg(long, env = "CLIO_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RegistryServerSettings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[arg(long, env = "CLIO_REGISTRY_ADDR", default_value = "127.0.0.1:8081")]
+    pub registry_addr: SocketAddr,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GatewaySettings {
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[arg(long, env = "CLIO_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ProcessorSettings {
+    /// The domain whose processor to run.
+    pub domain: String,
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub registry: RegistrySettings,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TopicsSettings {
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub schemas: SchemaSettings,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SchemasSettings {
+    #[command(flatten)]
+    pub registry: RegistrySettings,
+    #[command(flatten)]
+    pub schemas: SchemaSettings,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ProduceSettings {
+    /// The topic to produce to (one of the catalogue's Avro topics).
+    pub topic: String,
+    /// The full name of the record type, e.g. clio.ledger.ConfigureAccount. May be left out
+    /// when the topic carries a single record type.
+    #[arg(long = "type")]
+    pub record: Option<String>,
+    /// The record key (UTF-8). Without it the record has no key.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Read documents from this file instead of standard input ('-').
+    #[arg(default_value = "-")]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub registry: RegistrySettings,
+    #[command(flatten)]
+    pub schemas: SchemaSettings,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConsumeSettings {
+    /// The topic to read.
+    pub topic: String,
+    /// Read from this offset on every partition (default: the beginning).
+    #[arg(long, default_value_t = 0)]
+    pub from: i64,
+    /// Stop after this many records.
+    #[arg(long)]
+    pub max: Option<usize>,
+    /// Keep waiting for new records instead of stopping at the end of the log.
+    #[arg(long)]
+    pub follow: bool,
+    /// Print only the decoded values, without partition, offset, key and headers.
+    #[arg(long)]
+    pub values_only: bool,
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub registry: RegistrySettings,
+}
+
+/// Runs one parsed command line.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Up(settings) => crate::platform::up(settings).await,
+        Command::Run { part } => crate::platform::run(part).await,
+        Command::Topics { action: TopicsAction::Create(settings) } => crate::setup::topics_create(&settings).await,
+        Command::Topics { action: TopicsAction::List(settings) } => crate::setup::topics_list(&settings),
+        Command::Schemas { action: SchemasAction::Register(settings) } => {
+            crate::setup::schemas_register(&settings).await
+        }
+        Command::Produce(settings) => crate::records::produce(settings).await,
+        Command::Consume(settings) => crate::records::consume(settings).await,
+    }
+}

@@ -1,0 +1,37 @@
+//! The `clio` command line: one binary that runs the whole platform (`clio up`) or any part of
+//! it alone (`clio run <part>`), and the tools around it (topics, schemas, produce, consume).
+//!
+//! # Layout
+//! - [`cli`]: the commands and their settings (every flag also reads a `CLIO_*` variable).
+//! - [`setup`]: the database, topics and schema registration that `up` performs and that
+//!   `topics create` / `schemas register` expose.
+//! - [`records`]: `produce` (JSON in, Avro out) and `consume` (Avro in, JSON out).
+//! - [`platform`]: `up` and `run`: the registry, the gateway, processors and projectors as tasks
+//!   under one shutdown token.
+
+pub mod cli;
+pub mod platform;
+pub mod records;
+pub mod setup;
+
+use clap::Parser;
+
+/// Parses the command line, runs it on a multi-threaded runtime, and maps errors to exit codes.
+pub fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    clio_runtime::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::dispatch(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

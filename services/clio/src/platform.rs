@@ -1,0 +1,182 @@
+//! `clio up` and `clio run <part>`: the parts of the platform as tasks under one shutdown
+//! token. On SIGINT/SIGTERM every part finishes the work in flight (a processor its batch) and
+//! stops; parts that do not stop within the grace period are abandoned.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clio_runtime::codec::Codec;
+use clio_runtime::settings::KafkaSettings;
+use clio_runtime::shutdown;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Part, ProcessorSettings, UpSettings};
+use crate::setup;
+
+/// The domains whose processors this build runs. Each domain issue adds its own here
+/// (the ledger is next); the runtime is generic over `clio_aggregate::Aggregate`.
+pub const DOMAINS: &[&str] = &[];
+
+/// Spawns the processor of `domain`.
+fn spawn_processor(
+    tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
+    domain: &str,
+    _kafka: &KafkaSettings,
+    _codec: &Codec,
+    _shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let _ = tasks;
+    anyhow::bail!(
+        "unknown domain {domain:?}; this build runs: {}",
+        if DOMAINS.is_empty() { "no domain processors yet".to_string() } else { DOMAINS.join(", ") }
+    )
+}
+
+async fn bind(address: std::net::SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("{what} cannot listen on {address} (is another one running?)"))
+}
+
+/// Retries `step` for up to `patience`, for dependencies that may still be starting.
+async fn patiently<T, F, Fut>(what: &str, patience: Duration, mut step: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match step().await {
+            Ok(value) => return Ok(value),
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                tracing::info!(error = %format!("{error:#}"), "waiting for {what}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(error) => {
+                return Err(error).with_context(|| format!("{what} did not become available within {patience:?}"));
+            }
+        }
+    }
+}
+
+/// Waits for shutdown, then gives the tasks the grace period to finish.
+async fn supervise(
+    mut tasks: JoinSet<(String, anyhow::Result<()>)>,
+    token: CancellationToken,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let mut failure = None;
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => break,
+            joined = tasks.join_next() => match joined {
+                None => break,
+                Some(Ok((part, Ok(())))) => tracing::info!(part, "stopped"),
+                Some(Ok((part, Err(error)))) => {
+                    tracing::error!(part, error = %format!("{error:#}"), "a part failed; stopping the others");
+                    failure = Some(error.context(format!("{part} failed")));
+                    token.cancel();
+                }
+                Some(Err(error)) => {
+                    failure = Some(anyhow::anyhow!("a part panicked: {error}"));
+                    token.cancel();
+                }
+            }
+        }
+    }
+    let drained = tokio::time::timeout(grace, async {
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((part, Err(error))) = joined {
+                tracing::warn!(part, error = %format!("{error:#}"), "stopped with an error");
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(?grace, "some parts did not stop within the grace period; abandoning them");
+        tasks.abort_all();
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// `clio up`: the whole platform in this process.
+pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
+    let token = shutdown::on_signal();
+    let started = std::time::Instant::now();
+    let catalogue = setup::catalogue(&settings.schemas)?;
+    let pool =
+        patiently("Postgres", Duration::from_secs(30), || setup::connect_creating(&settings.database.database_url))
+            .await?;
+    clio_registry::migrate(&pool).await.context("migrating the registry tables")?;
+    patiently("the broker", Duration::from_secs(60), || setup::create_topics(&settings.kafka, &catalogue)).await?;
+
+    let mut tasks = JoinSet::new();
+    let registry_listener = bind(settings.registry_addr, "the schema registry").await?;
+    let registry_url = format!("http://{}", settings.registry_addr);
+    {
+        let (pool, token) = (pool.clone(), token.clone());
+        tasks.spawn(async move {
+            ("registry".to_string(), clio_registry::serve(registry_listener, pool, token).await.map_err(Into::into))
+        });
+    }
+    let registered =
+        setup::register_schemas(&registry_url, &catalogue).await.context("registering the catalogue's schemas")?;
+
+    let gateway_listener = bind(settings.http_addr, "the HTTP gateway").await?;
+    {
+        let gateway = clio_gateway::Gateway { pool: pool.clone(), kafka: settings.kafka.clone() };
+        let token = token.clone();
+        tasks.spawn(async move {
+            ("gateway".to_string(), clio_gateway::serve(gateway_listener, gateway, token).await.map_err(Into::into))
+        });
+    }
+    let codec = Codec::new(&registry_url);
+    for domain in DOMAINS {
+        spawn_processor(&mut tasks, domain, &settings.kafka, &codec, &token)?;
+    }
+
+    println!("Clio is up ({:.1} s).", started.elapsed().as_secs_f64());
+    println!("  broker           {}", settings.kafka.brokers);
+    println!("  postgres         {}", setup::redact(&settings.database.database_url));
+    println!("  schema registry  {registry_url}  ({} subjects registered)", registered.len());
+    println!("  HTTP gateway     http://{}  (/health, /ready)", settings.http_addr);
+    println!("  topics           {} from {}", catalogue.topics.len(), catalogue.dir.join("catalogue.toml").display());
+    println!(
+        "  processors       {}",
+        if DOMAINS.is_empty() { "none yet (each domain adds its own)".to_string() } else { DOMAINS.join(", ") }
+    );
+    println!("Press Ctrl-C to stop.");
+    supervise(tasks, token, Duration::from_secs(settings.shutdown_grace_seconds)).await
+}
+
+/// `clio run <part>`: one part alone.
+pub async fn run(part: Part) -> anyhow::Result<()> {
+    let token = shutdown::on_signal();
+    let mut tasks = JoinSet::new();
+    match part {
+        Part::Registry(settings) => {
+            let pool = setup::connect_creating(&settings.database.database_url).await?;
+            clio_registry::migrate(&pool).await.context("migrating the registry tables")?;
+            let listener = bind(settings.registry_addr, "the schema registry").await?;
+            let token = token.clone();
+            tasks.spawn(async move {
+                ("registry".to_string(), clio_registry::serve(listener, pool, token).await.map_err(Into::into))
+            });
+        }
+        Part::Gateway(settings) => {
+            let pool = setup::connect_creating(&settings.database.database_url).await?;
+            let listener = bind(settings.http_addr, "the HTTP gateway").await?;
+            let gateway = clio_gateway::Gateway { pool, kafka: settings.kafka.clone() };
+            let token = token.clone();
+            tasks.spawn(async move {
+                ("gateway".to_string(), clio_gateway::serve(listener, gateway, token).await.map_err(Into::into))
+            });
+        }
+        Part::Processor(ProcessorSettings { domain, kafka, registry }) => {
+            let codec = Codec::new(&registry.registry_url);
+            spawn_processor(&mut tasks, &domain, &kafka, &codec, &token)?;
+        }
+    }
+    supervise(tasks, token, Duration::from_secs(10)).await
+}

@@ -1,0 +1,151 @@
+//! Preparing a platform: the database, the topics and the schemas. Every step is idempotent.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clio_runtime::catalogue::Catalogue;
+use clio_runtime::kafka::{self, TopicOutcome};
+use clio_runtime::settings::{KafkaSettings, SchemaSettings};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+
+use crate::cli::{SchemasSettings, TopicsSettings};
+
+pub fn catalogue(settings: &SchemaSettings) -> anyhow::Result<Catalogue> {
+    let dir = settings.dir();
+    Catalogue::load(&dir).with_context(|| format!("loading the topic catalogue from {}", dir.display()))
+}
+
+/// Connects to the database of `url`, creating the database first when the server has no
+/// database of that name.
+pub async fn connect_creating(url: &str) -> anyhow::Result<PgPool> {
+    let options =
+        PgConnectOptions::from_str(url).with_context(|| format!("CLIO_DATABASE_URL {url:?} is not a Postgres URL"))?;
+    let options = options.log_statements(tracing::log::LevelFilter::Trace);
+    let pool = PgPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(10));
+    match pool.clone().connect_with(options.clone()).await {
+        Ok(pool) => Ok(pool),
+        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("3D000") => {
+            let name = options.get_database().unwrap_or("clio").to_string();
+            let admin = options.clone().database("postgres");
+            let mut connection =
+                admin.connect().await.context("connecting to the 'postgres' database to create ours")?;
+            let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+            match sqlx::query(&create).execute(&mut connection).await {
+                Ok(_) => tracing::info!(database = %name, "database created"),
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+                Err(e) => return Err(e).context("creating the database"),
+            }
+            Ok(pool.connect_with(options).await.context("connecting to the new database")?)
+        }
+        Err(error) => Err(error).with_context(|| format!("connecting to Postgres at {}", redact(url))),
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Creates the catalogue's missing topics and says what it did.
+pub async fn create_topics(kafka_settings: &KafkaSettings, catalogue: &Catalogue) -> anyhow::Result<()> {
+    let topics: Vec<_> = catalogue.topics.iter().collect();
+    let outcomes = kafka::create_topics(kafka_settings, &topics)
+        .await
+        .with_context(|| format!("creating topics on {}", kafka_settings.brokers))?;
+    for (name, outcome) in outcomes {
+        match outcome {
+            TopicOutcome::Created => tracing::info!(topic = %name, "topic created"),
+            TopicOutcome::AlreadyExisted => tracing::debug!(topic = %name, "topic exists"),
+        }
+    }
+    Ok(())
+}
+
+pub async fn topics_create(settings: &TopicsSettings) -> anyhow::Result<()> {
+    let catalogue = catalogue(&settings.schemas)?;
+    let topics: Vec<_> = catalogue.topics.iter().collect();
+    let outcomes = kafka::create_topics(&settings.kafka, &topics)
+        .await
+        .with_context(|| format!("creating topics on {}", settings.kafka.brokers))?;
+    for (name, outcome) in outcomes {
+        let what = match outcome {
+            TopicOutcome::Created => "created",
+            TopicOutcome::AlreadyExisted => "exists",
+        };
+        println!("{what:8} {name}");
+    }
+    Ok(())
+}
+
+pub fn topics_list(settings: &TopicsSettings) -> anyhow::Result<()> {
+    let catalogue = catalogue(&settings.schemas)?;
+    for topic in &catalogue.topics {
+        println!(
+            "{:28} partitions={:<3} cleanup={:8} records={}",
+            topic.name,
+            topic.partitions,
+            topic.cleanup_policy.as_kafka(),
+            if topic.values.is_empty() { "-".to_string() } else { topic.values.join(",") }
+        );
+    }
+    Ok(())
+}
+
+/// Registers every subject of the catalogue with the registry at `registry_url`.
+pub async fn register_schemas(registry_url: &str, catalogue: &Catalogue) -> anyhow::Result<Vec<(String, i64)>> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let mut registered = Vec::new();
+    for (subject, schema) in catalogue.subjects() {
+        let url = format!("{}/subjects/{subject}/versions", registry_url.trim_end_matches('/'));
+        let response = client
+            .post(&url)
+            .header("content-type", "application/vnd.schemaregistry.v1+json")
+            .json(&serde_json::json!({"schema": schema.text}))
+            .send()
+            .await
+            .with_context(|| format!("reaching the schema registry at {registry_url}"))?;
+        let status = response.status();
+        let body: serde_json::Value =
+            response.json().await.with_context(|| format!("reading the registry's answer for {subject}"))?;
+        if !status.is_success() {
+            anyhow::bail!(
+                "the registry refused {subject} ({}): {}",
+                schema.path.display(),
+                body.get("message").and_then(|m| m.as_str()).unwrap_or("no message")
+            );
+        }
+        let id = body.get("id").and_then(serde_json::Value::as_i64).unwrap_or_default();
+        registered.push((subject, id));
+    }
+    Ok(registered)
+}
+
+pub async fn schemas_register(settings: &SchemasSettings) -> anyhow::Result<()> {
+    let catalogue = catalogue(&settings.schemas)?;
+    for (subject, id) in register_schemas(&settings.registry.registry_url, &catalogue).await? {
+        println!("id={id:<5} {subject}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact("postgres://clio:secret@db:5432/clio"), "postgres://clio:***@db:5432/clio");
+        assert_eq!(redact("postgres://postgres@127.0.0.1/clio"), "postgres://postgres@127.0.0.1/clio");
+    }
+}

@@ -1,0 +1,62 @@
+//! The HTTP gateway integrators and operators talk to.
+//!
+//! # Layout
+//! - `GET /health`: the process is up (liveness).
+//! - `GET /ready`: Postgres answers and the broker returns metadata (readiness); 503 with the
+//!   failing dependency otherwise.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use clio_runtime::kafka;
+use clio_runtime::settings::KafkaSettings;
+use rdkafka::consumer::Consumer;
+use serde_json::json;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+/// What the gateway's handlers share.
+#[derive(Clone)]
+pub struct Gateway {
+    pub pool: PgPool,
+    pub kafka: KafkaSettings,
+}
+
+pub fn router(gateway: Gateway) -> Router {
+    Router::new()
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/ready", get(ready))
+        .with_state(gateway)
+}
+
+async fn ready(State(gateway): State<Gateway>) -> impl IntoResponse {
+    let database =
+        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&gateway.pool).await.map(|_| ()).map_err(|e| e.to_string());
+    let settings = gateway.kafka.clone();
+    let broker = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let reader = kafka::reader(&settings).map_err(|e| e.to_string())?;
+        reader.fetch_metadata(None, Duration::from_secs(5)).map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    let status = if database.is_ok() && broker.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let describe = |r: &Result<(), String>| match r {
+        Ok(()) => json!("ok"),
+        Err(e) => json!(e),
+    };
+    (status, Json(json!({"postgres": describe(&database), "broker": describe(&broker)})))
+}
+
+/// Serves the gateway on `listener` until `shutdown` is cancelled.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gateway: Gateway,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    tracing::info!(address = ?listener.local_addr().ok(), "gateway listening");
+    axum::serve(listener, router(gateway)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+}
