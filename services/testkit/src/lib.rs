@@ -1,0 +1,13 @@
+//! Test support shared by Clio's integration tests.
+//!
+//! # Layout
+//! - [`tally`]: a small conformance domain for the runtime (counters with deposits and
+//!   transfers): multi-event outcomes, commands to other partitions, idempotency keys, and a
+//!   command that makes the domain panic. Its schemas are in `services/testkit/schemas/`.
+//! - [`harness`]: a real broker (nisshi, started once and shared by all test processes), the
+//!   test database, an in-process schema registry, unique topic names.
+//! - [`records`]: producing records and reading whole topics back.
+
+pub mod harness;
+pub mod records;
+pub mod tally;
