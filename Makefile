@@ -1,0 +1,48 @@
+# Clio's task runner. `make up` runs the platform; `make test` runs every test.
+# Both install what they need when it is missing (the broker, Python packages).
+
+SHELL := /bin/bash
+CARGO ?= cargo
+TEST_BROKER_PORT ?= 19092
+
+.PHONY: up test lint fmt build broker-install clean-data help
+
+help:
+	@echo "make up      run the platform (broker, registry, Postgres read models, all services) in the foreground"
+	@echo "make test    run every test against a real broker and Postgres"
+	@echo "make lint    rustfmt check and clippy"
+
+up:
+	@infra/up.sh
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+broker-install:
+	@infra/install-broker.sh
+
+# One fresh broker for the whole run (its log in database clio_testbroker), stopped at the end
+# whatever the outcome.
+test: broker-install
+	@set -euo pipefail; \
+	server=$$(infra/postgres.sh); \
+	export CLIO_TEST_DATABASE_URL="$${CLIO_TEST_DATABASE_URL:-$$server/clio_test}"; \
+	export CLIO_PYTHON="$$(infra/python-env.sh)"; \
+	infra/broker.sh reset testbroker; \
+	CLIO_GROUP_INITIAL_DELAY=100ms infra/broker.sh start testbroker $(TEST_BROKER_PORT); \
+	trap 'infra/broker.sh stop testbroker' EXIT; \
+	export CLIO_TEST_BROKERS=127.0.0.1:$(TEST_BROKER_PORT); \
+	$(CARGO) test --workspace --doc --quiet; \
+	$(CARGO) nextest run --workspace --no-fail-fast
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean-data:
+	-infra/broker.sh stop broker
+	-infra/broker.sh stop testbroker
+	rm -rf .data
