@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Prints a Postgres server URL (without a database) that answers, making one answer if needed:
 #   1. CLIO_DATABASE_URL's server, if set;
-#   2. else the local server on 127.0.0.1:5432;
-#   3. else a private cluster under .data/postgres on port 5433 (started if stopped,
-#      created if missing), from the installed Postgres binaries (installed if missing).
+#   2. else the local server on 127.0.0.1:5432 (CLIO_LOCAL_PG_PORT);
+#   3. else a private cluster under .data/postgres on port 5433 (CLIO_PRIVATE_PG_PORT), started
+#      if stopped, created if missing, from the installed Postgres binaries (installed if missing).
 source "$(dirname "$0")/lib.sh"
 
 if [ -n "${CLIO_DATABASE_URL:-}" ]; then
   echo "${CLIO_DATABASE_URL%/*}"
   exit 0
 fi
-if port_open 127.0.0.1 5432; then
-  echo "postgres://postgres@127.0.0.1:5432"
+local_port=${CLIO_LOCAL_PG_PORT:-5432}
+if port_open 127.0.0.1 "$local_port"; then
+  echo "postgres://postgres@127.0.0.1:$local_port"
   exit 0
 fi
 
@@ -21,7 +22,7 @@ if [ -z "$bindir" ]; then
   bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 fi
 cluster="$DATA/postgres"
-port=5433
+port=${CLIO_PRIVATE_PG_PORT:-5433}
 run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 if [ ! -f "$cluster/PG_VERSION" ]; then
   say "creating a private Postgres cluster in $cluster"
