@@ -32,7 +32,7 @@ test: broker-install
 	CLIO_GROUP_INITIAL_DELAY=100ms infra/broker.sh start testbroker $(TEST_BROKER_PORT); \
 	trap 'infra/broker.sh stop testbroker' EXIT; \
 	export CLIO_TEST_BROKERS=127.0.0.1:$(TEST_BROKER_PORT); \
-	$(CARGO) test --workspace --doc --quiet; \
+	$(CARGO) test --workspace --doc; \
 	$(CARGO) nextest run --workspace --no-fail-fast
 
 lint:

@@ -100,6 +100,10 @@ pub struct GatewaySettings {
     pub kafka: KafkaSettings,
     #[command(flatten)]
     pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub registry: RegistrySettings,
+    #[command(flatten)]
+    pub schemas: SchemaSettings,
     #[arg(long, env = "CLIO_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
 }

@@ -125,7 +125,8 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
 
     let gateway_listener = bind(settings.http_addr, "the HTTP gateway").await?;
     {
-        let gateway = clio_gateway::Gateway { pool: pool.clone(), kafka: settings.kafka.clone() };
+        let codec = Codec::new(&registry_url);
+        let gateway = clio_gateway::Gateway::new(pool.clone(), settings.kafka.clone(), catalogue.clone(), codec)?;
         let token = token.clone();
         tasks.spawn(async move {
             ("gateway".to_string(), clio_gateway::serve(gateway_listener, gateway, token).await.map_err(Into::into))
@@ -140,7 +141,10 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     println!("  broker           {}", settings.kafka.brokers);
     println!("  postgres         {}", setup::redact(&settings.database.database_url));
     println!("  schema registry  {registry_url}  ({} subjects registered)", registered.len());
-    println!("  HTTP gateway     http://{}  (/health, /ready)", settings.http_addr);
+    println!(
+        "  HTTP gateway     http://{}  (POST /v1/topics/{{topic}}/records, /ready, /openapi.json)",
+        settings.http_addr
+    );
     println!("  topics           {} from {}", catalogue.topics.len(), catalogue.dir.join("catalogue.toml").display());
     println!(
         "  processors       {}",
@@ -166,8 +170,10 @@ pub async fn run(part: Part) -> anyhow::Result<()> {
         }
         Part::Gateway(settings) => {
             let pool = setup::connect_creating(&settings.database.database_url).await?;
+            let catalogue = setup::catalogue(&settings.schemas)?;
+            let codec = Codec::new(&settings.registry.registry_url);
             let listener = bind(settings.http_addr, "the HTTP gateway").await?;
-            let gateway = clio_gateway::Gateway { pool, kafka: settings.kafka.clone() };
+            let gateway = clio_gateway::Gateway::new(pool, settings.kafka.clone(), catalogue, codec)?;
             let token = token.clone();
             tasks.spawn(async move {
                 ("gateway".to_string(), clio_gateway::serve(listener, gateway, token).await.map_err(Into::into))

@@ -1,35 +1,64 @@
 //! The HTTP gateway integrators and operators talk to.
 //!
 //! # Layout
+//! - [`produce`]: `POST /v1/topics/{topic}/records`: a JSON record checked against its
+//!   registered Avro schema and produced with Confluent framing; 404 for an unknown topic or
+//!   record type, 422 with the failing field path when the value does not fit. Nothing is
+//!   produced for a refused request.
 //! - `GET /health`: the process is up (liveness).
-//! - `GET /ready`: Postgres answers and the broker returns metadata (readiness); 503 with the
-//!   failing dependency otherwise.
+//! - `GET /ready`: Postgres answers and the broker returns metadata (readiness); 503 naming
+//!   the failing dependency otherwise.
+//! - `GET /openapi.json`: the OpenAPI 3.1 document of this gateway.
 
+pub mod openapi;
+pub mod produce;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use clio_runtime::catalogue::Catalogue;
+use clio_runtime::codec::Codec;
 use clio_runtime::kafka;
 use clio_runtime::settings::KafkaSettings;
 use rdkafka::consumer::Consumer;
+use rdkafka::producer::FutureProducer;
 use serde_json::json;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-/// What the gateway's handlers share.
+/// What the gateway's handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct Gateway {
     pub pool: PgPool,
     pub kafka: KafkaSettings,
+    pub catalogue: Arc<Catalogue>,
+    pub codec: Codec,
+    pub producer: FutureProducer,
+}
+
+impl Gateway {
+    pub fn new(
+        pool: PgPool,
+        kafka: KafkaSettings,
+        catalogue: Catalogue,
+        codec: Codec,
+    ) -> Result<Self, clio_runtime::Error> {
+        let producer = kafka::producer(&kafka)?;
+        Ok(Self { pool, kafka, catalogue: Arc::new(catalogue), codec, producer })
+    }
 }
 
 pub fn router(gateway: Gateway) -> Router {
     Router::new()
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/ready", get(ready))
+        .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/v1/topics/{topic}/records", post(produce::produce))
         .with_state(gateway)
 }
 

@@ -4,5 +4,6 @@
 
 mod cli;
 mod codec;
+mod gateway;
 mod python;
 mod registry;
