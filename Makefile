@@ -5,15 +5,19 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TEST_BROKER_PORT ?= 19092
 
-.PHONY: up test lint fmt build broker-install clean-data help
+.PHONY: up test lint fmt build broker-install asyncapi clean-data help
 
 help:
 	@echo "make up      run the platform (broker, registry, Postgres read models, all services) in the foreground"
 	@echo "make test    run every test against a real broker and Postgres"
+	@echo "make asyncapi  regenerate asyncapi/asyncapi.yaml from the catalogue and schemas"
 	@echo "make lint    rustfmt check and clippy"
 
 up:
 	@infra/up.sh
+
+asyncapi:
+	$(CARGO) run --quiet --bin clio -- asyncapi
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -28,6 +32,7 @@ test: broker-install
 	server=$$(infra/postgres.sh); \
 	export CLIO_TEST_DATABASE_URL="$${CLIO_TEST_DATABASE_URL:-$$server/clio_test}"; \
 	export CLIO_PYTHON="$$(infra/python-env.sh)"; \
+	export CLIO_ASYNCAPI_TOOLS="$$(infra/asyncapi-tools.sh)"; \
 	infra/broker.sh reset testbroker; \
 	CLIO_GROUP_INITIAL_DELAY=100ms infra/broker.sh start testbroker $(TEST_BROKER_PORT); \
 	trap 'infra/broker.sh stop testbroker' EXIT; \

@@ -40,6 +40,20 @@ pub enum Command {
     Produce(ProduceSettings),
     /// Consume records and print them as JSON, one per line.
     Consume(ConsumeSettings),
+    /// Write the AsyncAPI 3 document generated from the catalogue (or check it is current).
+    Asyncapi(AsyncapiSettings),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AsyncapiSettings {
+    /// Where to write the document.
+    #[arg(long, default_value = "asyncapi/asyncapi.yaml")]
+    pub output: PathBuf,
+    /// Do not write; fail if the file differs from what the catalogue generates.
+    #[arg(long)]
+    pub check: bool,
+    #[command(flatten)]
+    pub schemas: SchemaSettings,
 }
 
 #[derive(Subcommand, Debug)]
@@ -190,5 +204,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Produce(settings) => crate::records::produce(settings).await,
         Command::Consume(settings) => crate::records::consume(settings).await,
+        Command::Asyncapi(settings) => crate::setup::asyncapi(&settings),
     }
 }

@@ -10,7 +10,7 @@ use clio_runtime::settings::{KafkaSettings, SchemaSettings};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
-use crate::cli::{SchemasSettings, TopicsSettings};
+use crate::cli::{AsyncapiSettings, SchemasSettings, TopicsSettings};
 
 pub fn catalogue(settings: &SchemaSettings) -> anyhow::Result<Catalogue> {
     let dir = settings.dir();
@@ -136,6 +136,28 @@ pub async fn schemas_register(settings: &SchemasSettings) -> anyhow::Result<()> 
     for (subject, id) in register_schemas(&settings.registry.registry_url, &catalogue).await? {
         println!("id={id:<5} {subject}");
     }
+    Ok(())
+}
+
+/// Writes (or checks) the AsyncAPI document.
+pub fn asyncapi(settings: &AsyncapiSettings) -> anyhow::Result<()> {
+    let catalogue = catalogue(&settings.schemas)?;
+    let text = clio_runtime::asyncapi::yaml(&catalogue, &clio_runtime::asyncapi::Endpoints::default())?;
+    if settings.check {
+        let current = std::fs::read_to_string(&settings.output).unwrap_or_default();
+        anyhow::ensure!(
+            current == text,
+            "{} is out of date with the catalogue and schemas; run `make asyncapi`",
+            settings.output.display()
+        );
+        println!("{} is up to date", settings.output.display());
+        return Ok(());
+    }
+    if let Some(dir) = settings.output.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&settings.output, text).with_context(|| format!("writing {}", settings.output.display()))?;
+    println!("wrote {}", settings.output.display());
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 //! - [`settings`]: the environment variables every process shares (`CLIO_BROKERS`, ...).
 //! - [`telemetry`]: tracing set-up.
 //! - [`catalogue`]: the topic catalogue (schemas/catalogue.toml) and the .avsc files.
+//! - [`asyncapi`]: the AsyncAPI 3 document generated from the catalogue.
 //! - [`codec`]: Confluent-framed Avro through the schema registry; JSON <-> Avro by schema.
 //! - [`kafka`]: client configuration, topic creation, reading a partition to its end.
 //! - [`dead_letter`]: what a record that cannot be handled becomes.
@@ -17,6 +18,7 @@
 //!   partial outcomes.
 //! - [`headers`]: the names of the record headers Clio writes.
 
+pub mod asyncapi;
 pub mod catalogue;
 pub mod codec;
 pub mod dead_letter;

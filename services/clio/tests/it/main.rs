@@ -2,6 +2,7 @@
 //! broker (nisshi) and a real Postgres (see clio_testkit::harness). The processor runtime's
 //! own tests live beside its conformance domain, in services/testkit/tests.
 
+mod asyncapi;
 mod cli;
 mod codec;
 mod gateway;
