@@ -206,7 +206,8 @@ mod tests {
 
     #[test]
     fn every_topic_and_record_of_the_catalogue_is_in_the_document() {
-        let catalogue = Catalogue::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas"))).unwrap();
+        let catalogue =
+            Catalogue::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas"))).unwrap();
         let document = document(&catalogue, &Endpoints::default());
         for topic in &catalogue.topics {
             let channel = &document["channels"][camel(&topic.name)];
@@ -231,6 +232,9 @@ mod checked_in {
         let catalogue = Catalogue::load(&root.join("schemas")).unwrap();
         let expected = yaml(&catalogue, &Endpoints::default()).unwrap();
         let current = std::fs::read_to_string(root.join("asyncapi/asyncapi.yaml")).unwrap_or_default();
-        assert!(current == expected, "asyncapi/asyncapi.yaml is out of date with schemas/: run `make asyncapi` and commit it");
+        assert!(
+            current == expected,
+            "asyncapi/asyncapi.yaml is out of date with schemas/: run `make asyncapi` and commit it"
+        );
     }
 }

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
+use futures::future::join_all;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::message::OwnedMessage;
-use rdkafka::producer::FutureProducer;
+use rdkafka::message::{OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::catalogue::TopicSpec;
@@ -37,6 +38,47 @@ pub fn producer_config(settings: &KafkaSettings) -> ClientConfig {
 
 pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer> {
     Ok(producer_config(settings).create()?)
+}
+
+/// One record to produce; `partition: None` lets the partitioner choose from the key.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub topic: String,
+    pub partition: Option<i32>,
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+    pub headers: OwnedHeaders,
+}
+
+/// Produces every record and waits for all acknowledgements; returns their offsets, in the
+/// order of `outgoing`. Fails if the broker refused any of them.
+pub async fn send_all(producer: &FutureProducer, outgoing: Vec<Outgoing>) -> Result<Vec<i64>> {
+    let mut deliveries = Vec::with_capacity(outgoing.len());
+    for record in &outgoing {
+        let mut future = FutureRecord::<[u8], [u8]>::to(&record.topic).headers(record.headers.clone());
+        if let Some(partition) = record.partition {
+            future = future.partition(partition);
+        }
+        if let Some(key) = &record.key {
+            future = future.key(key.as_slice());
+        }
+        if let Some(payload) = &record.payload {
+            future = future.payload(payload.as_slice());
+        }
+        match producer.send_result(future) {
+            Ok(delivery) => deliveries.push(delivery),
+            Err((error, _)) => return Err(error.into()),
+        }
+    }
+    let mut offsets = Vec::with_capacity(deliveries.len());
+    for result in join_all(deliveries).await {
+        match result {
+            Ok(Ok(delivery)) => offsets.push(delivery.offset),
+            Ok(Err((error, _))) => return Err(error.into()),
+            Err(_) => return Err(Error::Kafka(rdkafka::error::KafkaError::Canceled)),
+        }
+    }
+    Ok(offsets)
 }
 
 /// Consumer settings: offsets are committed by hand after the work is durable.
@@ -151,4 +193,19 @@ pub fn read_partition(
     }
     consumer.unassign()?;
     Ok(high)
+}
+
+/// The low and high watermarks of every partition of `topics`, by topic and partition.
+/// Blocking: call it from `spawn_blocking`.
+pub fn watermarks(
+    consumer: &BaseConsumer,
+    topics: &[String],
+) -> Result<std::collections::BTreeMap<(String, i32), (i64, i64)>> {
+    let mut marks = std::collections::BTreeMap::new();
+    for topic in topics {
+        for partition in 0..partition_count(consumer, topic)? {
+            marks.insert((topic.clone(), partition), consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT)?);
+        }
+    }
+    Ok(marks)
 }

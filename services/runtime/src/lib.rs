@@ -16,8 +16,10 @@
 //! - [`dead_letter`]: what a record that cannot be handled becomes.
 //! - [`processor`]: the generic processor loop, restore on assignment, completion of
 //!   partial outcomes.
+//! - [`assignments`]: which partitions a group consumer holds, by assignment generation.
 //! - [`headers`]: the names of the record headers Clio writes.
 
+pub mod assignments;
 pub mod asyncapi;
 pub mod catalogue;
 pub mod codec;

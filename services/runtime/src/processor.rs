@@ -23,26 +23,24 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clio_aggregate::{Aggregate, Cause, Context, RecordSet, partition_for_key};
-use futures::future::join_all;
-use rdkafka::client::ClientContext;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
-use crate::codec::{Codec, CodecError};
+use crate::assignments::{Assignments, TrackingContext};
+use crate::codec::{Codec, retry_transient};
 use crate::dead_letter::{self, DeadLetter};
 use crate::headers;
-use crate::kafka;
+use crate::kafka::{self, Outgoing};
 use crate::settings::KafkaSettings;
 
 /// The key of the per-partition checkpoint record on the state topic. It starts with a NUL
@@ -124,58 +122,6 @@ struct PartitionState<S> {
     partial: Option<Partial>,
 }
 
-/// Assignment generations, updated by the rebalance callback and read by the loop, so a
-/// partition that was revoked and assigned again is restored again.
-#[derive(Default)]
-struct Assignments {
-    current: Mutex<HashMap<i32, u64>>,
-    next: AtomicU64,
-}
-
-impl Assignments {
-    fn generation(&self, partition: i32) -> Option<u64> {
-        self.current.lock().unwrap_or_else(|e| e.into_inner()).get(&partition).copied()
-    }
-}
-
-struct RebalanceContext {
-    topic: String,
-    assignments: Arc<Assignments>,
-}
-
-impl ClientContext for RebalanceContext {}
-
-impl ConsumerContext for RebalanceContext {
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let mut current = self.assignments.current.lock().unwrap_or_else(|e| e.into_inner());
-        match rebalance {
-            Rebalance::Assign(list) => {
-                for element in list.elements_for_topic(&self.topic) {
-                    let generation = self.assignments.next.fetch_add(1, Ordering::SeqCst) + 1;
-                    current.insert(element.partition(), generation);
-                }
-                info!(topic = %self.topic, partitions = ?current.keys().collect::<Vec<_>>(), "partitions assigned");
-            }
-            Rebalance::Revoke(list) => {
-                for element in list.elements_for_topic(&self.topic) {
-                    current.remove(&element.partition());
-                }
-                info!(topic = %self.topic, "partitions revoked");
-            }
-            Rebalance::Error(error) => warn!(%error, "rebalance error"),
-        }
-    }
-}
-
-/// One record to produce, with the partition chosen by us.
-struct Outgoing {
-    topic: String,
-    partition: Option<i32>,
-    key: Option<Vec<u8>>,
-    payload: Option<Vec<u8>>,
-    headers: OwnedHeaders,
-}
-
 /// Counters an operator reads in the logs (and, later, as metrics).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counters {
@@ -199,9 +145,9 @@ where
     A::Event: Send + Sync,
     A::State: Send + Sync,
 {
-    let assignments = Arc::new(Assignments::default());
-    let context = RebalanceContext { topic: config.topics.commands.clone(), assignments: assignments.clone() };
-    let consumer: StreamConsumer<RebalanceContext> = kafka::consumer_config(kafka_settings, &config.group_id)
+    let context = TrackingContext::default();
+    let assignments = context.assignments.clone();
+    let consumer: StreamConsumer<TrackingContext> = kafka::consumer_config(kafka_settings, &config.group_id)
         .create_with_context(context)
         .context("creating the command consumer")?;
     let producer = kafka::producer(kafka_settings).context("creating the producer")?;
@@ -237,7 +183,7 @@ where
             }
         }
         match processor.process(&batch, &shutdown).await {
-            Ok(Some(commit)) => commit_offsets(&consumer, &commit),
+            Ok(Some(commit)) => commit_offsets(&consumer, &processor.config.topics.commands, &commit),
             Ok(None) => break,
             Err(error) => {
                 // The broker refused or lost part of the batch. Forget what this instance
@@ -271,14 +217,13 @@ fn message_topic(batch: &[OwnedMessage]) -> &str {
     batch.first().map_or("", |m| m.topic())
 }
 
-fn commit_offsets(consumer: &StreamConsumer<RebalanceContext>, commit: &BTreeMap<i32, i64>) {
+fn commit_offsets(consumer: &StreamConsumer<TrackingContext>, topic: &str, commit: &BTreeMap<i32, i64>) {
     if commit.is_empty() {
         return;
     }
-    let topic = consumer.context().topic.clone();
     let mut list = TopicPartitionList::new();
     for (&partition, &next) in commit {
-        if list.add_partition_offset(&topic, partition, Offset::Offset(next)).is_err() {
+        if list.add_partition_offset(topic, partition, Offset::Offset(next)).is_err() {
             return;
         }
     }
@@ -345,7 +290,7 @@ where
 
         for message in batch {
             let partition = message.partition();
-            let Some(generation) = self.assignments.generation(partition) else {
+            let Some(generation) = self.assignments.generation(&self.config.topics.commands, partition) else {
                 debug!(
                     partition,
                     offset = message.offset(),
@@ -451,12 +396,13 @@ where
         let Some(payload) = message.payload() else {
             return Some(self.dead(message, "the record has no value (tombstones are not commands)".into()));
         };
-        let command: A::Command = match retry(shutdown, || self.codec.decode_as::<A::Command>(payload)).await? {
-            Ok(command) => command,
-            Err(error) => {
-                return Some(self.dead(message, format!("cannot decode: {error}")));
-            }
-        };
+        let command: A::Command =
+            match retry_transient(shutdown, || self.codec.decode_as::<A::Command>(payload)).await? {
+                Ok(command) => command,
+                Err(error) => {
+                    return Some(self.dead(message, format!("cannot decode: {error}")));
+                }
+            };
         let entity = A::entity_key(&command);
         let key = match key_text(message) {
             Some(key) if key != entity => {
@@ -501,12 +447,13 @@ where
         let cause_text = cause.to_string();
         let mut planned = Planned { first: Vec::new(), events: Vec::new() };
         for (j, (target, command)) in decision.commands.iter().enumerate() {
-            let payload = match retry(shutdown, || self.codec.encode(&self.config.topics.commands, command)).await? {
-                Ok(payload) => payload,
-                Err(error) => {
-                    return Some(self.dead(message, format!("its outcome cannot be encoded: {error}")));
-                }
-            };
+            let payload =
+                match retry_transient(shutdown, || self.codec.encode(&self.config.topics.commands, command)).await? {
+                    Ok(payload) => payload,
+                    Err(error) => {
+                        return Some(self.dead(message, format!("its outcome cannot be encoded: {error}")));
+                    }
+                };
             let id = cause.event_id(count + j);
             planned.first.push(Outgoing {
                 topic: self.config.topics.commands.clone(),
@@ -521,12 +468,13 @@ where
             _ => 0,
         };
         for (index, event) in decision.events.iter().enumerate() {
-            let payload = match retry(shutdown, || self.codec.encode(&self.config.topics.events, event)).await? {
-                Ok(payload) => payload,
-                Err(error) => {
-                    return Some(self.dead(message, format!("its outcome cannot be encoded: {error}")));
-                }
-            };
+            let payload =
+                match retry_transient(shutdown, || self.codec.encode(&self.config.topics.events, event)).await? {
+                    Ok(payload) => payload,
+                    Err(error) => {
+                        return Some(self.dead(message, format!("its outcome cannot be encoded: {error}")));
+                    }
+                };
             if index < already_present {
                 continue;
             }
@@ -599,34 +547,8 @@ where
         }
     }
 
-    /// Produces every record and waits for all acknowledgements; returns their offsets.
     async fn send_all(&self, outgoing: Vec<Outgoing>) -> anyhow::Result<Vec<i64>> {
-        let mut deliveries = Vec::with_capacity(outgoing.len());
-        for record in &outgoing {
-            let mut future = FutureRecord::<[u8], [u8]>::to(&record.topic).headers(record.headers.clone());
-            if let Some(partition) = record.partition {
-                future = future.partition(partition);
-            }
-            if let Some(key) = &record.key {
-                future = future.key(key.as_slice());
-            }
-            if let Some(payload) = &record.payload {
-                future = future.payload(payload.as_slice());
-            }
-            match self.producer.send_result(future) {
-                Ok(delivery) => deliveries.push(delivery),
-                Err((error, _)) => anyhow::bail!("queueing a record for {}: {error}", record.topic),
-            }
-        }
-        let mut offsets = Vec::with_capacity(deliveries.len());
-        for result in join_all(deliveries).await {
-            match result {
-                Ok(Ok(delivery)) => offsets.push(delivery.offset),
-                Ok(Err((error, _))) => anyhow::bail!("the broker refused a record: {error}"),
-                Err(_) => anyhow::bail!("the producer dropped a delivery report"),
-            }
-        }
-        Ok(offsets)
+        Ok(kafka::send_all(&self.producer, outgoing).await?)
     }
 
     /// Rebuilds what this instance needs for `partition`: the latest snapshots and checkpoint
@@ -793,28 +715,6 @@ where
             dirty,
             partial,
         })
-    }
-}
-
-/// Retries a registry-backed call while the registry is unreachable. `None` on shutdown.
-async fn retry<T, F, Fut>(shutdown: &CancellationToken, mut call: F) -> Option<Result<T, CodecError>>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, CodecError>>,
-{
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match call().await {
-            Err(error) if error.is_transient() => {
-                warn!(%error, retry_in = ?delay, "schema registry unreachable; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return None,
-                    _ = tokio::time::sleep(delay) => {}
-                }
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            other => return Some(other),
-        }
     }
 }
 

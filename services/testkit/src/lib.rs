@@ -4,6 +4,8 @@
 //! - [`tally`]: a small conformance domain for the runtime (counters with deposits and
 //!   transfers): multi-event outcomes, commands to other partitions, idempotency keys, and a
 //!   command that makes the domain panic. Its schemas are in `services/testkit/schemas/`.
+//! - [`tally_model`]: the tally's read model (counters and movements), a conformance model
+//!   for the projection runtime; its migrations are in `services/testkit/read-model/`.
 //! - [`harness`]: a real broker (nisshi, started once and shared by all test processes), the
 //!   test database, an in-process schema registry, unique topic names.
 //! - [`records`]: producing records and reading whole topics back.
@@ -11,3 +13,4 @@
 pub mod harness;
 pub mod records;
 pub mod tally;
+pub mod tally_model;

@@ -87,3 +87,23 @@ pub async fn eventually(seconds: u64, mut check: impl AsyncFnMut() -> bool) -> b
     }
     false
 }
+
+/// Produces events as a processor would: keyed, with their `clio.event-id` header.
+pub async fn produce_events(
+    kafka: &KafkaSettings,
+    codec: &Codec,
+    topic: &str,
+    events: &[(String, String, TallyEvent)],
+) {
+    let producer: FutureProducer = kafka::producer(kafka).expect("producer");
+    let mut deliveries = Vec::new();
+    for (key, id, event) in events {
+        let payload = codec.encode(topic, event).await.expect("encode");
+        let headers = OwnedHeaders::new().insert(Header { key: clio_runtime::headers::EVENT_ID, value: Some(id) });
+        let record = FutureRecord::to(topic).key(key.as_str()).payload(&payload).headers(headers);
+        deliveries.push(producer.send_result(record).map_err(|(e, _)| e).expect("queued"));
+    }
+    for delivery in deliveries {
+        delivery.await.expect("delivered").map_err(|(e, _)| e).expect("acknowledged");
+    }
+}

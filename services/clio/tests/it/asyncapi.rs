@@ -22,7 +22,11 @@ fn the_official_parser_finds_no_error_and_no_warning_in_the_asyncapi_document() 
         .output()
         .expect("node runs");
     let report = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "the parser reported problems:\n{report}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "the parser reported problems:\n{report}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(report.contains("4 channels, 13 messages, 0 errors or warnings"), "{report}");
     assert!(!report.contains("info asyncapi-latest-version"), "{report}");
 }

@@ -44,6 +44,32 @@ impl CodecError {
     }
 }
 
+/// Runs a registry-backed call again while the registry is unreachable, backing off up to
+/// 10 s between tries. `None` when `shutdown` is cancelled while waiting.
+pub async fn retry_transient<T, F, Fut>(
+    shutdown: &tokio_util::sync::CancellationToken,
+    mut call: F,
+) -> Option<Result<T, CodecError>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CodecError>>,
+{
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match call().await {
+            Err(error) if error.is_transient() => {
+                tracing::warn!(%error, retry_in = ?delay, "schema registry unreachable; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return None,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            other => return Some(other),
+        }
+    }
+}
+
 /// A decoded record: its full Avro name, the schema id it was written with, and its value.
 #[derive(Debug, Clone)]
 pub struct Decoded {

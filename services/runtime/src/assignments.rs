@@ -1,0 +1,60 @@
+//! Which partitions a group consumer holds, with a generation per assignment, so that a loop
+//! can tell a partition it has prepared (restored, positioned) from one that was revoked and
+//! assigned again in the meantime and must be prepared afresh.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use tracing::{info, warn};
+
+/// The current assignment, updated by the rebalance callback and read by the loop.
+#[derive(Debug, Default)]
+pub struct Assignments {
+    current: Mutex<HashMap<(String, i32), u64>>,
+    next: AtomicU64,
+}
+
+impl Assignments {
+    /// The generation of the assignment that gave this consumer `topic`/`partition`, or `None`
+    /// when the partition is not assigned to it now.
+    pub fn generation(&self, topic: &str, partition: i32) -> Option<u64> {
+        self.lock().get(&(topic.to_string(), partition)).copied()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, i32), u64>> {
+        self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A consumer context that keeps an [`Assignments`] current.
+#[derive(Debug, Default, Clone)]
+pub struct TrackingContext {
+    pub assignments: Arc<Assignments>,
+}
+
+impl ClientContext for TrackingContext {}
+
+impl ConsumerContext for TrackingContext {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let mut current = self.assignments.lock();
+        match rebalance {
+            Rebalance::Assign(list) => {
+                for element in list.elements() {
+                    let generation = self.assignments.next.fetch_add(1, Ordering::SeqCst) + 1;
+                    current.insert((element.topic().to_string(), element.partition()), generation);
+                }
+                info!(partitions = ?list.elements().iter().map(|e| format!("{}/{}", e.topic(), e.partition())).collect::<Vec<_>>(), "partitions assigned");
+            }
+            Rebalance::Revoke(list) => {
+                for element in list.elements() {
+                    current.remove(&(element.topic().to_string(), element.partition()));
+                }
+                info!(partitions = list.count(), "partitions revoked");
+            }
+            Rebalance::Error(error) => warn!(%error, "rebalance error"),
+        }
+    }
+}
