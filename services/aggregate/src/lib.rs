@@ -39,17 +39,26 @@ pub struct Decision<E, C> {
     /// Commands for other entities, each with the key of the entity it is addressed to.
     /// They are produced before the events, so a visible event implies its commands were sent.
     pub commands: Vec<(String, C)>,
+    /// Set when the command itself is malformed (a field outside what the protocol allows),
+    /// so that no answer on the events topic fits: the runtime sends the command to the dead
+    /// letters with this reason, and nothing else happens.
+    pub invalid: Option<String>,
 }
 
 impl<E, C> Decision<E, C> {
     /// A decision with only events.
     pub fn events(events: Vec<E>) -> Self {
-        Self { events, commands: Vec::new() }
+        Self { events, commands: Vec::new(), invalid: None }
     }
 
     /// A decision with no effect at all (for instance a duplicate command).
     pub fn nothing() -> Self {
-        Self { events: Vec::new(), commands: Vec::new() }
+        Self { events: Vec::new(), commands: Vec::new(), invalid: None }
+    }
+
+    /// A malformed command: a dead letter with `reason`, no events, no commands.
+    pub fn invalid(reason: impl Into<String>) -> Self {
+        Self { events: Vec::new(), commands: Vec::new(), invalid: Some(reason.into()) }
     }
 }
 

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use clio_ledger::Ledger;
 use clio_runtime::codec::Codec;
+use clio_runtime::processor::{self, ProcessorConfig};
 use clio_runtime::settings::KafkaSettings;
 use clio_runtime::shutdown;
 use tokio::task::JoinSet;
@@ -14,23 +16,28 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{Part, ProcessorSettings, UpSettings};
 use crate::setup;
 
-/// The domains whose processors this build runs. Each domain issue adds its own here
-/// (the ledger is next); the runtime is generic over `clio_aggregate::Aggregate`.
-pub const DOMAINS: &[&str] = &[];
+/// The domains whose processors this build runs; the runtime is generic over
+/// `clio_aggregate::Aggregate`, and each domain adds one line to `spawn_processor`.
+pub const DOMAINS: &[&str] = &["ledger"];
 
 /// Spawns the processor of `domain`.
 fn spawn_processor(
     tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
     domain: &str,
-    _kafka: &KafkaSettings,
-    _codec: &Codec,
-    _shutdown: &CancellationToken,
+    kafka: &KafkaSettings,
+    codec: &Codec,
+    shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let _ = tasks;
-    anyhow::bail!(
-        "unknown domain {domain:?}; this build runs: {}",
-        if DOMAINS.is_empty() { "no domain processors yet".to_string() } else { DOMAINS.join(", ") }
-    )
+    let (kafka, codec, token) = (kafka.clone(), codec.clone(), shutdown.clone());
+    let config = ProcessorConfig::for_domain(domain);
+    let name = format!("{domain} processor");
+    match domain {
+        "ledger" => {
+            tasks.spawn(async move { (name, processor::run::<Ledger>(&kafka, codec, config, token).await.map(|_| ())) })
+        }
+        other => anyhow::bail!("unknown domain {other:?}; this build runs: {}", DOMAINS.join(", ")),
+    };
+    Ok(())
 }
 
 async fn bind(address: std::net::SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
@@ -146,10 +153,7 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
         settings.http_addr
     );
     println!("  topics           {} from {}", catalogue.topics.len(), catalogue.dir.join("catalogue.toml").display());
-    println!(
-        "  processors       {}",
-        if DOMAINS.is_empty() { "none yet (each domain adds its own)".to_string() } else { DOMAINS.join(", ") }
-    );
+    println!("  processors       {}", DOMAINS.join(", "));
     println!("Press Ctrl-C to stop.");
     supervise(tasks, token, Duration::from_secs(settings.shutdown_grace_seconds)).await
 }

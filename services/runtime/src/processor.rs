@@ -441,6 +441,9 @@ where
                 return Some(self.dead(message, format!("the domain failed on this command: {text}")));
             }
         };
+        if let Some(reason) = &decision.invalid {
+            return Some(self.dead(message, format!("invalid command: {reason}")));
+        }
 
         let traceparent = headers::get(message, headers::TRACEPARENT).map(str::to_string);
         let count = decision.events.len();

@@ -135,6 +135,7 @@ impl Aggregate for Tally {
             TallyCommand::Deposit(d) if d.counter == EXPLODING_COUNTER => {
                 panic!("the tally cannot count {EXPLODING_COUNTER}")
             }
+            TallyCommand::Deposit(d) if d.command_id.is_empty() => Decision::invalid("command_id must not be empty"),
             TallyCommand::Deposit(d) if d.amount <= 0 => refuse(&d.command_id, &d.counter, "amount must be positive"),
             TallyCommand::Deposit(d) => Decision::events(vec![
                 TallyEvent::Deposited(d_event(d)),
@@ -164,6 +165,7 @@ impl Aggregate for Tally {
                         amount: t.amount,
                     }),
                 )],
+                invalid: None,
             },
         }
     }

@@ -158,11 +158,12 @@ async fn records_that_cannot_be_handled_become_dead_letters_and_the_next_record_
     produce(&env.kafka, &codec, &topics.commands, &[deposit("boom", EXPLODING_COUNTER, 1)]).await;
     let mismatched = codec.encode(&topics.commands, &deposit("m1", "somebody", 1).1).await.expect("encode");
     produce_raw(&env.kafka, &topics.commands, Some(0), Some("someone-else"), &mismatched, &[]).await;
+    produce(&env.kafka, &codec, &topics.commands, &[deposit("", "c", 3)]).await;
     produce(&env.kafka, &codec, &topics.commands, &[deposit("good", "c", 7)]).await;
 
     assert!(
-        eventually(60, async || read_all(&env.kafka, &topics.dead_letters).await.len() >= 4).await,
-        "four dead letters"
+        eventually(60, async || read_all(&env.kafka, &topics.dead_letters).await.len() >= 5).await,
+        "five dead letters"
     );
     assert!(
         eventually(30, async || tally_events(&env.kafka, &codec, &topics.events)
@@ -179,6 +180,7 @@ async fn records_that_cannot_be_handled_become_dead_letters_and_the_next_record_
     assert!(reasons[1].contains("schema id 2147483632"), "{reasons:?}");
     assert!(reasons[2].contains("the domain failed") && reasons[2].contains("cannot count explode"), "{reasons:?}");
     assert!(reasons[3].contains("does not match the command's entity"), "{reasons:?}");
+    assert_eq!(reasons[4], "invalid command: command_id must not be empty", "the domain's own reason");
     let first = &letters[0];
     assert_eq!(first.payload(), Some(&b"certainly not avro"[..]), "the bytes are kept unchanged");
     assert_eq!(headers::get(first, headers::DLQ_TOPIC), Some(topics.commands.as_str()));

@@ -6,5 +6,6 @@ mod asyncapi;
 mod cli;
 mod codec;
 mod gateway;
+mod ledger;
 mod python;
 mod registry;

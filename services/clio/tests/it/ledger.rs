@@ -1,0 +1,186 @@
+//! The ledger processor end to end: commands produced to a real broker as an integrator
+//! would, decided by the generic processor, events read back from the log.
+
+use std::path::Path;
+use std::time::Duration;
+
+use clio_ledger::messages::*;
+use clio_ledger::{Ledger, LedgerCommand, LedgerEvent};
+use clio_runtime::catalogue::Catalogue;
+use clio_runtime::codec::Codec;
+use clio_runtime::processor::{self, ProcessorConfig, ProcessorTopics};
+use clio_testkit::harness::TestEnv;
+use clio_testkit::records::{eventually, produce, read_all};
+use rdkafka::Message;
+use tokio_util::sync::CancellationToken;
+
+const DEBTOR: i64 = 1_000;
+
+async fn ledger_events(env: &TestEnv, codec: &Codec, topic: &str) -> Vec<LedgerEvent> {
+    let mut out = Vec::new();
+    for message in read_all(&env.kafka, topic).await {
+        out.push(codec.decode_as::<LedgerEvent>(message.payload().expect("payload")).await.expect("an event"));
+    }
+    out
+}
+
+fn principal_of(events: &[LedgerEvent], creditor: i64) -> Option<i64> {
+    events.iter().rev().find_map(|e| match e {
+        LedgerEvent::AccountUpdate(u) if u.creditor_id == creditor => Some(u.principal),
+        _ => None,
+    })
+}
+
+fn configure(creditor_id: i64, now: i64) -> (String, LedgerCommand) {
+    (
+        format!("{DEBTOR}/{creditor_id}"),
+        LedgerCommand::ConfigureAccount(ConfigureAccount {
+            debtor_id: DEBTOR,
+            creditor_id,
+            ts: now,
+            seqnum: 1,
+            negligible_amount: 0.0,
+            config_flags: 0,
+            config_data: String::new(),
+        }),
+    )
+}
+
+fn prepare(from: i64, to: i64, request: i64, amount: i64, now: i64) -> (String, LedgerCommand) {
+    let (kind, coordinator) = if from == 0 { ("issuing", DEBTOR) } else { ("direct", from) };
+    (
+        format!("{DEBTOR}/{from}"),
+        LedgerCommand::PrepareTransfer(PrepareTransfer {
+            debtor_id: DEBTOR,
+            creditor_id: from,
+            coordinator_type: kind.into(),
+            coordinator_id: coordinator,
+            coordinator_request_id: request,
+            min_locked_amount: amount,
+            max_locked_amount: amount,
+            recipient: to.to_string(),
+            final_interest_rate_ts: 253_402_214_400_000_000,
+            max_commit_delay: 3_600,
+            ts: now,
+        }),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committed_and_credited() {
+    let env = TestEnv::start().await.expect("env");
+    let prefix = env.unique("ledger");
+    let topics = ProcessorTopics {
+        commands: format!("{prefix}.commands"),
+        events: format!("{prefix}.events"),
+        state: format!("{prefix}.state"),
+        dead_letters: format!("{prefix}.dead-letters"),
+    };
+    env.create_topics(&[&topics.commands, &topics.events, &topics.state, &topics.dead_letters], 4)
+        .await
+        .expect("topics");
+    let catalogue = Catalogue::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")).expect("catalogue");
+    for (catalogue_topic, ours) in [("ledger.commands", &topics.commands), ("ledger.events", &topics.events)] {
+        for record in &catalogue.topic(catalogue_topic).expect("in the catalogue").values {
+            env.register(&clio_runtime::catalogue::subject(ours, record), &catalogue.schemas[record].text)
+                .await
+                .expect("registered");
+        }
+    }
+    let codec = Codec::new(&env.registry_url);
+    let token = CancellationToken::new();
+    let config = ProcessorConfig {
+        group_id: format!("{prefix}-group"),
+        topics: topics.clone(),
+        ..ProcessorConfig::for_domain("ledger")
+    };
+    let running = {
+        let (kafka, codec, token) = (env.kafka.clone(), codec.clone(), token.clone());
+        tokio::spawn(async move { processor::run::<Ledger>(&kafka, codec, config, token).await })
+    };
+
+    // Accounts 1 and 2 hash to different partitions of 4, so the credit and the recipient
+    // check cross partitions.
+    let (a, b) = (1_i64, 2_i64);
+    assert_ne!(
+        clio_aggregate::partition_for_key(format!("{DEBTOR}/{a}").as_bytes(), 4),
+        clio_aggregate::partition_for_key(format!("{DEBTOR}/{b}").as_bytes(), 4)
+    );
+    let now = chrono::Utc::now().timestamp_micros();
+    produce(&env.kafka, &codec, &topics.commands, &[configure(0, now), configure(a, now), configure(b, now)]).await;
+    produce(&env.kafka, &codec, &topics.commands, &[prepare(0, a, 1, 500, now)]).await;
+    let prepared = |events: &[LedgerEvent], from: i64| {
+        events.iter().find_map(|e| match e {
+            LedgerEvent::PreparedTransfer(p) if p.creditor_id == from => Some(p.clone()),
+            _ => None,
+        })
+    };
+    let mut issued = None;
+    assert!(
+        eventually(60, async || {
+            issued = prepared(&ledger_events(&env, &codec, &topics.events).await, 0);
+            issued.is_some()
+        })
+        .await,
+        "the root account prepared the issuing transfer"
+    );
+    let finalize = |p: &PreparedTransfer, amount: i64| {
+        (
+            format!("{DEBTOR}/{}", p.creditor_id),
+            LedgerCommand::FinalizeTransfer(FinalizeTransfer {
+                debtor_id: DEBTOR,
+                creditor_id: p.creditor_id,
+                transfer_id: p.transfer_id,
+                coordinator_type: p.coordinator_type.clone(),
+                coordinator_id: p.coordinator_id,
+                coordinator_request_id: p.coordinator_request_id,
+                committed_amount: amount,
+                transfer_note: "hello".into(),
+                transfer_note_format: "text".into(),
+                ts: now,
+            }),
+        )
+    };
+    produce(&env.kafka, &codec, &topics.commands, &[finalize(&issued.expect("prepared"), 500)]).await;
+    assert!(
+        eventually(60, async || principal_of(&ledger_events(&env, &codec, &topics.events).await, a) == Some(500)).await,
+        "account 1 received the issued money"
+    );
+
+    produce(&env.kafka, &codec, &topics.commands, &[prepare(a, b, 2, 200, now)]).await;
+    let mut sent = None;
+    assert!(
+        eventually(60, async || {
+            sent = prepared(&ledger_events(&env, &codec, &topics.events).await, a);
+            sent.is_some()
+        })
+        .await,
+        "account 1 prepared a transfer after the recipient's partition confirmed it exists"
+    );
+    produce(&env.kafka, &codec, &topics.commands, &[finalize(&sent.expect("prepared"), 200)]).await;
+    assert!(
+        eventually(60, async || {
+            let events = ledger_events(&env, &codec, &topics.events).await;
+            principal_of(&events, a) == Some(300) && principal_of(&events, b) == Some(200)
+        })
+        .await,
+        "the sender was debited and the recipient credited"
+    );
+    let events = ledger_events(&env, &codec, &topics.events).await;
+    assert_eq!(principal_of(&events, 0), Some(-500), "the root account issued what the holders have");
+    let transfers: Vec<&AccountTransfer> = events
+        .iter()
+        .filter_map(|e| match e {
+            LedgerEvent::AccountTransfer(t) if t.creditor_id == b => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(transfers.len(), 1);
+    assert_eq!(
+        (transfers[0].acquired_amount, transfers[0].sender.as_str(), transfers[0].transfer_note.as_str()),
+        (200, "1", "hello")
+    );
+    assert!(read_all(&env.kafka, &topics.dead_letters).await.is_empty(), "no dead letters");
+    token.cancel();
+    tokio::time::timeout(Duration::from_secs(30), running).await.expect("stops").expect("joined").expect("ran cleanly");
+}

@@ -1,0 +1,59 @@
+//! The ledger: the Swaptacular Messaging Protocol's accounts service as a pure domain.
+//!
+//! Accounts are entities keyed `{debtor_id}/{creditor_id}`. A transfer is prepared and
+//! finalized on the sender's account, and credited to the recipient through a
+//! PendingBalanceChange keyed by the recipient, so accounts on different partitions transfer to
+//! each other. The recipient's reachability is checked the same way: VerifyRecipient to the
+//! recipient, RecipientVerified back to the sender, which then decides the request.
+//! Everything here is synchronous and free of I/O; the runtime runs it (see
+//! `clio_runtime::processor`).
+//!
+//! # Layout
+//! - [`messages`]: one Rust type per Avro record in `schemas/ledger/`.
+//! - [`rules`]: constants, (ts, seqnum) ordering, the root account's configuration, amounts.
+//! - [`account`]: the state of one account and how events change it.
+//! - [`decide`]: what each command means, in the protocol's order of checks.
+//!
+//! Not done yet (see docs/ledger.md): interest accrual, deletion and purge, heartbeats and
+//! reminders.
+
+pub mod account;
+pub mod decide;
+pub mod messages;
+pub mod rules;
+
+use clio_aggregate::{Aggregate, Context, Decision};
+
+pub use account::Account;
+pub use messages::{LedgerCommand, LedgerEvent};
+
+/// The ledger as an [`Aggregate`].
+#[derive(Debug)]
+pub struct Ledger;
+
+impl Aggregate for Ledger {
+    const NAME: &'static str = "ledger";
+    type Command = LedgerCommand;
+    type Event = LedgerEvent;
+    type State = Account;
+
+    fn entity_key(command: &LedgerCommand) -> String {
+        let (debtor, creditor) = match command {
+            LedgerCommand::ConfigureAccount(c) => (c.debtor_id, c.creditor_id),
+            LedgerCommand::PrepareTransfer(c) => (c.debtor_id, c.creditor_id),
+            LedgerCommand::FinalizeTransfer(c) => (c.debtor_id, c.creditor_id),
+            LedgerCommand::PendingBalanceChange(c) => (c.debtor_id, c.creditor_id),
+            LedgerCommand::VerifyRecipient(c) => (c.debtor_id, c.creditor_id),
+            LedgerCommand::RecipientVerified(c) => (c.debtor_id, c.creditor_id),
+        };
+        rules::account_key(debtor, creditor)
+    }
+
+    fn decide(state: &Account, command: &LedgerCommand, context: &Context) -> Decision<LedgerEvent, LedgerCommand> {
+        decide::decide(state, command, context)
+    }
+
+    fn apply(state: &mut Account, event: &LedgerEvent) {
+        state.apply(event);
+    }
+}
