@@ -42,6 +42,35 @@ pub enum Command {
     Consume(ConsumeSettings),
     /// Write the AsyncAPI 3 document generated from the catalogue (or check it is current).
     Asyncapi(AsyncapiSettings),
+    /// The read models in Postgres: where each stands, and rebuilding one from the log.
+    Projections {
+        #[command(subcommand)]
+        action: ProjectionsAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProjectionsAction {
+    /// For each projection and partition: the stored offset, the broker's end offset, the lag.
+    Status(ProjectionSettings),
+    /// Build a read model again from the earliest offset into new tables, then swap them in
+    /// atomically; the old tables serve queries until the swap. Safe to interrupt and rerun.
+    Rebuild {
+        /// The read model to rebuild.
+        name: String,
+        #[command(flatten)]
+        settings: ProjectionSettings,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ProjectionSettings {
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub registry: RegistrySettings,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -64,6 +93,13 @@ pub enum Part {
     Gateway(GatewaySettings),
     /// One domain's processor.
     Processor(ProcessorSettings),
+    /// One read model's projector.
+    Projector {
+        /// The read model (see `clio projections status`).
+        name: String,
+        #[command(flatten)]
+        settings: ProjectionSettings,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -205,5 +241,11 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Produce(settings) => crate::records::produce(settings).await,
         Command::Consume(settings) => crate::records::consume(settings).await,
         Command::Asyncapi(settings) => crate::setup::asyncapi(&settings),
+        Command::Projections { action: ProjectionsAction::Status(settings) } => {
+            crate::projections::status(&settings).await
+        }
+        Command::Projections { action: ProjectionsAction::Rebuild { name, settings } } => {
+            crate::projections::rebuild(&name, &settings).await
+        }
     }
 }

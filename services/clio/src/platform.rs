@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Part, ProcessorSettings, UpSettings};
-use crate::setup;
+use crate::{projections, setup};
 
 /// The domains whose processors this build runs; the runtime is generic over
 /// `clio_aggregate::Aggregate`, and each domain adds one line to `spawn_processor`.
@@ -143,6 +143,9 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     for domain in DOMAINS {
         spawn_processor(&mut tasks, domain, &settings.kafka, &codec, &token)?;
     }
+    for (name, _) in projections::PROJECTIONS {
+        projections::spawn(&mut tasks, name, &settings.kafka, &pool, &codec, &token)?;
+    }
 
     println!("Clio is up ({:.1} s).", started.elapsed().as_secs_f64());
     println!("  broker           {}", settings.kafka.brokers);
@@ -154,6 +157,10 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     );
     println!("  topics           {} from {}", catalogue.topics.len(), catalogue.dir.join("catalogue.toml").display());
     println!("  processors       {}", DOMAINS.join(", "));
+    println!(
+        "  read models      {}  (Postgres schemas; clio projections status)",
+        projections::PROJECTIONS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+    );
     println!("Press Ctrl-C to stop.");
     supervise(tasks, token, Duration::from_secs(settings.shutdown_grace_seconds)).await
 }
@@ -186,6 +193,11 @@ pub async fn run(part: Part) -> anyhow::Result<()> {
         Part::Processor(ProcessorSettings { domain, kafka, registry }) => {
             let codec = Codec::new(&registry.registry_url);
             spawn_processor(&mut tasks, &domain, &kafka, &codec, &token)?;
+        }
+        Part::Projector { name, settings } => {
+            let pool = setup::connect_creating(&settings.database.database_url).await?;
+            let codec = Codec::new(&settings.registry.registry_url);
+            projections::spawn(&mut tasks, &name, &settings.kafka, &pool, &codec, &token)?;
         }
     }
     supervise(tasks, token, Duration::from_secs(10)).await

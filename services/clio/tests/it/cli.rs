@@ -40,6 +40,7 @@ pub async fn clio(env: &TestEnv, schemas: &Path, args: &[&str], stdin: Option<&s
         .env("CLIO_BROKERS", &env.kafka.brokers)
         .env("CLIO_REGISTRY_URL", &env.registry_url)
         .env("CLIO_SCHEMAS_DIR", schemas)
+        .env("CLIO_DATABASE_URL", clio_testkit::harness::test_database_url())
         .env("RUST_LOG", "warn")
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clio_ledger::messages::*;
 use clio_ledger::{Ledger, LedgerCommand, LedgerEvent};
+use clio_ledger_projection::LedgerModel;
+use clio_projection::projector::{self, ProjectorConfig};
 use clio_runtime::catalogue::Catalogue;
 use clio_runtime::codec::Codec;
 use clio_runtime::processor::{self, ProcessorConfig, ProcessorTopics};
@@ -98,6 +100,15 @@ async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committ
         let (kafka, codec, token) = (env.kafka.clone(), codec.clone(), token.clone());
         tokio::spawn(async move { processor::run::<Ledger>(&kafka, codec, config, token).await })
     };
+    // The ledger's read model, in a schema of this test's own.
+    let model = prefix.clone();
+    let projecting = {
+        let mut config = ProjectorConfig::new(&model, &[&topics.events]);
+        config.dead_letters = topics.dead_letters.clone();
+        config.group_id = format!("{prefix}-projection");
+        let (kafka, pool, codec, token) = (env.kafka.clone(), env.pool.clone(), codec.clone(), token.clone());
+        tokio::spawn(async move { projector::run(&kafka, pool, codec, LedgerModel, config, token).await })
+    };
 
     // Accounts 1 and 2 hash to different partitions of 4, so the credit and the recipient
     // check cross partitions.
@@ -181,6 +192,120 @@ async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committ
         (200, "1", "hello")
     );
     assert!(read_all(&env.kafka, &topics.dead_letters).await.is_empty(), "no dead letters");
+
+    // The read model shows the same balances, the history, and no lock left.
+    let balances = format!(
+        "SELECT creditor_id, principal, locked_amount, available_amount FROM \"{model}\".account_balances ORDER BY creditor_id"
+    );
+    let expected = vec![(0_i64, -500_i64, 0_i64, -500_i64), (a, 300, 0, 300), (b, 200, 0, 200)];
+    let mut seen = Vec::new();
+    let converged = eventually(60, async || {
+        seen = sqlx::query_as::<_, (i64, i64, i64, i64)>(&balances).fetch_all(&env.pool).await.unwrap_or_default();
+        seen == expected
+    })
+    .await;
+    assert!(converged, "account_balances: {seen:?}");
+    let history: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
+        "SELECT creditor_id, acquired_amount, transfer_note FROM \"{model}\".transfers ORDER BY creditor_id, transfer_number"
+    ))
+    .fetch_all(&env.pool)
+    .await
+    .expect("transfers");
+    assert_eq!(history, vec![(a, 500, "hello".into()), (a, -200, "hello".into()), (b, 200, "hello".into())]);
+    let open: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{model}\".prepared_transfers"))
+        .fetch_one(&env.pool)
+        .await
+        .expect("prepared");
+    assert_eq!(open, 0, "every lock was released");
+    produce(&env.kafka, &codec, &topics.commands, &[prepare(a, a, 3, 1, now)]).await;
+    let rejections = format!("SELECT creditor_id, kind, code FROM \"{model}\".rejections");
+    let mut refused = Vec::new();
+    let recorded = eventually(60, async || {
+        refused =
+            sqlx::query_as::<_, (i64, String, String)>(&rejections).fetch_all(&env.pool).await.unwrap_or_default();
+        !refused.is_empty()
+    })
+    .await;
+    assert!(recorded, "the refusal reached the read model");
+    assert_eq!(refused, vec![(a, "transfer".to_string(), "RECIPIENT_SAME_AS_SENDER".to_string())]);
+
     token.cancel();
     tokio::time::timeout(Duration::from_secs(30), running).await.expect("stops").expect("joined").expect("ran cleanly");
+    tokio::time::timeout(Duration::from_secs(30), projecting)
+        .await
+        .expect("stops")
+        .expect("joined")
+        .expect("ran cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_rebuilds_the_ledger_read_model_from_the_log_and_reports_its_status() {
+    // This test alone uses the catalogue's own names (topic ledger.events, schema ledger).
+    let env = TestEnv::start().await.expect("env");
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let (created, _, stderr) = crate::cli::clio(&env, &schemas, &["topics", "create"], None).await;
+    assert!(created, "{stderr}");
+    let catalogue = Catalogue::load(&schemas).expect("catalogue");
+    for record in &catalogue.topic("ledger.events").expect("in the catalogue").values {
+        env.register(&clio_runtime::catalogue::subject("ledger.events", record), &catalogue.schemas[record].text)
+            .await
+            .expect("registered");
+    }
+    let codec = Codec::new(&env.registry_url);
+    let creditor = 1_000_000 + i64::from(std::process::id() as u16); // new to this run's log
+    let update = |principal: i64| AccountUpdate {
+        debtor_id: DEBTOR,
+        creditor_id: creditor,
+        creation_date: 20_000,
+        last_change_ts: 1,
+        last_change_seqnum: principal as i32,
+        principal,
+        interest: 0.0,
+        interest_rate: 0.0,
+        last_interest_rate_change_ts: 0,
+        last_config_ts: 0,
+        last_config_seqnum: 0,
+        negligible_amount: 0.0,
+        config_flags: 0,
+        config_data: String::new(),
+        account_id: creditor.to_string(),
+        debtor_info_iri: String::new(),
+        debtor_info_content_type: String::new(),
+        debtor_info_sha256: String::new(),
+        last_transfer_number: 0,
+        last_transfer_committed_at: 0,
+        demurrage_rate: -50.0,
+        commit_period: 1,
+        transfer_note_max_bytes: 500,
+        ts: 1,
+        ttl: 1,
+    };
+    let key = format!("{DEBTOR}/{creditor}");
+    produce(
+        &env.kafka,
+        &codec,
+        "ledger.events",
+        &[(key.clone(), LedgerEvent::AccountUpdate(update(5))), (key, LedgerEvent::AccountUpdate(update(7)))],
+    )
+    .await;
+
+    let (rebuilt, stdout, stderr) = crate::cli::clio(&env, &schemas, &["projections", "rebuild", "ledger"], None).await;
+    assert!(rebuilt, "{stderr}");
+    assert!(stdout.starts_with("rebuilt ledger: ") && stdout.contains("swapped in"), "{stdout}");
+    let principal: i64 =
+        sqlx::query_scalar("SELECT principal FROM ledger.accounts WHERE debtor_id = $1 AND creditor_id = $2")
+            .bind(DEBTOR)
+            .bind(creditor)
+            .fetch_one(&env.pool)
+            .await
+            .expect("the account is in the rebuilt read model");
+    assert_eq!(principal, 7, "the latest AccountUpdate");
+
+    let (ok, stdout, stderr) = crate::cli::clio(&env, &schemas, &["projections", "status"], None).await;
+    assert!(ok, "{stderr}");
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("ledger ")).collect();
+    assert_eq!(rows.len(), 4, "one row per partition of ledger.events:\n{stdout}");
+    assert!(rows.iter().all(|r| r.trim_end().ends_with(" 0")), "no lag after the rebuild:\n{stdout}");
+    let (unknown, _, stderr) = crate::cli::clio(&env, &schemas, &["projections", "rebuild", "nope"], None).await;
+    assert!(!unknown && stderr.contains("unknown read model \"nope\""), "{stderr}");
 }

@@ -1,0 +1,92 @@
+//! The read models this build runs, and the `projections` commands.
+
+use std::io::IsTerminal as _;
+
+use anyhow::Context as _;
+use clio_ledger_projection::LedgerModel;
+use clio_projection::projector::{self, ProjectorConfig};
+use clio_projection::rebuild::{self, Progress};
+use clio_runtime::codec::Codec;
+use clio_runtime::settings::KafkaSettings;
+use sqlx::PgPool;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ProjectionSettings;
+use crate::setup;
+
+/// Every read model: its name (also its Postgres schema) and the topics it reads.
+pub const PROJECTIONS: &[(&str, &[&str])] = &[(clio_ledger_projection::NAME, &[clio_ledger_projection::TOPIC])];
+
+fn config(name: &str) -> anyhow::Result<ProjectorConfig> {
+    let (name, topics) = PROJECTIONS.iter().find(|(n, _)| *n == name).with_context(|| {
+        let known: Vec<&str> = PROJECTIONS.iter().map(|(n, _)| *n).collect();
+        format!("unknown read model {name:?}; this build has: {}", known.join(", "))
+    })?;
+    Ok(ProjectorConfig::new(name, topics))
+}
+
+/// Spawns the projector of read model `name`.
+pub fn spawn(
+    tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
+    name: &str,
+    kafka: &KafkaSettings,
+    pool: &PgPool,
+    codec: &Codec,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let config = config(name)?;
+    let (kafka, pool, codec, token) = (kafka.clone(), pool.clone(), codec.clone(), shutdown.clone());
+    let part = format!("{name} projector");
+    match name {
+        clio_ledger_projection::NAME => tasks.spawn(async move {
+            (part, projector::run(&kafka, pool, codec, LedgerModel, config, token).await.map(|_| ()))
+        }),
+        other => anyhow::bail!("no projector for {other:?}"),
+    };
+    Ok(())
+}
+
+/// `clio projections status`.
+pub async fn status(settings: &ProjectionSettings) -> anyhow::Result<()> {
+    let pool = setup::connect_creating(&settings.database.database_url).await?;
+    let known: Vec<(String, Vec<String>)> = PROJECTIONS
+        .iter()
+        .map(|(name, topics)| (name.to_string(), topics.iter().map(|t| t.to_string()).collect()))
+        .collect();
+    let rows = clio_projection::status::status(&settings.kafka, &pool, &known).await?;
+    println!("{:<20} {:<24} {:>9} {:>12} {:>12} {:>10}", "projection", "topic", "partition", "stored", "end", "lag");
+    for row in rows {
+        let stored = row.next_offset.map_or_else(|| "-".to_string(), |n| n.to_string());
+        println!(
+            "{:<20} {:<24} {:>9} {:>12} {:>12} {:>10}",
+            row.projection, row.topic, row.partition, stored, row.end_offset, row.lag
+        );
+    }
+    Ok(())
+}
+
+/// `clio projections rebuild <name>`.
+pub async fn rebuild(name: &str, settings: &ProjectionSettings) -> anyhow::Result<()> {
+    let config = config(name)?;
+    let pool = setup::connect_creating(&settings.database.database_url).await?;
+    let codec = Codec::new(&settings.registry.registry_url);
+    let shutdown = clio_runtime::shutdown::on_signal();
+    let progress = if std::io::stderr().is_terminal() { Progress::Bar } else { Progress::Hidden };
+    let report = match name {
+        clio_ledger_projection::NAME => {
+            rebuild::rebuild(&settings.kafka, &pool, &codec, &LedgerModel, &config, progress, &shutdown).await?
+        }
+        other => anyhow::bail!("no projector for {other:?}"),
+    };
+    let seconds = report.elapsed.as_secs_f64();
+    println!(
+        "rebuilt {name}: {} records ({} events applied, {} duplicates, {} dead letters) in {seconds:.1} s, {:.0} records/s; swapped in",
+        report.records,
+        report.counters.events,
+        report.counters.duplicates,
+        report.counters.dead_letters,
+        report.records as f64 / seconds.max(1e-9),
+    );
+    Ok(())
+}
