@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TEST_BROKER_PORT ?= 19092
 
-.PHONY: up test lint fmt build broker-install asyncapi clean-data help
+.PHONY: up test bench lint fmt build broker-install asyncapi clean-data help
 
 help:
 	@echo "make up      run the platform (broker, registry, Postgres read models, all services) in the foreground"
@@ -39,6 +39,13 @@ test: broker-install
 	export CLIO_TEST_BROKERS=127.0.0.1:$(TEST_BROKER_PORT); \
 	$(CARGO) test --workspace --doc; \
 	$(CARGO) nextest run --workspace --no-fail-fast
+
+# Figures as ratios against baselines measured in the same run; writes bench/report.md.
+bench:
+	@set -euo pipefail; \
+	server=$$(infra/postgres.sh); \
+	export CLIO_BENCH_DATABASE_URL="$${CLIO_BENCH_DATABASE_URL:-$$server/clio_bench}"; \
+	$(CARGO) run --release --quiet -p clio-bench
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clio_runtime::assignments::TrackingContext;
 use clio_runtime::codec::Codec;
-use clio_runtime::dead_letter::{self, DeadLetter};
+use clio_runtime::dead_letter;
 use clio_runtime::kafka::{self, Outgoing};
 use clio_runtime::settings::KafkaSettings;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -217,21 +217,7 @@ pub(crate) struct Applier<'a, M: ReadModel> {
 
 impl<M: ReadModel> Applier<'_, M> {
     pub(crate) fn dead_letter(&self, message: &OwnedMessage, reason: &str) -> Outgoing {
-        warn!(
-            topic = message.topic(),
-            partition = message.partition(),
-            offset = message.offset(),
-            reason,
-            "dead letter"
-        );
-        let letter = DeadLetter::of(message, &self.consumer_name, reason);
-        Outgoing {
-            topic: self.dead_letters.clone(),
-            partition: None,
-            key: letter.key,
-            payload: letter.value,
-            headers: letter.headers,
-        }
+        dead_letter::outgoing(message, &self.consumer_name, reason, &self.dead_letters)
     }
 
     /// Produces the dead letters, then applies the batch, retrying while Postgres or the

@@ -1,14 +1,11 @@
 //! Preparing a platform: the database, the topics and the schemas. Every step is idempotent.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clio_runtime::catalogue::Catalogue;
 use clio_runtime::kafka::{self, TopicOutcome};
 use clio_runtime::settings::{KafkaSettings, SchemaSettings};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
 
 use crate::cli::{AsyncapiSettings, SchemasSettings, TopicsSettings};
 
@@ -17,45 +14,7 @@ pub fn catalogue(settings: &SchemaSettings) -> anyhow::Result<Catalogue> {
     Catalogue::load(&dir).with_context(|| format!("loading the topic catalogue from {}", dir.display()))
 }
 
-/// Connects to the database of `url`, creating the database first when the server has no
-/// database of that name.
-pub async fn connect_creating(url: &str) -> anyhow::Result<PgPool> {
-    let options =
-        PgConnectOptions::from_str(url).with_context(|| format!("CLIO_DATABASE_URL {url:?} is not a Postgres URL"))?;
-    let options = options.log_statements(tracing::log::LevelFilter::Trace);
-    let pool = PgPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(10));
-    match pool.clone().connect_with(options.clone()).await {
-        Ok(pool) => Ok(pool),
-        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("3D000") => {
-            let name = options.get_database().unwrap_or("clio").to_string();
-            let admin = options.clone().database("postgres");
-            let mut connection =
-                admin.connect().await.context("connecting to the 'postgres' database to create ours")?;
-            let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
-            match sqlx::query(&create).execute(&mut connection).await {
-                Ok(_) => tracing::info!(database = %name, "database created"),
-                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
-                Err(e) => return Err(e).context("creating the database"),
-            }
-            Ok(pool.connect_with(options).await.context("connecting to the new database")?)
-        }
-        Err(error) => Err(error).with_context(|| format!("connecting to Postgres at {}", redact(url))),
-    }
-}
-
-/// The URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
+pub use clio_runtime::database::{connect_creating, redact};
 
 /// Creates the catalogue's missing topics and says what it did.
 pub async fn create_topics(kafka_settings: &KafkaSettings, catalogue: &Catalogue) -> anyhow::Result<()> {
@@ -159,15 +118,4 @@ pub fn asyncapi(settings: &AsyncapiSettings) -> anyhow::Result<()> {
     std::fs::write(&settings.output, text).with_context(|| format!("writing {}", settings.output.display()))?;
     println!("wrote {}", settings.output.display());
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(redact("postgres://clio:secret@db:5432/clio"), "postgres://clio:***@db:5432/clio");
-        assert_eq!(redact("postgres://postgres@127.0.0.1/clio"), "postgres://postgres@127.0.0.1/clio");
-    }
 }

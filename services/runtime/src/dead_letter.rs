@@ -7,6 +7,7 @@
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 
 use crate::headers;
+use crate::kafka::Outgoing;
 
 /// The topic dead letters go to.
 pub const TOPIC: &str = "platform.dead-letters";
@@ -43,5 +44,25 @@ impl DeadLetter {
             headers: out,
             reason: reason.to_string(),
         }
+    }
+}
+
+/// The record to produce to `topic` for `message`, refused by `consumer` for `reason`; the
+/// refusal is logged with the source position.
+pub fn outgoing(message: &OwnedMessage, consumer: &str, reason: &str, topic: &str) -> Outgoing {
+    tracing::warn!(
+        topic = message.topic(),
+        partition = message.partition(),
+        offset = message.offset(),
+        reason,
+        "dead letter"
+    );
+    let letter = DeadLetter::of(message, consumer, reason);
+    Outgoing {
+        topic: topic.to_string(),
+        partition: None,
+        key: letter.key,
+        payload: letter.value,
+        headers: letter.headers,
     }
 }

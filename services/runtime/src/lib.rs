@@ -12,6 +12,7 @@
 //! - [`catalogue`]: the topic catalogue (schemas/catalogue.toml) and the .avsc files.
 //! - [`asyncapi`]: the AsyncAPI 3 document generated from the catalogue.
 //! - [`codec`]: Confluent-framed Avro through the schema registry; JSON <-> Avro by schema.
+//! - [`database`]: connecting to Postgres, creating the database on first use.
 //! - [`kafka`]: client configuration, topic creation, reading a partition to its end.
 //! - [`dead_letter`]: what a record that cannot be handled becomes.
 //! - [`processor`]: the generic processor loop, restore on assignment, completion of
@@ -23,6 +24,7 @@ pub mod assignments;
 pub mod asyncapi;
 pub mod catalogue;
 pub mod codec;
+pub mod database;
 pub mod dead_letter;
 pub mod headers;
 pub mod kafka;

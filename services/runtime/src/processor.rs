@@ -38,7 +38,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::assignments::{Assignments, TrackingContext};
 use crate::codec::{Codec, retry_transient};
-use crate::dead_letter::{self, DeadLetter};
+use crate::dead_letter;
 use crate::headers;
 use crate::kafka::{self, Outgoing};
 use crate::settings::KafkaSettings;
@@ -515,21 +515,7 @@ where
     }
 
     fn dead_letter(&self, message: &OwnedMessage, reason: &str) -> Outgoing {
-        warn!(
-            topic = message.topic(),
-            partition = message.partition(),
-            offset = message.offset(),
-            reason,
-            "dead letter"
-        );
-        let letter = DeadLetter::of(message, &self.config.group_id, reason);
-        Outgoing {
-            topic: self.config.topics.dead_letters.clone(),
-            partition: None,
-            key: letter.key,
-            payload: letter.value,
-            headers: letter.headers,
-        }
+        dead_letter::outgoing(message, &self.config.group_id, reason, &self.config.topics.dead_letters)
     }
 
     fn forward(&self, message: &OwnedMessage, key: &str, home: i32) -> Outgoing {

@@ -5,14 +5,12 @@
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clio_runtime::settings::KafkaSettings;
 use rdkafka::consumer::Consumer;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 /// The broker address tests use: `CLIO_TEST_BROKERS`, else a broker of our own on 19092.
@@ -41,26 +39,7 @@ fn reachable(address: &str) -> bool {
         .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(300)).is_ok())
 }
 
-/// Connects to a database, creating it when the server has none of that name.
-pub async fn connect_creating(url: &str) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(url)?;
-    let pool = PgPoolOptions::new().max_connections(5).acquire_timeout(Duration::from_secs(20));
-    match pool.clone().connect_with(options.clone()).await {
-        Ok(pool) => Ok(pool),
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
-            let name = options.get_database().unwrap_or("clio_test").to_string();
-            let mut admin = options.clone().database("postgres").connect().await?;
-            if let Err(error) = sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await {
-                let exists = matches!(&error, sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("42P04") | Some("23505")));
-                if !exists {
-                    return Err(error.into());
-                }
-            }
-            Ok(pool.connect_with(options).await?)
-        }
-        Err(error) => Err(error).with_context(|| format!("connecting to {url}")),
-    }
-}
+pub use clio_runtime::database::connect_creating;
 
 /// Makes sure a broker answers at [`test_brokers`], starting one (nisshi, Postgres storage in
 /// database `clio_testbroker`) when none does. Safe to call from many processes at once.
