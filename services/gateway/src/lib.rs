@@ -5,11 +5,14 @@
 //!   registered Avro schema and produced with Confluent framing; 404 for an unknown topic or
 //!   record type, 422 with the failing field path when the value does not fit. Nothing is
 //!   produced for a refused request.
+//! - [`ledger`]: the ledger's read models as JSON, with pagination, and the fetch API
+//!   (`/accounts/{debtor_id}/{creditor_id}/reachable` and `/config`).
 //! - `GET /health`: the process is up (liveness).
 //! - `GET /ready`: Postgres answers and the broker returns metadata (readiness); 503 naming
 //!   the failing dependency otherwise.
 //! - `GET /openapi.json`: the OpenAPI 3.1 document of this gateway.
 
+pub mod ledger;
 pub mod openapi;
 pub mod produce;
 
@@ -39,6 +42,8 @@ pub struct Gateway {
     pub catalogue: Arc<Catalogue>,
     pub codec: Codec,
     pub producer: FutureProducer,
+    /// The Postgres schema of the ledger's read model.
+    pub ledger_schema: String,
 }
 
 impl Gateway {
@@ -49,7 +54,13 @@ impl Gateway {
         codec: Codec,
     ) -> Result<Self, clio_runtime::Error> {
         let producer = kafka::producer(&kafka)?;
-        Ok(Self { pool, kafka, catalogue: Arc::new(catalogue), codec, producer })
+        Ok(Self { pool, kafka, catalogue: Arc::new(catalogue), codec, producer, ledger_schema: "ledger".into() })
+    }
+
+    /// Reads the ledger's read model from another schema (tests keep one of their own).
+    pub fn with_ledger_schema(mut self, schema: &str) -> Self {
+        self.ledger_schema = schema.to_string();
+        self
     }
 }
 
@@ -59,6 +70,10 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/ready", get(ready))
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
         .route("/v1/topics/{topic}/records", post(produce::produce))
+        .route("/accounts/{debtor_id}/{creditor_id}/reachable", get(ledger::reachable))
+        .route("/accounts/{debtor_id}/{creditor_id}/config", get(ledger::config))
+        .route("/v1/ledger/accounts", get(ledger::accounts))
+        .route("/v1/ledger/accounts/{debtor_id}/{creditor_id}/transfers", get(ledger::transfers))
         .with_state(gateway)
 }
 

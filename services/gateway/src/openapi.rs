@@ -9,7 +9,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Clio gateway",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Produce records to Clio's topics as JSON; check health and readiness."
+            "description": "Produce records to Clio's topics as JSON; query the ledger's read models; the accounts fetch API; health and readiness."
         },
         "paths": {
             "/v1/topics/{topic}/records": {
@@ -42,6 +42,37 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/accounts/{debtor_id}/{creditor_id}/reachable": {"get": {
+                "summary": "Whether the account can receive transfers (the root account, creditor 0, always can)",
+                "parameters": account_parameters(),
+                "responses": {"204": {"description": "Reachable"}, "404": {"description": "No such account"},
+                              "400": {"description": "Not integers"}}
+            }},
+            "/accounts/{debtor_id}/{creditor_id}/config": {"get": {
+                "summary": "The account's config_data",
+                "parameters": account_parameters(),
+                "responses": {"200": {"description": "config_data", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                              "404": {"description": "No such account"}, "400": {"description": "Not integers"}}
+            }},
+            "/v1/ledger/accounts": {"get": {
+                "summary": "A debtor's accounts with their balances (ledger.account_balances), by creditor id",
+                "parameters": [
+                    {"name": "debtor_id", "in": "query", "required": true, "schema": {"type": "integer", "format": "int64"}},
+                    {"name": "after", "in": "query", "required": false, "description": "Creditor id to start after (the previous page's next).", "schema": {"type": "integer", "format": "int64"}},
+                    {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+                ],
+                "responses": {"200": page("Accounts"), "400": {"description": "Bad parameters", "content": {"application/json": {"schema": error}}}}
+            }},
+            "/v1/ledger/accounts/{debtor_id}/{creditor_id}/transfers": {"get": {
+                "summary": "An account's transfer history (ledger.transfers), by transfer number",
+                "parameters": [
+                    {"name": "debtor_id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}},
+                    {"name": "creditor_id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}},
+                    {"name": "after", "in": "query", "required": false, "description": "Transfer number to start after (the previous page's next).", "schema": {"type": "integer", "format": "int64"}},
+                    {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+                ],
+                "responses": {"200": page("Transfers"), "400": {"description": "Bad parameters", "content": {"application/json": {"schema": error}}}}
+            }},
             "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Up"}}}},
             "/ready": {"get": {"summary": "Readiness: Postgres and the broker answer", "responses": {
                 "200": {"description": "Ready"}, "503": {"description": "A dependency does not answer"}
@@ -49,4 +80,21 @@ pub fn document() -> Value {
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
         }
     })
+}
+
+fn account_parameters() -> Value {
+    json!([
+        {"name": "debtor_id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}},
+        {"name": "creditor_id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}}
+    ])
+}
+
+fn page(what: &str) -> Value {
+    json!({"description": format!("{what}, one page"), "content": {"application/json": {"schema": {
+        "type": "object", "required": ["items", "next"],
+        "properties": {
+            "items": {"type": "array", "items": {"type": "object"}},
+            "next": {"description": "Pass as `after` for the next page; null on the last page.", "type": ["integer", "null"]}
+        }
+    }}}})
 }

@@ -229,6 +229,49 @@ async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committ
     assert!(recorded, "the refusal reached the read model");
     assert_eq!(refused, vec![(a, "transfer".to_string(), "RECIPIENT_SAME_AS_SENDER".to_string())]);
 
+    // The same through the gateway: the fetch API and the paged queries.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let gateway = clio_gateway::Gateway::new(env.pool.clone(), env.kafka.clone(), catalogue.clone(), codec.clone())
+        .expect("gateway")
+        .with_ledger_schema(&model);
+    tokio::spawn(clio_gateway::serve(listener, gateway, token.clone()));
+    let http = reqwest::Client::new();
+    let get = async |path: &str| http.get(format!("{base}{path}")).send().await.expect("answers");
+    assert_eq!(get(&format!("/accounts/{DEBTOR}/{b}/reachable")).await.status(), 204);
+    assert_eq!(get(&format!("/accounts/{DEBTOR}/0/reachable")).await.status(), 204, "the root is always reachable");
+    assert_eq!(get(&format!("/accounts/{DEBTOR}/999/reachable")).await.status(), 404);
+    let config = get(&format!("/accounts/{DEBTOR}/{a}/config")).await;
+    assert_eq!(config.status(), 200);
+    assert_eq!(config.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(config.text().await.expect("body"), "");
+    assert_eq!(get(&format!("/accounts/{DEBTOR}/999/config")).await.status(), 404);
+    assert_eq!(get(&format!("/accounts/{DEBTOR}/x/config")).await.status(), 400);
+
+    let first: serde_json::Value =
+        get(&format!("/v1/ledger/accounts?debtor_id={DEBTOR}&limit=2")).await.json().await.expect("json");
+    let creditors = |page: &serde_json::Value| -> Vec<i64> {
+        page["items"].as_array().expect("items").iter().map(|i| i["creditor_id"].as_i64().expect("id")).collect()
+    };
+    assert_eq!(creditors(&first), vec![0, a]);
+    assert_eq!(first["items"][1]["available_amount"], 300);
+    assert_eq!(first["next"], a);
+    let second: serde_json::Value =
+        get(&format!("/v1/ledger/accounts?debtor_id={DEBTOR}&limit=2&after={a}")).await.json().await.expect("json");
+    assert_eq!((creditors(&second), second["next"].clone()), (vec![b], serde_json::Value::Null));
+    let too_many = get(&format!("/v1/ledger/accounts?debtor_id={DEBTOR}&limit=5000")).await;
+    assert_eq!(too_many.status(), 400);
+    assert!(too_many.text().await.expect("body").contains("limit 5000 is outside"));
+    let history: serde_json::Value =
+        get(&format!("/v1/ledger/accounts/{DEBTOR}/{a}/transfers")).await.json().await.expect("json");
+    let amounts: Vec<i64> = history["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|t| t["acquired_amount"].as_i64().expect("amount"))
+        .collect();
+    assert_eq!(amounts, vec![500, -200]);
+
     token.cancel();
     tokio::time::timeout(Duration::from_secs(30), running).await.expect("stops").expect("joined").expect("ran cleanly");
     tokio::time::timeout(Duration::from_secs(30), projecting)
