@@ -42,11 +42,35 @@ pub enum Command {
     Consume(ConsumeSettings),
     /// Write the AsyncAPI 3 document generated from the catalogue (or check it is current).
     Asyncapi(AsyncapiSettings),
+    /// Ledger tools.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerAction,
+    },
     /// The read models in Postgres: where each stands, and rebuilding one from the log.
     Projections {
         #[command(subcommand)]
         action: ProjectionsAction,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerAction {
+    /// Check, from the events on the log, that for every debtor the principals of all its
+    /// accounts plus the credits in flight sum to zero. Fails (exit 1) if money was created
+    /// or lost.
+    Audit(AuditSettings),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AuditSettings {
+    /// The ledger's events topic.
+    #[arg(long, default_value = "ledger.events")]
+    pub topic: String,
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub registry: RegistrySettings,
 }
 
 #[derive(Subcommand, Debug)]
@@ -241,6 +265,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Produce(settings) => crate::records::produce(settings).await,
         Command::Consume(settings) => crate::records::consume(settings).await,
         Command::Asyncapi(settings) => crate::setup::asyncapi(&settings),
+        Command::Ledger { action: LedgerAction::Audit(settings) } => crate::audit::audit(&settings).await,
         Command::Projections { action: ProjectionsAction::Status(settings) } => {
             crate::projections::status(&settings).await
         }

@@ -13,11 +13,13 @@
 //! - [`rules`]: constants, (ts, seqnum) ordering, the root account's configuration, amounts.
 //! - [`account`]: the state of one account and how events change it.
 //! - [`decide`]: what each command means, in the protocol's order of checks.
+//! - [`audit`]: conservation of money per debtor, from the events.
 //!
 //! Not done yet (see docs/ledger.md): interest accrual, deletion and purge, heartbeats and
 //! reminders.
 
 pub mod account;
+pub mod audit;
 pub mod decide;
 pub mod messages;
 pub mod rules;

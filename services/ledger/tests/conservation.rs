@@ -93,6 +93,15 @@ proptest! {
             w.decide(command);
         }
         prop_assert_eq!(total(&w, &creditors), 0);
+        // The audit, from the events alone, agrees.
+        let mut audit = clio_ledger::audit::Audit::default();
+        for event in &w.events {
+            audit.record(event);
+        }
+        let report = audit.report();
+        prop_assert_eq!(report.len(), 1);
+        prop_assert!(report[0].balanced(), "{:?}", report);
+        prop_assert_eq!(report[0].in_flight, 0, "everything was delivered");
         let commits: BTreeSet<(i64, i64)> = w.events.iter().filter_map(|e| match e {
             E::FinalizedTransfer(f) if f.committed_amount > 0 => Some((f.creditor_id, f.transfer_id)),
             _ => None,

@@ -403,3 +403,26 @@ impl LedgerCommandExt for clio_ledger::LedgerCommand {
         self
     }
 }
+
+// --- audit --------------------------------------------------------------------------------
+
+#[test]
+fn the_audit_sees_credits_in_flight_and_money_that_appears_from_nowhere() {
+    let mut w = World::with_accounts(&[(1, 100), (2, 0)]);
+    let p = prepared(&w.send(prepare(1, 2, "direct", 1, 1, 40, 40)));
+    w.decide(finalize(&p, 40)); // the credit is still in flight
+    let audit = |events: &[E]| {
+        let mut audit = clio_ledger::audit::Audit::default();
+        events.iter().for_each(|e| audit.record(e));
+        audit.report()
+    };
+    let report = audit(&w.events);
+    assert_eq!((report[0].principals, report[0].in_flight), (-40, 40));
+    assert!(report[0].balanced());
+
+    let mut forged = w.account(2).update.expect("exists");
+    forged.principal += 1_000;
+    let mut events = w.events.clone();
+    events.push(E::AccountUpdate(forged));
+    assert!(!audit(&events)[0].balanced(), "money created from nothing is caught");
+}

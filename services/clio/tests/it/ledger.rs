@@ -18,6 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 const DEBTOR: i64 = 1_000;
 
+fn schemas_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
+}
+
 async fn ledger_events(env: &TestEnv, codec: &Codec, topic: &str) -> Vec<LedgerEvent> {
     let mut out = Vec::new();
     for message in read_all(&env.kafka, topic).await {
@@ -228,6 +232,12 @@ async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committ
     .await;
     assert!(recorded, "the refusal reached the read model");
     assert_eq!(refused, vec![(a, "transfer".to_string(), "RECIPIENT_SAME_AS_SENDER".to_string())]);
+
+    // The audit, from the log alone.
+    let (balanced, stdout, stderr) =
+        crate::cli::clio(&env, &schemas_dir(), &["ledger", "audit", "--topic", &topics.events], None).await;
+    assert!(balanced, "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("debtor {DEBTOR}: 3 accounts, principals 0, in flight 0, sum 0: ok")), "{stdout}");
 
     // The same through the gateway: the fetch API and the paged queries.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
