@@ -2,6 +2,9 @@
 //! as ratios to a markdown report (machines here are noisy; only ratios travel).
 //!
 //! Figures so far:
+//! - ledger core: commands decided and applied per second on one thread (two-phase transfers
+//!   between accounts: prepare, finalize, the recipient's credit), no I/O, against the
+//!   simplest ledger there is (two balance updates in a hash map per transfer).
 //! - projection apply: ledger transfer-history events applied through the projection runtime
 //!   (batches of 2,000, offsets and the event-id guard in the same transaction) against a raw
 //!   binary COPY of the same rows into an identical table.
@@ -163,6 +166,96 @@ async fn copy_rate(pool: &PgPool, all: &[Envelope<LedgerEvent>]) -> anyhow::Resu
     Ok(started.elapsed())
 }
 
+/// Transfers through the pure ledger: (commands per second, transfers per second).
+fn ledger_core(transfers: usize) -> (f64, f64) {
+    use clio_aggregate::{Aggregate, Cause, Context};
+    use clio_ledger::messages::{ConfigureAccount, FinalizeTransfer, PrepareTransfer};
+    use clio_ledger::{Account, Ledger, LedgerCommand};
+    const ACCOUNTS: i64 = 1_000;
+    let mut accounts: std::collections::HashMap<String, Account> = std::collections::HashMap::new();
+    let run = |accounts: &mut std::collections::HashMap<String, Account>, command: LedgerCommand, n: i64| {
+        let key = Ledger::entity_key(&command);
+        let context = Context { now_micros: 1_795_305_600_000_000 + n, cause: Cause::new("ledger.commands", 0, n) };
+        let state = accounts.entry(key).or_default();
+        let decision = Ledger::decide(state, &command, &context);
+        for event in &decision.events {
+            Ledger::apply(state, event);
+        }
+        decision
+    };
+    let configure = |creditor_id: i64, data: &str| {
+        LedgerCommand::ConfigureAccount(ConfigureAccount {
+            debtor_id: 1,
+            creditor_id,
+            ts: 1_795_305_600_000_000,
+            seqnum: 1,
+            negligible_amount: 0.0,
+            config_flags: 0,
+            config_data: data.into(),
+        })
+    };
+    run(&mut accounts, configure(0, ""), 0);
+    for creditor in 1..=ACCOUNTS {
+        run(&mut accounts, configure(creditor, ""), creditor);
+    }
+    let mut commands = 0u64;
+    let started = Instant::now();
+    for n in 0..transfers as i64 {
+        let (from, to) = if n < ACCOUNTS { (0, n + 1) } else { (n % ACCOUNTS + 1, (n * 7) % ACCOUNTS + 1) };
+        let (kind, coordinator) = if from == 0 { ("issuing", 1) } else { ("direct", from) };
+        let mut pending = std::collections::VecDeque::from([LedgerCommand::PrepareTransfer(PrepareTransfer {
+            debtor_id: 1,
+            creditor_id: from,
+            coordinator_type: kind.into(),
+            coordinator_id: coordinator,
+            coordinator_request_id: n,
+            min_locked_amount: 0,
+            max_locked_amount: if from == 0 { 1_000_000 } else { 10 },
+            recipient: to.to_string(),
+            final_interest_rate_ts: i64::MAX,
+            max_commit_delay: i32::MAX,
+            ts: 1_795_305_600_000_000,
+        })]);
+        while let Some(command) = pending.pop_front() {
+            commands += 1;
+            let decision = run(&mut accounts, command, n);
+            pending.extend(decision.commands.into_iter().map(|(_, c)| c));
+            for event in decision.events {
+                if let LedgerEvent::PreparedTransfer(p) = event {
+                    pending.push_back(LedgerCommand::FinalizeTransfer(FinalizeTransfer {
+                        debtor_id: 1,
+                        creditor_id: p.creditor_id,
+                        transfer_id: p.transfer_id,
+                        coordinator_type: p.coordinator_type,
+                        coordinator_id: p.coordinator_id,
+                        coordinator_request_id: p.coordinator_request_id,
+                        committed_amount: p.locked_amount,
+                        transfer_note: String::new(),
+                        transfer_note_format: String::new(),
+                        ts: 1_795_305_600_000_000,
+                    }));
+                }
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    (commands as f64 / seconds, transfers as f64 / seconds)
+}
+
+/// The simplest ledger: two balance updates per transfer in a hash map keyed like Clio's.
+fn hash_map_ledger(transfers: usize) -> f64 {
+    const ACCOUNTS: i64 = 1_000;
+    let mut balances: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let started = Instant::now();
+    for n in 0..transfers as i64 {
+        let (from, to) = (n % ACCOUNTS, (n * 7) % ACCOUNTS);
+        *balances.entry(format!("1/{from}")).or_default() -= 10;
+        *balances.entry(format!("1/{to}")).or_default() += 10;
+    }
+    std::hint::black_box(&balances);
+    transfers as f64 / started.elapsed().as_secs_f64()
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::parse();
@@ -182,6 +275,14 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("  apply {:.2} s, COPY {:.2} s", apply.as_secs_f64(), copy.as_secs_f64());
         apply_best = apply_best.min(apply);
         copy_best = copy_best.min(copy);
+    }
+    eprintln!("ledger core: {} transfers, pure decide/apply", settings.events);
+    let (mut core_commands, mut core_transfers, mut map_transfers) = (0f64, 0f64, 0f64);
+    for _ in 0..settings.rounds {
+        let (commands, transfers) = ledger_core(settings.events);
+        core_commands = core_commands.max(commands);
+        core_transfers = core_transfers.max(transfers);
+        map_transfers = map_transfers.max(hash_map_ledger(settings.events));
     }
     let per_second = |d: Duration| all.len() as f64 / d.as_secs_f64();
     let (apply, copy) = (per_second(apply_best), per_second(copy_best));
@@ -210,7 +311,12 @@ async fn main() -> anyhow::Result<()> {
     )?;
     writeln!(
         report,
-        "\nNot measured yet: broker baseline, pgbench, ledger end to end, domain core, rebuild of 1 M events, latency, restore."
+        "| ledger core, one thread (prepare, verify recipient, finalize, credit) | {core_commands:.0} commands/s = {core_transfers:.0} transfers/s | hash-map ledger, 2 updates per transfer: {map_transfers:.0} transfers/s | {:.3} | ≥ 2 M commands/s |",
+        core_transfers / map_transfers
+    )?;
+    writeln!(
+        report,
+        "\nNot measured yet: broker baseline, pgbench, ledger end to end, rebuild of 1 M events, latency, restore."
     )?;
     if let Some(dir) = settings.report.parent() {
         std::fs::create_dir_all(dir)?;
