@@ -447,3 +447,67 @@ async fn a_projector_starts_from_the_offsets_stored_in_postgres_and_ignores_wher
     assert_eq!(rows, vec!["counter-2".to_string()], "only the event at the stored offset was applied");
     assert_eq!(counters.events, 1);
 }
+
+/// The tally model, which cancels a token after a number of batches: an interruption at a
+/// known point in a rebuild.
+struct InterruptingModel {
+    batches_left: std::sync::atomic::AtomicUsize,
+    token: CancellationToken,
+}
+
+impl clio_projection::ReadModel for InterruptingModel {
+    type Event = TallyEvent;
+
+    fn migrations(&self) -> &[clio_projection::Migration] {
+        clio_testkit::tally_model::MIGRATIONS
+    }
+
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        events: &'a [clio_projection::Envelope<TallyEvent>],
+    ) -> futures::future::BoxFuture<'a, Result<(), sqlx::Error>> {
+        if self.batches_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.token.cancel();
+        }
+        TallyModel.apply(tx, events)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_rebuild_leaves_the_live_model_untouched_and_can_be_started_again() {
+    let s = setup("halt", 2).await;
+    let name = s.env.unique("halt");
+    let stream = event_stream(14, 3_000, 20);
+    produce_events(&s.env.kafka, &s.codec, &s.topics.events, &stream).await;
+    let live = s.start(&name);
+    assert!(s.caught_up(&name, 90).await, "the live model caught up");
+    live.stop().await;
+    let before = s.count(&format!("SELECT count(*) FROM \"{name}\".movements")).await;
+
+    let token = CancellationToken::new();
+    let interrupting = InterruptingModel { batches_left: 3.into(), token: token.clone() };
+    let mut config = s.config(&name);
+    config.max_batch = 200;
+    let interrupted =
+        rebuild::rebuild(&s.env.kafka, &s.env.pool, &s.codec, &interrupting, &config, Progress::Hidden, &token).await;
+    assert!(interrupted.is_err(), "the rebuild stopped part-way");
+    let half_built = s.count(&format!("SELECT count(*) FROM \"{name}__rebuild\".movements")).await;
+    assert!(half_built > 0 && half_built < before, "a half-built model was left aside ({half_built} of {before} rows)");
+    assert_eq!(
+        s.count(&format!("SELECT count(*) FROM \"{name}\".movements")).await,
+        before,
+        "the live model is untouched"
+    );
+    assert_eq!(s.lag(&name).await, 0, "the live offsets are untouched");
+
+    s.clean_replay(&name).await; // the same rebuild, started again
+    let schemas: Vec<String> =
+        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1 || '%'")
+            .bind(&name)
+            .fetch_all(&s.env.pool)
+            .await
+            .expect("schemas");
+    assert_eq!(schemas, vec![name.clone()], "nothing of the interrupted rebuild is left");
+    s.assert_equals_clean_replay(&name, &stream).await;
+}
