@@ -102,6 +102,19 @@ impl Setup {
         .expect("clean replay");
     }
 
+    /// Produces `events` in the background, `chunk` at a time with a pause between chunks,
+    /// as a processor would while a projector runs.
+    fn produce_slowly(&self, events: &[Event], chunk: usize, pause: Duration) -> tokio::task::JoinHandle<()> {
+        let (kafka, codec, topic, events) =
+            (self.env.kafka.clone(), self.codec.clone(), self.topics.events.clone(), events.to_vec());
+        tokio::spawn(async move {
+            for part in events.chunks(chunk) {
+                produce_events(&kafka, &codec, &topic, part).await;
+                tokio::time::sleep(pause).await;
+            }
+        })
+    }
+
     async fn lag(&self, name: &str) -> i64 {
         let rows =
             status::status(&self.env.kafka, &self.env.pool, &[(name.to_string(), vec![self.topics.events.clone()])])
@@ -264,16 +277,7 @@ async fn killing_the_projector_at_random_moments_leaves_the_tables_of_a_clean_re
     let s = setup("pcrash", 4).await;
     let name = s.env.unique("pcrash");
     let stream = event_stream(11, 6_000, 40);
-    let producing = {
-        let (kafka, codec, topic, stream) =
-            (s.env.kafka.clone(), s.codec.clone(), s.topics.events.clone(), stream.clone());
-        tokio::spawn(async move {
-            for chunk in stream.chunks(200) {
-                produce_events(&kafka, &codec, &topic, chunk).await;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
+    let producing = s.produce_slowly(&stream, 200, Duration::from_millis(100));
     let spawn = || {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_tally-projector"))
             .env("CLIO_BROKERS", &s.env.kafka.brokers)
@@ -313,16 +317,7 @@ async fn two_projector_instances_share_the_partitions_and_rebalancing_loses_and_
     let s = setup("pair", 4).await;
     let name = s.env.unique("pair");
     let stream = event_stream(12, 4_000, 30);
-    let producing = {
-        let (kafka, codec, topic, stream) =
-            (s.env.kafka.clone(), s.codec.clone(), s.topics.events.clone(), stream.clone());
-        tokio::spawn(async move {
-            for chunk in stream.chunks(100) {
-                produce_events(&kafka, &codec, &topic, chunk).await;
-                tokio::time::sleep(Duration::from_millis(60)).await;
-            }
-        })
-    };
+    let producing = s.produce_slowly(&stream, 100, Duration::from_millis(60));
     // Instances come and go while events arrive: every change is a rebalance.
     let mut a = s.start(&name);
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -371,16 +366,7 @@ async fn a_rebuild_swaps_in_while_readers_query_and_they_never_see_an_empty_or_h
             queries
         }));
     }
-    let producing = {
-        let (kafka, codec, topic, during) =
-            (s.env.kafka.clone(), s.codec.clone(), s.topics.events.clone(), during.to_vec());
-        tokio::spawn(async move {
-            for chunk in during.chunks(100) {
-                produce_events(&kafka, &codec, &topic, chunk).await;
-                tokio::time::sleep(Duration::from_millis(40)).await;
-            }
-        })
-    };
+    let producing = s.produce_slowly(during, 100, Duration::from_millis(40));
     let report = rebuild::rebuild(
         &s.env.kafka,
         &s.env.pool,
