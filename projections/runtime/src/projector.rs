@@ -125,10 +125,9 @@ pub async fn run<M: ReadModel>(
             }
         }
 
-        let mut batch = Batch::default();
         let mut expected = HashMap::new();
-        let mut dead = Vec::new();
         let mut generations = HashMap::new();
+        let mut kept = Vec::with_capacity(messages.len());
         for message in &messages {
             let tp = (message.topic().to_string(), message.partition());
             let Some(generation) = assignments.generation(&tp.0, tp.1) else {
@@ -147,15 +146,11 @@ pub async fn run<M: ReadModel>(
                 }
             }
             generations.insert(tp, generation);
-            match batch::decode::<M::Event>(&codec, message, &shutdown).await {
-                None => break 'batches,
-                Some(Ok(envelope)) => batch.push(envelope),
-                Some(Err(reason)) => {
-                    batch.cover(message.topic(), message.partition(), message.offset());
-                    dead.push(applier.dead_letter(message, &reason));
-                }
-            }
+            kept.push(message);
         }
+        let Some((batch, dead)) = applier.decode(&codec, kept, &shutdown).await else {
+            break 'batches;
+        };
         if batch.is_empty() {
             continue;
         }
@@ -218,6 +213,28 @@ pub(crate) struct Applier<'a, M: ReadModel> {
 impl<M: ReadModel> Applier<'_, M> {
     pub(crate) fn dead_letter(&self, message: &OwnedMessage, reason: &str) -> Outgoing {
         dead_letter::outgoing(message, &self.consumer_name, reason, &self.dead_letters)
+    }
+
+    /// Decodes records into a batch; those that are not events become dead letters (still
+    /// covered by the batch, so their offsets are passed). `None` on shutdown.
+    pub(crate) async fn decode<'m>(
+        &self,
+        codec: &Codec,
+        messages: impl IntoIterator<Item = &'m OwnedMessage>,
+        shutdown: &CancellationToken,
+    ) -> Option<(Batch<M::Event>, Vec<Outgoing>)> {
+        let mut batch = Batch::default();
+        let mut dead = Vec::new();
+        for message in messages {
+            match batch::decode::<M::Event>(codec, message, shutdown).await? {
+                Ok(envelope) => batch.push(envelope),
+                Err(reason) => {
+                    batch.cover(message.topic(), message.partition(), message.offset());
+                    dead.push(self.dead_letter(message, &reason));
+                }
+            }
+        }
+        Some((batch, dead))
     }
 
     /// Produces the dead letters, then applies the batch, retrying while Postgres or the

@@ -25,13 +25,13 @@ use clio_runtime::settings::KafkaSettings;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::OwnedMessage;
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use sqlx::{Connection, PgPool};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::batch::{self, Batch, Outcome, Target, TopicPartition};
+use crate::batch::{self, Outcome, Target, TopicPartition};
 use crate::projector::{Applier, Counters, ProjectorConfig, Settled, prepare};
 use crate::schema::{self, ident};
 use crate::{Error, ReadModel};
@@ -208,7 +208,7 @@ async fn apply_messages<M: ReadModel>(
     positions: &mut HashMap<TopicPartition, i64>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let (batch, dead) = decode_all(applier, codec, messages, shutdown).await?;
+    let (batch, dead) = applier.decode(codec, messages, shutdown).await.ok_or(Error::Cancelled)?;
     if batch.is_empty() {
         return Ok(());
     }
@@ -224,27 +224,6 @@ async fn apply_messages<M: ReadModel>(
             Ok(())
         }
     }
-}
-
-async fn decode_all<M: ReadModel>(
-    applier: &Applier<'_, M>,
-    codec: &Codec,
-    messages: &[OwnedMessage],
-    shutdown: &CancellationToken,
-) -> anyhow::Result<(Batch<M::Event>, Vec<kafka::Outgoing>)> {
-    let mut batch = Batch::default();
-    let mut dead = Vec::new();
-    for message in messages {
-        match batch::decode::<M::Event>(codec, message, shutdown).await {
-            None => return Err(Error::Cancelled.into()),
-            Some(Ok(envelope)) => batch.push(envelope),
-            Some(Err(reason)) => {
-                batch.cover(message.topic(), message.partition(), message.offset());
-                dead.push(applier.dead_letter(message, &reason));
-            }
-        }
-    }
-    Ok((batch, dead))
 }
 
 /// The swap transaction. `Some(records applied in it)` when the new model is live; `None`
@@ -280,7 +259,7 @@ async fn swap<M: ReadModel>(
             _ = shutdown.cancelled() => return Err(Error::Cancelled.into()),
             messages = receiver.recv() => messages.context("the log reader stopped")?,
         };
-        let (batch, dead) = decode_all(applier, codec, &messages, shutdown).await?;
+        let (batch, dead) = applier.decode(codec, &messages, shutdown).await.ok_or(Error::Cancelled)?;
         tail.push(messages);
         if !dead.is_empty() || failed {
             failed = true; // dead letters and refusals are the applier's work, outside this transaction
