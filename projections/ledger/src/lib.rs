@@ -1,6 +1,8 @@
 //! The ledger's read models, applied by the projection runtime: `ledger.accounts`,
 //! `ledger.prepared_transfers`, `ledger.transfers`, `ledger.rejections` and the view
-//! `ledger.account_balances` (documented for integrators in docs/read-models.md).
+//! `ledger.account_balances` (documented for integrators in docs/read-models.md). The ledger's
+//! scanner reads `accounts` and `prepared_transfers` to find the accounts whose time-driven work
+//! may be due.
 //!
 //! Every batch is written with one set-based statement per table (arrays through `unnest`).
 //! Timestamps travel as microseconds and become `timestamptz` in SQL.
@@ -16,8 +18,10 @@ pub const NAME: &str = "ledger";
 /// The topic it reads.
 pub const TOPIC: &str = "ledger.events";
 
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "ledger", sql: include_str!("../migrations/0001_ledger.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "ledger", sql: include_str!("../migrations/0001_ledger.sql") },
+    Migration { version: 2, name: "maintenance", sql: include_str!("../migrations/0002_maintenance.sql") },
+];
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LedgerModel;
@@ -76,6 +80,7 @@ const TS: &str = "'epoch'::timestamptz + interval '1 microsecond' *";
 async fn apply(tx: &mut PgConnection, events: &[Envelope<LedgerEvent>]) -> Result<(), sqlx::Error> {
     let (mut updates, mut prepared, mut finalized, mut transfers, mut rejections, mut purges) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut statuses, mut capitalizations) = (Vec::new(), Vec::new());
     for e in events {
         match &e.event {
             LedgerEvent::AccountUpdate(u) => updates.push((e, u)),
@@ -103,7 +108,9 @@ async fn apply(tx: &mut PgConnection, events: &[Envelope<LedgerEvent>]) -> Resul
                 },
             )),
             LedgerEvent::AccountPurge(p) => purges.push((e, p)),
-            LedgerEvent::BalanceChanged(_) => {}
+            LedgerEvent::AccountStatus(s) => statuses.push((e, s)),
+            LedgerEvent::BalanceChangeSent(s) if s.coordinator_type == "interest" => capitalizations.push((e, s)),
+            LedgerEvent::BalanceChanged(_) | LedgerEvent::BalanceChangeSent(_) => {}
         }
     }
 
@@ -117,14 +124,17 @@ async fn apply(tx: &mut PgConnection, events: &[Envelope<LedgerEvent>]) -> Resul
                     debtor_id, creditor_id, '1970-01-01'::date + creation_date, principal, interest, interest_rate,
                     {TS} last_change_ts, last_change_seqnum, {TS} last_config_ts, last_config_seqnum,
                     negligible_amount, config_flags, config_data, last_transfer_number, {TS} last_transfer_committed_at,
-                    source_topic, source_partition, source_offset, event_at
+                    source_topic, source_partition, source_offset, event_at,
+                    {TS} last_interest_rate_change_ts, {TS} last_update_ts
                FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], $5::float8[], $6::float8[],
                            $7::bigint[], $8::int[], $9::bigint[], $10::int[], $11::float8[], $12::int[], $13::text[],
-                           $14::bigint[], $15::bigint[], $16::text[], $17::int[], $18::bigint[], $19::timestamptz[])
+                           $14::bigint[], $15::bigint[], $16::text[], $17::int[], $18::bigint[], $19::timestamptz[],
+                           $20::bigint[], $21::bigint[])
                     AS u(debtor_id, creditor_id, creation_date, principal, interest, interest_rate,
                          last_change_ts, last_change_seqnum, last_config_ts, last_config_seqnum,
                          negligible_amount, config_flags, config_data, last_transfer_number, last_transfer_committed_at,
-                         source_topic, source_partition, source_offset, event_at)
+                         source_topic, source_partition, source_offset, event_at,
+                         last_interest_rate_change_ts, last_update_ts)
               ORDER BY debtor_id, creditor_id, source_offset DESC
              ON CONFLICT (debtor_id, creditor_id) DO UPDATE SET
                  creation_date = excluded.creation_date, principal = excluded.principal,
@@ -134,6 +144,8 @@ async fn apply(tx: &mut PgConnection, events: &[Envelope<LedgerEvent>]) -> Resul
                  negligible_amount = excluded.negligible_amount, config_flags = excluded.config_flags,
                  config_data = excluded.config_data, last_transfer_number = excluded.last_transfer_number,
                  last_transfer_committed_at = excluded.last_transfer_committed_at,
+                 last_interest_rate_change_ts = excluded.last_interest_rate_change_ts,
+                 last_update_ts = excluded.last_update_ts,
                  source_topic = excluded.source_topic, source_partition = excluded.source_partition,
                  source_offset = excluded.source_offset, event_at = excluded.event_at"
         );
@@ -157,6 +169,8 @@ async fn apply(tx: &mut PgConnection, events: &[Envelope<LedgerEvent>]) -> Resul
             .bind(&s.partition)
             .bind(&s.offset)
             .bind(&s.event_at)
+            .bind(col(&updates, |u| u.last_interest_rate_change_ts))
+            .bind(col(&updates, |u| u.ts))
             .execute(&mut *tx)
             .await?;
     }
@@ -169,15 +183,16 @@ async fn apply(tx: &mut PgConnection, events: &[Envelope<LedgerEvent>]) -> Resul
              SELECT DISTINCT ON (debtor_id, creditor_id, transfer_id)
                     debtor_id, creditor_id, transfer_id, coordinator_type, coordinator_id, coordinator_request_id,
                     locked_amount, recipient, {TS} prepared_at, {TS} deadline,
-                    source_topic, source_partition, source_offset, event_at
+                    source_topic, source_partition, source_offset, event_at, {TS} last_reminder_ts
                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[],
                            $7::bigint[], $8::text[], $9::bigint[], $10::bigint[],
-                           $11::text[], $12::int[], $13::bigint[], $14::timestamptz[])
+                           $11::text[], $12::int[], $13::bigint[], $14::timestamptz[], $15::bigint[])
                     AS u(debtor_id, creditor_id, transfer_id, coordinator_type, coordinator_id, coordinator_request_id,
-                         locked_amount, recipient, prepared_at, deadline, source_topic, source_partition, source_offset, event_at)
+                         locked_amount, recipient, prepared_at, deadline, source_topic, source_partition, source_offset, event_at,
+                         last_reminder_ts)
               ORDER BY debtor_id, creditor_id, transfer_id, source_offset DESC
              ON CONFLICT (debtor_id, creditor_id, transfer_id) DO UPDATE SET
-                 source_topic = excluded.source_topic, source_partition = excluded.source_partition,
+                 last_reminder_ts = excluded.last_reminder_ts, source_topic = excluded.source_topic, source_partition = excluded.source_partition,
                  source_offset = excluded.source_offset, event_at = excluded.event_at"
         );
         sqlx::query(&sql)
@@ -195,11 +210,43 @@ async fn apply(tx: &mut PgConnection, events: &[Envelope<LedgerEvent>]) -> Resul
             .bind(&s.partition)
             .bind(&s.offset)
             .bind(&s.event_at)
+            .bind(col(&prepared, |p| p.ts))
             .execute(&mut *tx)
             .await?;
     }
 
     if !finalized.is_empty() {
+        let s = Source::of(&finalized);
+        let sql = format!(
+            "INSERT INTO finalized_transfers
+             SELECT debtor_id, creditor_id, transfer_id, coordinator_type, coordinator_id, coordinator_request_id,
+                    committed_amount, status_code, {TS} prepared_at, {TS} finalized_at,
+                    source_topic, source_partition, source_offset, event_at
+               FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[],
+                           $7::bigint[], $8::text[], $9::bigint[], $10::bigint[],
+                           $11::text[], $12::int[], $13::bigint[], $14::timestamptz[])
+                    AS u(debtor_id, creditor_id, transfer_id, coordinator_type, coordinator_id, coordinator_request_id,
+                         committed_amount, status_code, prepared_at, finalized_at,
+                         source_topic, source_partition, source_offset, event_at)
+             ON CONFLICT (debtor_id, creditor_id, transfer_id) DO NOTHING"
+        );
+        sqlx::query(&sql)
+            .bind(col(&finalized, |f| f.debtor_id))
+            .bind(col(&finalized, |f| f.creditor_id))
+            .bind(col(&finalized, |f| f.transfer_id))
+            .bind(col(&finalized, |f| f.coordinator_type.clone()))
+            .bind(col(&finalized, |f| f.coordinator_id))
+            .bind(col(&finalized, |f| f.coordinator_request_id))
+            .bind(col(&finalized, |f| f.committed_amount))
+            .bind(col(&finalized, |f| f.status_code.clone()))
+            .bind(col(&finalized, |f| f.prepared_at))
+            .bind(col(&finalized, |f| f.ts))
+            .bind(&s.topic)
+            .bind(&s.partition)
+            .bind(&s.offset)
+            .bind(&s.event_at)
+            .execute(&mut *tx)
+            .await?;
         // A finalization always follows its preparation on the same partition, so deleting
         // after the batch's inserts is the log's order.
         sqlx::query(
@@ -270,6 +317,43 @@ async fn apply(tx: &mut PgConnection, events: &[Envelope<LedgerEvent>]) -> Resul
         .bind(&s.event_at)
         .execute(&mut *tx)
         .await?;
+    }
+
+    if !statuses.is_empty() {
+        // Only AccountStatus writes these columns, so the batch's latest per account wins
+        // whatever else the batch did to the row.
+        sqlx::query(
+            "UPDATE accounts a SET deleted = s.deleted, overflown = s.overflown,
+                    established_interest_rate = s.established
+               FROM (SELECT DISTINCT ON (d, c) d, c, deleted, overflown, established
+                       FROM unnest($1::bigint[], $2::bigint[], $3::bool[], $4::bool[], $5::bool[], $6::bigint[])
+                            AS u(d, c, deleted, overflown, established, o)
+                      ORDER BY d, c, o DESC) s
+              WHERE a.debtor_id = s.d AND a.creditor_id = s.c",
+        )
+        .bind(col(&statuses, |s| s.debtor_id))
+        .bind(col(&statuses, |s| s.creditor_id))
+        .bind(col(&statuses, |s| s.deleted))
+        .bind(col(&statuses, |s| s.overflown))
+        .bind(col(&statuses, |s| s.established_interest_rate))
+        .bind(Source::of(&statuses).offset)
+        .execute(&mut *tx)
+        .await?;
+    }
+
+    if !capitalizations.is_empty() {
+        let sql = format!(
+            "UPDATE accounts a SET last_capitalization_at = {TS} c.ts
+               FROM (SELECT d, c, max(ts) AS ts FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(d, c, ts)
+                      GROUP BY d, c) c
+              WHERE a.debtor_id = c.d AND a.creditor_id = c.c"
+        );
+        sqlx::query(&sql)
+            .bind(col(&capitalizations, |s| s.debtor_id))
+            .bind(col(&capitalizations, |s| s.creditor_id))
+            .bind(col(&capitalizations, |s| s.ts))
+            .execute(&mut *tx)
+            .await?;
     }
 
     if !purges.is_empty() {

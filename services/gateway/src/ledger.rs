@@ -49,7 +49,11 @@ pub async fn reachable(State(gateway): State<Gateway>, Path((debtor_id, creditor
     if creditor_id == 0 {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let sql = format!("SELECT 1 FROM {}.accounts WHERE debtor_id = $1 AND creditor_id = $2", schema(&gateway));
+    // Deleted accounts, and accounts whose owner asked for their deletion, take no transfers.
+    let sql = format!(
+        "SELECT 1 FROM {}.accounts WHERE debtor_id = $1 AND creditor_id = $2 AND NOT deleted AND config_flags & 1 = 0",
+        schema(&gateway)
+    );
     match sqlx::query_scalar::<_, i32>(&sql).bind(debtor_id).bind(creditor_id).fetch_optional(&gateway.pool).await {
         Ok(Some(_)) => StatusCode::NO_CONTENT.into_response(),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
@@ -58,8 +62,10 @@ pub async fn reachable(State(gateway): State<Gateway>, Path((debtor_id, creditor
 }
 
 pub async fn config(State(gateway): State<Gateway>, Path((debtor_id, creditor_id)): Path<(i64, i64)>) -> Response {
-    let sql =
-        format!("SELECT config_data FROM {}.accounts WHERE debtor_id = $1 AND creditor_id = $2", schema(&gateway));
+    let sql = format!(
+        "SELECT config_data FROM {}.accounts WHERE debtor_id = $1 AND creditor_id = $2 AND NOT deleted",
+        schema(&gateway)
+    );
     match sqlx::query_scalar::<_, String>(&sql).bind(debtor_id).bind(creditor_id).fetch_optional(&gateway.pool).await {
         Ok(Some(config)) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], config).into_response(),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
@@ -81,8 +87,8 @@ pub async fn accounts(State(gateway): State<Gateway>, Query(query): Query<Accoun
     };
     let sql = format!(
         "SELECT coalesce(json_agg(row_to_json(b) ORDER BY b.creditor_id), '[]'::json) FROM (
-             SELECT creditor_id, principal, interest, locked_amount, available_amount, status,
-                    config_flags, config_data, negligible_amount, event_at
+             SELECT creditor_id, principal, interest, interest_rate, locked_amount, available_amount, status,
+                    overflown, config_flags, config_data, negligible_amount, event_at
                FROM {}.account_balances
               WHERE debtor_id = $1 AND creditor_id > $2
               ORDER BY creditor_id LIMIT $3) b",

@@ -45,7 +45,7 @@ pub fn document() -> Value {
             "/accounts/{debtor_id}/{creditor_id}/reachable": {"get": {
                 "summary": "Whether the account can receive transfers (the root account, creditor 0, always can)",
                 "parameters": account_parameters(),
-                "responses": {"204": {"description": "Reachable"}, "404": {"description": "No such account"},
+                "responses": {"204": {"description": "Reachable"}, "404": {"description": "No such account, deleted, or scheduled for deletion"},
                               "400": {"description": "Not integers"}}
             }},
             "/accounts/{debtor_id}/{creditor_id}/config": {"get": {

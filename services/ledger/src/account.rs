@@ -1,12 +1,14 @@
 //! The state of one account, folded from its events (`apply`). Everything the protocol's
-//! AccountUpdate shows is taken from the latest AccountUpdate; the rest (locks, prepared
-//! transfers, applied balance changes) from the events that change it.
+//! AccountUpdate shows is taken from the latest AccountUpdate; the status flags from the latest
+//! AccountStatus; the rest (locks, prepared transfers, applied balance changes) from the events
+//! that change it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::messages::{AccountUpdate, LedgerEvent, PreparedTransfer};
+use crate::messages::{AccountStatus, AccountUpdate, LedgerEvent, PreparedTransfer};
+use crate::rules::{ROOT_CREDITOR_ID, SCHEDULED_FOR_DELETION_FLAG, accrued_interest};
 
 /// The coordinator triple that identifies a transfer request.
 pub type Coordinator = (String, i64, i64);
@@ -19,6 +21,15 @@ pub struct Account {
     /// Deleted accounts are kept until purged, so that a stale ConfigureAccount cannot bring
     /// them back.
     pub deleted: bool,
+    /// The principal had to be clamped to stay within [-i64::MAX, i64::MAX].
+    #[serde(default)]
+    pub overflown: bool,
+    /// The root account's interest rate has reached this account.
+    #[serde(default)]
+    pub established_interest_rate: bool,
+    /// When accrued interest was last added to the principal (or 0).
+    #[serde(default)]
+    pub last_capitalization_ts: i64,
     pub total_locked_amount: i64,
     /// Prepared, not yet finalized transfers by transfer id.
     pub prepared: BTreeMap<i64, PreparedTransfer>,
@@ -39,6 +50,34 @@ impl Account {
         self.update.as_ref().map_or(0, |u| u.principal)
     }
 
+    /// Can receive transfers: it exists and its owner has not asked for its deletion.
+    pub fn reachable(&self) -> bool {
+        self.exists() && self.update.as_ref().is_some_and(|u| u.config_flags & SCHEDULED_FOR_DELETION_FLAG == 0)
+    }
+
+    /// The interest accrued by `now` (the root account accrues none).
+    pub fn interest_at(&self, now: i64) -> f64 {
+        match &self.update {
+            Some(u) if u.creditor_id != ROOT_CREDITOR_ID => {
+                accrued_interest(u.principal, u.interest, u.interest_rate, u.last_change_ts, now)
+            }
+            Some(u) => u.interest,
+            None => 0.0,
+        }
+    }
+
+    /// The flags as an AccountStatus event would carry them.
+    pub fn status(&self, debtor_id: i64, creditor_id: i64, ts: i64) -> AccountStatus {
+        AccountStatus {
+            debtor_id,
+            creditor_id,
+            deleted: self.deleted,
+            overflown: self.overflown,
+            established_interest_rate: self.established_interest_rate,
+            ts,
+        }
+    }
+
     /// The prepared transfer of a coordinator's request, if there is one.
     pub fn prepared_for(&self, coordinator: &Coordinator) -> Option<&PreparedTransfer> {
         self.prepared.values().find(|p| {
@@ -51,9 +90,17 @@ impl Account {
     /// Folds one event into the account.
     pub fn apply(&mut self, event: &LedgerEvent) {
         match event {
-            LedgerEvent::AccountUpdate(update) => {
-                self.deleted = false;
-                self.update = Some(update.clone());
+            LedgerEvent::AccountUpdate(update) => self.update = Some(update.clone()),
+            LedgerEvent::AccountStatus(status) => {
+                self.deleted = status.deleted;
+                self.overflown = status.overflown;
+                self.established_interest_rate = status.established_interest_rate;
+            }
+            LedgerEvent::BalanceChangeSent(sent) => {
+                self.last_transfer_id = self.last_transfer_id.max(sent.change_id);
+                if sent.coordinator_type == "interest" {
+                    self.last_capitalization_ts = sent.ts;
+                }
             }
             LedgerEvent::PreparedTransfer(prepared) => {
                 if !self.prepared.contains_key(&prepared.transfer_id) {

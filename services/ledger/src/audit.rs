@@ -1,7 +1,8 @@
 //! The conservation audit: for every debtor, the principals of all its accounts (the root
 //! account's included) plus the credits still in flight sum to zero. Fed the events of the
-//! log in order; a credit is in flight from the sender's committed FinalizedTransfer until
-//! the recipient's BalanceChanged with the same (sender, change id).
+//! log in order; a credit is in flight from the sender's committed FinalizedTransfer (or
+//! BalanceChangeSent, for payments between an account and its root account) until the
+//! recipient's BalanceChanged with the same (sender, change id).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,7 +22,7 @@ pub struct DebtorAudit {
     pub accounts: usize,
     /// Sum of the principals of every account.
     pub principals: i128,
-    /// Sum of committed transfers whose recipient has not been credited yet.
+    /// Sum of the changes sent to recipients that have not applied them yet.
     pub in_flight: i128,
 }
 
@@ -43,6 +44,9 @@ impl Audit {
             }
             LedgerEvent::FinalizedTransfer(f) if f.committed_amount > 0 => {
                 self.committed.insert((f.debtor_id, f.creditor_id, f.transfer_id), f.committed_amount);
+            }
+            LedgerEvent::BalanceChangeSent(s) => {
+                self.committed.insert((s.debtor_id, s.creditor_id, s.change_id), s.principal_delta);
             }
             LedgerEvent::BalanceChanged(b) => {
                 self.credited.insert((b.debtor_id, b.other_creditor_id, b.change_id));

@@ -17,14 +17,16 @@ pub fn decide(account: &Account, command: &LedgerCommand, context: &Context) -> 
         LedgerCommand::RecipientVerified(r) => recipient_verified(account, r, now),
         LedgerCommand::FinalizeTransfer(f) => finalize(account, f, now),
         LedgerCommand::PendingBalanceChange(c) => change_balance(account, c, now),
+        LedgerCommand::MaintainAccount(m) => crate::maintain::maintain(account, m, now),
     }
 }
 
 /// A new AccountUpdate from the account's last one (or a fresh account's), with the change
-/// counters moved on.
-fn next_update(account: &Account, debtor_id: i64, creditor_id: i64, now: i64) -> AccountUpdate {
+/// counters moved on and the interest accrued so far settled.
+pub(crate) fn next_update(account: &Account, debtor_id: i64, creditor_id: i64, now: i64) -> AccountUpdate {
     match &account.update {
         Some(last) => AccountUpdate {
+            interest: account.interest_at(now),
             last_change_ts: last.last_change_ts.max(now),
             last_change_seqnum: last.last_change_seqnum.wrapping_add(1),
             ts: now,
@@ -65,7 +67,7 @@ fn next_update(account: &Account, debtor_id: i64, creditor_id: i64, now: i64) ->
 
 /// Transfer ids and transfer numbers of an account start at its creation day shifted left
 /// by 40 bits, so they never repeat across a deletion and re-creation on a later day.
-fn first_number(creation_date: i32) -> i64 {
+pub(crate) fn first_number(creation_date: i32) -> i64 {
     i64::from(creation_date) << 40
 }
 
@@ -106,7 +108,13 @@ fn configure(account: &Account, c: &ConfigureAccount, now: i64) -> LedgerDecisio
         update.debtor_info_content_type = root.info_content_type;
         update.debtor_info_sha256 = root.info_sha256;
     }
-    Decision::events(vec![LedgerEvent::AccountUpdate(update)])
+    let mut events = vec![LedgerEvent::AccountUpdate(update)];
+    if account.deleted {
+        // Brought back by a later configuration: the interest rate must reach it again.
+        let revived = Account { deleted: false, established_interest_rate: false, ..account.clone() };
+        events.push(LedgerEvent::AccountStatus(revived.status(c.debtor_id, c.creditor_id, now)));
+    }
+    Decision::events(events)
 }
 
 /// Why a transfer request is malformed, if it is.
@@ -198,7 +206,7 @@ fn verify_recipient(account: &Account, v: &VerifyRecipient) -> LedgerDecision {
                 debtor_id: v.debtor_id,
                 creditor_id: v.sender_creditor_id,
                 recipient_creditor_id: v.creditor_id,
-                reachable: account.exists(),
+                reachable: account.reachable(),
                 coordinator_type: v.coordinator_type.clone(),
                 coordinator_id: v.coordinator_id,
                 coordinator_request_id: v.coordinator_request_id,
@@ -242,10 +250,10 @@ fn min_balance(account: &Account, creditor_id: i64) -> i128 {
     -i128::from(parse_root_config(config).unwrap_or_default().limit)
 }
 
-/// What the account can still lock or spend: floor(principal + interest) - locked - minimum.
-fn spendable(account: &Account, creditor_id: i64) -> i128 {
-    let (principal, interest) = account.update.as_ref().map_or((0, 0.0), |u| (u.principal, u.interest));
-    let balance = i128::from(principal) + interest.floor() as i128;
+/// What the account can still lock or spend by `now`:
+/// floor(principal + accrued interest) - locked - minimum.
+fn spendable(account: &Account, creditor_id: i64, now: i64) -> i128 {
+    let balance = i128::from(account.principal()) + account.interest_at(now).floor() as i128;
     balance - i128::from(account.total_locked_amount) - min_balance(account, creditor_id)
 }
 
@@ -277,7 +285,7 @@ fn settle(
     if update.last_interest_rate_change_ts > p.final_interest_rate_ts {
         return rejected(p, account, NEWER_INTEREST_RATE, now);
     }
-    let locked = spendable(account, p.creditor_id).clamp(0, i128::from(p.max_locked_amount)) as i64;
+    let locked = spendable(account, p.creditor_id, now).clamp(0, i128::from(p.max_locked_amount)) as i64;
     if locked < p.min_locked_amount {
         return rejected(p, account, INSUFFICIENT_AVAILABLE_AMOUNT, now);
     }
@@ -326,7 +334,9 @@ fn finalize(account: &Account, f: &FinalizeTransfer, now: i64) -> LedgerDecision
         TIMEOUT
     } else if update.last_interest_rate_change_ts > prepared.final_interest_rate_ts {
         NEWER_INTEREST_RATE
-    } else if i128::from(f.committed_amount) <= spendable(account, f.creditor_id) + i128::from(prepared.locked_amount) {
+    } else if i128::from(f.committed_amount)
+        <= spendable(account, f.creditor_id, now) + i128::from(prepared.locked_amount)
+    {
         OK
     } else {
         INSUFFICIENT_AVAILABLE_AMOUNT
@@ -357,7 +367,7 @@ fn finalize(account: &Account, f: &FinalizeTransfer, now: i64) -> LedgerDecision
             note_format: &f.transfer_note_format,
             committed_at: now,
         };
-        events.extend(principal_changed(account, f.debtor_id, f.creditor_id, &change, now));
+        events.extend(principal_changed(account, f.debtor_id, f.creditor_id, &change, 0.0, now));
         commands.push((
             account_key(f.debtor_id, recipient),
             LedgerCommand::PendingBalanceChange(PendingBalanceChange {
@@ -377,28 +387,32 @@ fn finalize(account: &Account, f: &FinalizeTransfer, now: i64) -> LedgerDecision
 }
 
 /// One side of a committed transfer.
-struct Change<'a> {
-    delta: i64,
-    coordinator_type: &'a str,
-    sender: i64,
-    recipient: i64,
-    note: &'a str,
-    note_format: &'a str,
-    committed_at: i64,
+pub(crate) struct Change<'a> {
+    pub delta: i64,
+    pub coordinator_type: &'a str,
+    pub sender: i64,
+    pub recipient: i64,
+    pub note: &'a str,
+    pub note_format: &'a str,
+    pub committed_at: i64,
 }
 
 /// The AccountUpdate of a principal change, and its AccountTransfer unless the account is
-/// the root account or the amount is negligible.
-fn principal_changed(
+/// the root account or the amount is negligible; an AccountStatus when the principal had to
+/// be clamped for the first time, or when the change brings a deleted account back.
+/// `interest_delta` moves accrued interest into the principal (capitalisation).
+pub(crate) fn principal_changed(
     account: &Account,
     debtor_id: i64,
     creditor_id: i64,
     change: &Change<'_>,
+    interest_delta: f64,
     now: i64,
 ) -> Vec<LedgerEvent> {
     let mut update = next_update(account, debtor_id, creditor_id, now);
-    let (principal, _clamped) = add_principal(update.principal, change.delta);
+    let (principal, clamped) = add_principal(update.principal, change.delta);
     update.principal = principal;
+    update.interest += interest_delta;
     update.last_transfer_number += 1;
     update.last_transfer_committed_at = change.committed_at;
     let negligible =
@@ -423,6 +437,10 @@ fn principal_changed(
         }));
     }
     events.insert(0, LedgerEvent::AccountUpdate(update));
+    if account.deleted || (clamped && !account.overflown) {
+        let status = Account { deleted: false, overflown: account.overflown || clamped, ..account.clone() };
+        events.push(LedgerEvent::AccountStatus(status.status(debtor_id, creditor_id, now)));
+    }
     events
 }
 
@@ -450,7 +468,7 @@ fn change_balance(account: &Account, c: &PendingBalanceChange, now: i64) -> Ledg
         ts: now,
     })];
     // Money is never left in flight: an account that is missing (or deleted) receives it.
-    events.extend(principal_changed(account, c.debtor_id, c.creditor_id, &change, now));
+    events.extend(principal_changed(account, c.debtor_id, c.creditor_id, &change, 0.0, now));
     Decision::events(events)
 }
 

@@ -13,14 +13,14 @@
 //! - [`rules`]: constants, (ts, seqnum) ordering, the root account's configuration, amounts.
 //! - [`account`]: the state of one account and how events change it.
 //! - [`decide`]: what each command means, in the protocol's order of checks.
+//! - [`maintain`]: time-driven work (interest, deletion, purge, heartbeats, reminders), done
+//!   when a `MaintainAccount` command, the ledger's clock, reaches the account.
 //! - [`audit`]: conservation of money per debtor, from the events.
-//!
-//! Not done yet (see docs/ledger.md): interest accrual, deletion and purge, heartbeats and
-//! reminders.
 
 pub mod account;
 pub mod audit;
 pub mod decide;
+pub mod maintain;
 pub mod messages;
 pub mod rules;
 
@@ -47,6 +47,7 @@ impl Aggregate for Ledger {
             LedgerCommand::PendingBalanceChange(c) => (c.debtor_id, c.creditor_id),
             LedgerCommand::VerifyRecipient(c) => (c.debtor_id, c.creditor_id),
             LedgerCommand::RecipientVerified(c) => (c.debtor_id, c.creditor_id),
+            LedgerCommand::MaintainAccount(c) => (c.debtor_id, c.creditor_id),
         };
         rules::account_key(debtor, creditor)
     }

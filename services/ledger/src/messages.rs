@@ -187,6 +187,7 @@ record_set! {
         PendingBalanceChange(PendingBalanceChange) = "clio.ledger.PendingBalanceChange",
         VerifyRecipient(VerifyRecipient) = "clio.ledger.VerifyRecipient",
         RecipientVerified(RecipientVerified) = "clio.ledger.RecipientVerified",
+        MaintainAccount(MaintainAccount) = "clio.ledger.MaintainAccount",
     }
 }
 
@@ -201,6 +202,8 @@ record_set! {
         AccountTransfer(AccountTransfer) = "clio.ledger.AccountTransfer",
         AccountPurge(AccountPurge) = "clio.ledger.AccountPurge",
         BalanceChanged(BalanceChanged) = "clio.ledger.BalanceChanged",
+        BalanceChangeSent(BalanceChangeSent) = "clio.ledger.BalanceChangeSent",
+        AccountStatus(AccountStatus) = "clio.ledger.AccountStatus",
     }
 }
 
@@ -249,6 +252,46 @@ records! {
         pub principal_delta: i64,
         pub coordinator_type: String,
         pub committed_at: i64,
+        pub ts: i64,
+    }
+}
+
+records! {
+    /// Internal: the ledger's clock. Time-driven work (interest rate changes, capitalisation,
+    /// deletion, purge, heartbeats, reminders) happens only when one of these reaches the
+    /// account, so a replay of the log decides exactly as the first run did. The scanner
+    /// (`clio ledger scan`, and every few minutes in `clio up`) sends them, with the interest
+    /// rate it read from the root account's configuration.
+    pub struct MaintainAccount {
+        pub debtor_id: i64,
+        pub creditor_id: i64,
+        pub interest_rate: f64,
+        pub ts: i64,
+    }
+
+    /// Internal: a payment between an account and its root account (capitalised interest,
+    /// or the rest of a balance given back on deletion) was booked on this account and sent
+    /// to `recipient_creditor_id` as a PendingBalanceChange; in flight until the recipient's
+    /// BalanceChanged with the same (creditor_id, change_id).
+    pub struct BalanceChangeSent {
+        pub debtor_id: i64,
+        pub creditor_id: i64,
+        pub recipient_creditor_id: i64,
+        pub change_id: i64,
+        pub principal_delta: i64,
+        pub coordinator_type: String,
+        pub ts: i64,
+    }
+
+    /// Internal: the account's status flags changed (the protocol keeps them out of
+    /// AccountUpdate). `deleted` accounts are kept until purged; `overflown` is set when the
+    /// principal had to be clamped; `established_interest_rate` once the root's rate reached it.
+    pub struct AccountStatus {
+        pub debtor_id: i64,
+        pub creditor_id: i64,
+        pub deleted: bool,
+        pub overflown: bool,
+        pub established_interest_rate: bool,
         pub ts: i64,
     }
 }

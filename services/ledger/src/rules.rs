@@ -14,8 +14,34 @@ pub const COMMIT_PERIOD_SECONDS: i32 = 90 * 86_400;
 pub const TRANSFER_NOTE_MAX_BYTES: usize = 500;
 pub const CONFIG_DATA_MAX_BYTES: usize = 2_000;
 pub const DEMURRAGE_RATE: f64 = -50.0;
-/// Seconds an AccountUpdate stays valid (the heartbeat interval): 7 days.
-pub const ACCOUNT_UPDATE_TTL_SECONDS: i32 = 7 * 86_400;
+/// Seconds an AccountUpdate stays valid: twice the heartbeat interval, so that a heartbeat
+/// sent a little late does not let the creditor's copy expire.
+pub const ACCOUNT_UPDATE_TTL_SECONDS: i32 = 14 * 86_400;
+/// An account that has not changed for this long gets its AccountUpdate again (a heartbeat).
+pub const HEARTBEAT_INTERVAL_MICROS: i64 = 7 * MICROS_PER_DAY;
+/// A transfer prepared this long ago and not finalized is announced again (a reminder), at
+/// most once per interval.
+pub const REMINDER_INTERVAL_MICROS: i64 = 7 * MICROS_PER_DAY;
+/// An account's interest rate changes at most once in this period (the signal delay plus a
+/// day), so that a coordinator's `final_interest_rate_ts` stays meaningful.
+pub const INTEREST_RATE_CHANGE_MIN_INTERVAL_MICROS: i64 = SIGNAL_MAX_AGE_MICROS + MICROS_PER_DAY;
+/// Accrued interest is added to the principal at most this often.
+pub const CAPITALIZATION_INTERVAL_MICROS: i64 = 30 * MICROS_PER_DAY;
+/// Annual rates outside these bounds are clamped (a huge positive rate overflows balances, a
+/// huge negative one is a mistake or malice).
+pub const INTEREST_RATE_FLOOR: f64 = -50.0;
+pub const INTEREST_RATE_CEIL: f64 = 100.0;
+/// A deleted account is purged this long after its last change: twice the signal delay plus
+/// the longest a prepared transfer may wait, so no message still in flight can meet a missing
+/// account that it would wrongly re-create.
+pub const PURGE_DELAY_MICROS: i64 = 2 * SIGNAL_MAX_AGE_MICROS + COMMIT_PERIOD_SECONDS as i64 * MICROS_PER_SECOND;
+/// ... and not before its creation day is this many days old, so that an account deleted,
+/// purged and created again never has the same creation date (transfer numbers start from it).
+pub const PURGE_MIN_AGE_DAYS: i32 = 3;
+/// A balance up to this much (or the account's negligible amount, if larger) may be given
+/// back to the root account when an account is deleted.
+pub const DELETION_MAX_BALANCE: f64 = 2.0;
+const SECONDS_PER_YEAR: f64 = 365.25 * 86_400.0;
 /// A sender with this many prepared transfers gets TOO_MANY_TRANSFERS.
 pub const MAX_PENDING_TRANSFERS: u32 = i32::MAX as u32;
 /// Config flag bit 0: the owner asks for the account to be deleted.
@@ -171,6 +197,26 @@ pub fn add_principal(principal: i64, delta: i64) -> (i64, bool) {
     (clamped as i64, clamped != sum)
 }
 
+/// The interest accrued by `now` on an account whose `principal` and `interest` were last
+/// settled at `since`: the balance grows as `(principal + interest) * e^(k t)` with
+/// `k = ln(1 + rate / 100) / year`, and only while it is positive.
+pub fn accrued_interest(principal: i64, interest: f64, rate: f64, since: i64, now: i64) -> f64 {
+    let balance = principal as f64 + interest;
+    let seconds = (now - since).max(0) as f64 / MICROS_PER_SECOND as f64;
+    if balance <= 0.0 || rate == 0.0 || seconds == 0.0 {
+        return interest;
+    }
+    let k = (1.0 + rate / 100.0).ln() / SECONDS_PER_YEAR;
+    balance * (k * seconds).exp() - principal as f64
+}
+
+/// The whole part of an amount of accrued interest (towards zero, so that nobody pays a
+/// fraction they did not owe), within the principal's range.
+pub fn whole_amount(value: f64) -> i64 {
+    // `as` saturates, and i64::MIN is out of the principal's range.
+    (value.trunc() as i64).max(-i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +246,22 @@ mod tests {
             prop_assert!(sum != i64::MIN);
             prop_assert_eq!(clamped, i128::from(sum) != i128::from(p) + i128::from(d));
         }
+    }
+
+    #[test]
+    fn interest_compounds_continuously_at_the_annual_rate() {
+        let year = (SECONDS_PER_YEAR * 1e6) as i64;
+        let after_a_year = accrued_interest(1_000, 0.0, 10.0, 0, year);
+        assert!((after_a_year - 100.0).abs() < 1e-6, "{after_a_year}");
+        let in_two_steps =
+            accrued_interest(1_000, accrued_interest(1_000, 0.0, 10.0, 0, year / 2), 10.0, year / 2, year);
+        assert!((in_two_steps - after_a_year).abs() < 1e-6, "settling half-way changes nothing");
+        assert_eq!(accrued_interest(-1_000, 0.0, 10.0, 0, year), 0.0, "a negative balance accrues nothing");
+        assert_eq!(accrued_interest(1_000, 5.0, 0.0, 0, year), 5.0);
+        assert!(accrued_interest(1_000, 0.0, -50.0, 0, year) < -499.0, "demurrage shrinks the balance");
+        assert_eq!(accrued_interest(1_000, 1.0, 10.0, year, 0), 1.0, "time never runs backwards");
+        assert_eq!(whole_amount(-1e30), -i64::MAX);
+        assert_eq!((whole_amount(2.7), whole_amount(-2.7)), (2, -2));
     }
 
     #[test]

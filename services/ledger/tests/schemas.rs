@@ -49,6 +49,9 @@ fn every_message_type_matches_its_avsc_file() {
         ("AccountTransfer", AccountTransfer::get_schema()),
         ("AccountPurge", AccountPurge::get_schema()),
         ("BalanceChanged", BalanceChanged::get_schema()),
+        ("MaintainAccount", MaintainAccount::get_schema()),
+        ("BalanceChangeSent", BalanceChangeSent::get_schema()),
+        ("AccountStatus", AccountStatus::get_schema()),
     ];
     let files = std::fs::read_dir(format!("{}/../../schemas/ledger", env!("CARGO_MANIFEST_DIR")))
         .expect("schemas/ledger")

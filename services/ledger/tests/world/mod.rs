@@ -85,6 +85,13 @@ impl World {
         world
     }
 
+    /// The ledger's clock reaches one account `days` after the current time, with the root
+    /// account's `rate`; returns every event it causes.
+    pub fn tick(&mut self, creditor_id: i64, days: i64, rate: f64) -> Vec<LedgerEvent> {
+        self.now += days * DAY;
+        self.send(maintain(creditor_id, self.now, rate))
+    }
+
     /// Prepares and commits a transfer of `amount`; returns the transfer's prepare answer.
     pub fn transfer(&mut self, from: i64, to: i64, amount: i64) -> Vec<LedgerEvent> {
         let kind = if from == 0 { "issuing" } else { "direct" };
@@ -127,6 +134,10 @@ pub fn prepare(from: i64, to: i64, kind: &str, coordinator: i64, request: i64, m
         max_commit_delay: i32::MAX,
         ts: T0,
     })
+}
+
+pub fn maintain(creditor_id: i64, ts: i64, rate: f64) -> LedgerCommand {
+    LedgerCommand::MaintainAccount(MaintainAccount { debtor_id: DEBTOR, creditor_id, interest_rate: rate, ts })
 }
 
 pub fn finalize(p: &PreparedTransfer, amount: i64) -> LedgerCommand {
