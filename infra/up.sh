@@ -4,7 +4,8 @@
 #   2. the nisshi broker (installed when missing), its log stored in Postgres (database
 #      clio_broker), so topic contents survive a restart;
 #   3. `clio up`: database and registry tables, topics, schema registry, schemas, processors,
-#      projectors and the HTTP gateway in one process.
+#      projectors, the ledger's clock and the HTTP gateway in one process, with demo data (a
+#      seeded debtor and a stream of transfers; CLIO_DEMO=0 turns it off).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -12,6 +13,7 @@ started=$(date +%s)
 server=$(infra/postgres.sh)
 export CLIO_DATABASE_URL="${CLIO_DATABASE_URL:-$server/clio}"
 export CLIO_BROKERS="${CLIO_BROKERS:-127.0.0.1:9092}"
+export CLIO_DEMO="${CLIO_DEMO:-1}"
 broker_port=${CLIO_BROKERS##*:}
 
 say "building clio"

@@ -47,6 +47,9 @@ pub enum Command {
         #[command(subcommand)]
         action: LedgerAction,
     },
+    /// Demo data for every domain (the ledger: a debtor, holders' accounts, money issued to
+    /// each), produced as commands with a progress bar. Safe to run again.
+    Seed(SeedSettings),
     /// The read models in Postgres: where each stands, and rebuilding one from the log.
     Projections {
         #[command(subcommand)]
@@ -60,6 +63,67 @@ pub enum LedgerAction {
     /// accounts plus the credits in flight sum to zero. Fails (exit 1) if money was created
     /// or lost.
     Audit(AuditSettings),
+    /// The ledger's clock, once: find the accounts whose time-driven work may be due
+    /// (interest, deletion, purge, heartbeats, reminders) in the read models and send each a
+    /// MaintainAccount command. `clio up` does this every --ledger-scan-interval-seconds.
+    Scan(ScanSettings),
+}
+
+/// The demo debtor and its holders.
+#[derive(Args, Debug, Clone)]
+pub struct DemoSettings {
+    /// The demo debtor's id.
+    #[arg(long = "demo-debtor-id", env = "CLIO_DEMO_DEBTOR_ID", default_value_t = 1)]
+    pub debtor_id: i64,
+    /// How many holders' accounts (creditor ids 1..=N).
+    #[arg(long = "demo-accounts", env = "CLIO_DEMO_ACCOUNTS", default_value_t = 20)]
+    pub accounts: i64,
+    /// Issued to each holder.
+    #[arg(long = "demo-amount", env = "CLIO_DEMO_AMOUNT", default_value_t = 10_000)]
+    pub amount: i64,
+}
+
+impl DemoSettings {
+    pub fn demo(&self) -> crate::demo::Demo {
+        crate::demo::Demo { debtor_id: self.debtor_id, accounts: self.accounts, amount: self.amount }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SeedSettings {
+    #[command(flatten)]
+    pub demo: DemoSettings,
+    /// The Postgres schema of the ledger's read models.
+    #[arg(long, default_value = "ledger")]
+    pub schema: String,
+    /// The ledger's commands topic.
+    #[arg(long, default_value = "ledger.commands")]
+    pub topic: String,
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub registry: RegistrySettings,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScanSettings {
+    /// The time of the scan (RFC 3339), instead of now: the ledger decides as if it were then.
+    #[arg(long)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The Postgres schema of the ledger's read models.
+    #[arg(long, default_value = "ledger")]
+    pub schema: String,
+    /// The ledger's commands topic.
+    #[arg(long, default_value = "ledger.commands")]
+    pub topic: String,
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub registry: RegistrySettings,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -158,6 +222,20 @@ pub struct UpSettings {
     /// How long the work in flight may take to finish after Ctrl-C or SIGTERM.
     #[arg(long, env = "CLIO_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
+    /// How often the ledger's clock scans for time-driven work (heartbeats and reminders are
+    /// weekly, so an hour is plenty).
+    #[arg(long, env = "CLIO_LEDGER_SCAN_INTERVAL_SECONDS", default_value_t = 3600)]
+    pub ledger_scan_interval_seconds: u64,
+    /// Seed demo data (as `clio seed`), then keep making random transfers between the demo
+    /// accounts (`make up` turns this on).
+    #[arg(long, env = "CLIO_DEMO", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo: bool,
+    /// Demo transfers per second.
+    #[arg(long, env = "CLIO_DEMO_RATE", default_value_t = 2.0)]
+    pub demo_rate: f64,
+    #[command(flatten)]
+    pub demo_data: DemoSettings,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -266,6 +344,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Consume(settings) => crate::records::consume(settings).await,
         Command::Asyncapi(settings) => crate::setup::asyncapi(&settings),
         Command::Ledger { action: LedgerAction::Audit(settings) } => crate::audit::audit(&settings).await,
+        Command::Ledger { action: LedgerAction::Scan(settings) } => scan(&settings).await,
+        Command::Seed(settings) => seed(&settings).await,
         Command::Projections { action: ProjectionsAction::Status(settings) } => {
             crate::projections::status(&settings).await
         }
@@ -273,4 +353,40 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             crate::projections::rebuild(&name, &settings).await
         }
     }
+}
+
+async fn scan(settings: &ScanSettings) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let pool = crate::setup::connect_creating(&settings.database.database_url).await?;
+    let producer = clio_runtime::kafka::producer(&settings.kafka).context("creating the producer")?;
+    let codec = clio_runtime::codec::Codec::new(&settings.registry.registry_url);
+    let at = settings.at.unwrap_or_else(chrono::Utc::now);
+    let target =
+        crate::ledger_scan::LedgerTarget { schema: settings.schema.clone(), commands_topic: settings.topic.clone() };
+    let report = crate::ledger_scan::scan_once(&pool, &target, &producer, &codec, at, true).await?;
+    println!(
+        "ledger scan at {}: {} debtors, {} accounts sent MaintainAccount",
+        at.to_rfc3339(),
+        report.debtors,
+        report.commands
+    );
+    Ok(())
+}
+
+async fn seed(settings: &SeedSettings) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let pool = crate::setup::connect_creating(&settings.database.database_url).await?;
+    let producer = clio_runtime::kafka::producer(&settings.kafka).context("creating the producer")?;
+    let codec = clio_runtime::codec::Codec::new(&settings.registry.registry_url);
+    let target =
+        crate::ledger_scan::LedgerTarget { schema: settings.schema.clone(), commands_topic: settings.topic.clone() };
+    let ledger = crate::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
+    let demo = settings.demo.demo();
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let report = crate::demo::seed(&ledger, &demo, progress).await?;
+    println!(
+        "ledger: debtor {} with {} holders; {} accounts configured and {} issues made by this run",
+        demo.debtor_id, demo.accounts, report.configured, report.issued
+    );
+    Ok(())
 }

@@ -13,6 +13,8 @@
 
 pub mod audit;
 pub mod cli;
+pub mod demo;
+pub mod ledger_scan;
 pub mod platform;
 pub mod projections;
 pub mod records;

@@ -146,6 +146,21 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     for (name, _) in projections::PROJECTIONS {
         projections::spawn(&mut tasks, name, &settings.kafka, &pool, &codec, &token)?;
     }
+    {
+        let producer = clio_runtime::kafka::producer(&settings.kafka).context("creating the scanner's producer")?;
+        let interval = Duration::from_secs(settings.ledger_scan_interval_seconds.max(1));
+        let (pool, codec, token) = (pool.clone(), codec.clone(), token.clone());
+        tasks.spawn(async move {
+            ("ledger scanner".to_string(), crate::ledger_scan::run(pool, producer, codec, interval, token).await)
+        });
+    }
+
+    if settings.demo {
+        let demo = settings.demo_data.demo();
+        let producer = clio_runtime::kafka::producer(&settings.kafka).context("creating the demo's producer")?;
+        let (pool, codec, token, rate) = (pool.clone(), codec.clone(), token.clone(), settings.demo_rate);
+        tasks.spawn(async move { ("demo".to_string(), run_demo(pool, producer, codec, demo, rate, token).await) });
+    }
 
     println!("Clio is up ({:.1} s).", started.elapsed().as_secs_f64());
     println!("  broker           {}", settings.kafka.brokers);
@@ -158,11 +173,49 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     println!("  topics           {} from {}", catalogue.topics.len(), catalogue.dir.join("catalogue.toml").display());
     println!("  processors       {}", DOMAINS.join(", "));
     println!(
+        "  ledger clock     a scan every {} s (clio ledger scan runs one now)",
+        settings.ledger_scan_interval_seconds
+    );
+    println!(
         "  read models      {}  (Postgres schemas; clio projections status)",
         projections::PROJECTIONS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
     );
+    if settings.demo {
+        println!(
+            "  demo             debtor {} with {} holders; {} transfers/s between them (CLIO_DEMO=0 turns it off)",
+            settings.demo_data.debtor_id, settings.demo_data.accounts, settings.demo_rate
+        );
+    }
     println!("Press Ctrl-C to stop.");
     supervise(tasks, token, Duration::from_secs(settings.shutdown_grace_seconds)).await
+}
+
+/// Seeds the demo debtor (trying again while the rest of the platform starts), then keeps
+/// making transfers until shutdown.
+async fn run_demo(
+    pool: sqlx::PgPool,
+    producer: rdkafka::producer::FutureProducer,
+    codec: Codec,
+    demo: crate::demo::Demo,
+    rate: f64,
+    token: CancellationToken,
+) -> anyhow::Result<()> {
+    let target = crate::ledger_scan::LedgerTarget::default();
+    let ledger = crate::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
+    loop {
+        match crate::demo::seed(&ledger, &demo, false).await {
+            Ok(report) => {
+                tracing::info!(configured = report.configured, issued = report.issued, "demo data seeded");
+                break;
+            }
+            Err(error) => tracing::warn!(error = %format!("{error:#}"), "seeding the demo data; trying again"),
+        }
+        tokio::select! {
+            _ = token.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
+    crate::demo::stream(&ledger, &demo, rate, token).await
 }
 
 /// `clio run <part>`: one part alone.

@@ -72,48 +72,104 @@ fn prepare(from: i64, to: i64, request: i64, amount: i64, now: i64) -> (String, 
     )
 }
 
+/// The ledger on the real broker and Postgres, on topics and a read-model schema of the
+/// test's own: its processor and its projector running until `stop`.
+struct LedgerStack {
+    env: TestEnv,
+    topics: ProcessorTopics,
+    catalogue: Catalogue,
+    codec: Codec,
+    model: String,
+    token: CancellationToken,
+    running: tokio::task::JoinHandle<anyhow::Result<processor::Counters>>,
+    projecting: tokio::task::JoinHandle<anyhow::Result<projector::Counters>>,
+}
+
+impl LedgerStack {
+    async fn start() -> Self {
+        let env = TestEnv::start().await.expect("env");
+        let prefix = env.unique("ledger");
+        let topics = ProcessorTopics {
+            commands: format!("{prefix}.commands"),
+            events: format!("{prefix}.events"),
+            state: format!("{prefix}.state"),
+            dead_letters: format!("{prefix}.dead-letters"),
+        };
+        env.create_topics(&[&topics.commands, &topics.events, &topics.state, &topics.dead_letters], 4)
+            .await
+            .expect("topics");
+        let catalogue =
+            Catalogue::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")).expect("catalogue");
+        for (catalogue_topic, ours) in [("ledger.commands", &topics.commands), ("ledger.events", &topics.events)] {
+            for record in &catalogue.topic(catalogue_topic).expect("in the catalogue").values {
+                env.register(&clio_runtime::catalogue::subject(ours, record), &catalogue.schemas[record].text)
+                    .await
+                    .expect("registered");
+            }
+        }
+        let codec = Codec::new(&env.registry_url);
+        let token = CancellationToken::new();
+        let config = ProcessorConfig {
+            group_id: format!("{prefix}-group"),
+            topics: topics.clone(),
+            ..ProcessorConfig::for_domain("ledger")
+        };
+        let running = {
+            let (kafka, codec, token) = (env.kafka.clone(), codec.clone(), token.clone());
+            tokio::spawn(async move { processor::run::<Ledger>(&kafka, codec, config, token).await })
+        };
+        // The ledger's read model, in a schema of this test's own.
+        let model = prefix.clone();
+        let projecting = {
+            let mut config = ProjectorConfig::new(&model, &[&topics.events]);
+            config.dead_letters = topics.dead_letters.clone();
+            config.group_id = format!("{prefix}-projection");
+            let (kafka, pool, codec, token) = (env.kafka.clone(), env.pool.clone(), codec.clone(), token.clone());
+            tokio::spawn(async move { projector::run(&kafka, pool, codec, LedgerModel, config, token).await })
+        };
+
+        Self { env, topics, catalogue, codec, model, token, running, projecting }
+    }
+
+    async fn stop(self) {
+        self.token.cancel();
+        let stopped = tokio::time::timeout(Duration::from_secs(30), self.running).await;
+        stopped.expect("stops").expect("joined").expect("ran cleanly");
+        let stopped = tokio::time::timeout(Duration::from_secs(30), self.projecting).await;
+        stopped.expect("stops").expect("joined").expect("ran cleanly");
+    }
+}
+
+fn finalize(p: &PreparedTransfer, amount: i64, now: i64) -> (String, LedgerCommand) {
+    (
+        format!("{DEBTOR}/{}", p.creditor_id),
+        LedgerCommand::FinalizeTransfer(FinalizeTransfer {
+            debtor_id: DEBTOR,
+            creditor_id: p.creditor_id,
+            transfer_id: p.transfer_id,
+            coordinator_type: p.coordinator_type.clone(),
+            coordinator_id: p.coordinator_id,
+            coordinator_request_id: p.coordinator_request_id,
+            committed_amount: amount,
+            transfer_note: "hello".into(),
+            transfer_note_format: "text".into(),
+            ts: now,
+        }),
+    )
+}
+
+fn prepared(events: &[LedgerEvent], from: i64) -> Option<PreparedTransfer> {
+    events.iter().find_map(|e| match e {
+        LedgerEvent::PreparedTransfer(p) if p.creditor_id == from => Some(p.clone()),
+        _ => None,
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committed_and_credited() {
-    let env = TestEnv::start().await.expect("env");
-    let prefix = env.unique("ledger");
-    let topics = ProcessorTopics {
-        commands: format!("{prefix}.commands"),
-        events: format!("{prefix}.events"),
-        state: format!("{prefix}.state"),
-        dead_letters: format!("{prefix}.dead-letters"),
-    };
-    env.create_topics(&[&topics.commands, &topics.events, &topics.state, &topics.dead_letters], 4)
-        .await
-        .expect("topics");
-    let catalogue = Catalogue::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")).expect("catalogue");
-    for (catalogue_topic, ours) in [("ledger.commands", &topics.commands), ("ledger.events", &topics.events)] {
-        for record in &catalogue.topic(catalogue_topic).expect("in the catalogue").values {
-            env.register(&clio_runtime::catalogue::subject(ours, record), &catalogue.schemas[record].text)
-                .await
-                .expect("registered");
-        }
-    }
-    let codec = Codec::new(&env.registry_url);
-    let token = CancellationToken::new();
-    let config = ProcessorConfig {
-        group_id: format!("{prefix}-group"),
-        topics: topics.clone(),
-        ..ProcessorConfig::for_domain("ledger")
-    };
-    let running = {
-        let (kafka, codec, token) = (env.kafka.clone(), codec.clone(), token.clone());
-        tokio::spawn(async move { processor::run::<Ledger>(&kafka, codec, config, token).await })
-    };
-    // The ledger's read model, in a schema of this test's own.
-    let model = prefix.clone();
-    let projecting = {
-        let mut config = ProjectorConfig::new(&model, &[&topics.events]);
-        config.dead_letters = topics.dead_letters.clone();
-        config.group_id = format!("{prefix}-projection");
-        let (kafka, pool, codec, token) = (env.kafka.clone(), env.pool.clone(), codec.clone(), token.clone());
-        tokio::spawn(async move { projector::run(&kafka, pool, codec, LedgerModel, config, token).await })
-    };
-
+    let stack = LedgerStack::start().await;
+    let (env, topics, codec, model, token, catalogue) =
+        (&stack.env, &stack.topics, &stack.codec, &stack.model, &stack.token, &stack.catalogue);
     // Accounts 1 and 2 hash to different partitions of 4, so the credit and the recipient
     // check cross partitions.
     let (a, b) = (1_i64, 2_i64);
@@ -122,66 +178,44 @@ async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committ
         clio_aggregate::partition_for_key(format!("{DEBTOR}/{b}").as_bytes(), 4)
     );
     let now = chrono::Utc::now().timestamp_micros();
-    produce(&env.kafka, &codec, &topics.commands, &[configure(0, now), configure(a, now), configure(b, now)]).await;
-    produce(&env.kafka, &codec, &topics.commands, &[prepare(0, a, 1, 500, now)]).await;
-    let prepared = |events: &[LedgerEvent], from: i64| {
-        events.iter().find_map(|e| match e {
-            LedgerEvent::PreparedTransfer(p) if p.creditor_id == from => Some(p.clone()),
-            _ => None,
-        })
-    };
+    produce(&env.kafka, codec, &topics.commands, &[configure(0, now), configure(a, now), configure(b, now)]).await;
+    produce(&env.kafka, codec, &topics.commands, &[prepare(0, a, 1, 500, now)]).await;
     let mut issued = None;
     assert!(
         eventually(60, async || {
-            issued = prepared(&ledger_events(&env, &codec, &topics.events).await, 0);
+            issued = prepared(&ledger_events(env, codec, &topics.events).await, 0);
             issued.is_some()
         })
         .await,
         "the root account prepared the issuing transfer"
     );
-    let finalize = |p: &PreparedTransfer, amount: i64| {
-        (
-            format!("{DEBTOR}/{}", p.creditor_id),
-            LedgerCommand::FinalizeTransfer(FinalizeTransfer {
-                debtor_id: DEBTOR,
-                creditor_id: p.creditor_id,
-                transfer_id: p.transfer_id,
-                coordinator_type: p.coordinator_type.clone(),
-                coordinator_id: p.coordinator_id,
-                coordinator_request_id: p.coordinator_request_id,
-                committed_amount: amount,
-                transfer_note: "hello".into(),
-                transfer_note_format: "text".into(),
-                ts: now,
-            }),
-        )
-    };
-    produce(&env.kafka, &codec, &topics.commands, &[finalize(&issued.expect("prepared"), 500)]).await;
+    let finalize = |p: &PreparedTransfer, amount: i64| finalize(p, amount, now);
+    produce(&env.kafka, codec, &topics.commands, &[finalize(&issued.expect("prepared"), 500)]).await;
     assert!(
-        eventually(60, async || principal_of(&ledger_events(&env, &codec, &topics.events).await, a) == Some(500)).await,
+        eventually(60, async || principal_of(&ledger_events(env, codec, &topics.events).await, a) == Some(500)).await,
         "account 1 received the issued money"
     );
 
-    produce(&env.kafka, &codec, &topics.commands, &[prepare(a, b, 2, 200, now)]).await;
+    produce(&env.kafka, codec, &topics.commands, &[prepare(a, b, 2, 200, now)]).await;
     let mut sent = None;
     assert!(
         eventually(60, async || {
-            sent = prepared(&ledger_events(&env, &codec, &topics.events).await, a);
+            sent = prepared(&ledger_events(env, codec, &topics.events).await, a);
             sent.is_some()
         })
         .await,
         "account 1 prepared a transfer after the recipient's partition confirmed it exists"
     );
-    produce(&env.kafka, &codec, &topics.commands, &[finalize(&sent.expect("prepared"), 200)]).await;
+    produce(&env.kafka, codec, &topics.commands, &[finalize(&sent.expect("prepared"), 200)]).await;
     assert!(
         eventually(60, async || {
-            let events = ledger_events(&env, &codec, &topics.events).await;
+            let events = ledger_events(env, codec, &topics.events).await;
             principal_of(&events, a) == Some(300) && principal_of(&events, b) == Some(200)
         })
         .await,
         "the sender was debited and the recipient credited"
     );
-    let events = ledger_events(&env, &codec, &topics.events).await;
+    let events = ledger_events(env, codec, &topics.events).await;
     assert_eq!(principal_of(&events, 0), Some(-500), "the root account issued what the holders have");
     let transfers: Vec<&AccountTransfer> = events
         .iter()
@@ -221,7 +255,7 @@ async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committ
         .await
         .expect("prepared");
     assert_eq!(open, 0, "every lock was released");
-    produce(&env.kafka, &codec, &topics.commands, &[prepare(a, a, 3, 1, now)]).await;
+    produce(&env.kafka, codec, &topics.commands, &[prepare(a, a, 3, 1, now)]).await;
     let rejections = format!("SELECT creditor_id, kind, code FROM \"{model}\".rejections");
     let mut refused = Vec::new();
     let recorded = eventually(60, async || {
@@ -235,7 +269,7 @@ async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committ
 
     // The audit, from the log alone.
     let (balanced, stdout, stderr) =
-        crate::cli::clio(&env, &schemas_dir(), &["ledger", "audit", "--topic", &topics.events], None).await;
+        crate::cli::clio(env, &schemas_dir(), &["ledger", "audit", "--topic", &topics.events], None).await;
     assert!(balanced, "{stdout}{stderr}");
     assert!(stdout.contains(&format!("debtor {DEBTOR}: 3 accounts, principals 0, in flight 0, sum 0: ok")), "{stdout}");
 
@@ -244,7 +278,7 @@ async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committ
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let gateway = clio_gateway::Gateway::new(env.pool.clone(), env.kafka.clone(), catalogue.clone(), codec.clone())
         .expect("gateway")
-        .with_ledger_schema(&model);
+        .with_ledger_schema(model);
     tokio::spawn(clio_gateway::serve(listener, gateway, token.clone()));
     let http = reqwest::Client::new();
     let get = async |path: &str| http.get(format!("{base}{path}")).send().await.expect("answers");
@@ -282,13 +316,7 @@ async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committ
         .collect();
     assert_eq!(amounts, vec![500, -200]);
 
-    token.cancel();
-    tokio::time::timeout(Duration::from_secs(30), running).await.expect("stops").expect("joined").expect("ran cleanly");
-    tokio::time::timeout(Duration::from_secs(30), projecting)
-        .await
-        .expect("stops")
-        .expect("joined")
-        .expect("ran cleanly");
+    stack.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,4 +389,154 @@ async fn the_cli_rebuilds_the_ledger_read_model_from_the_log_and_reports_its_sta
     assert!(rows.iter().all(|r| r.trim_end().ends_with(" 0")), "no lag after the rebuild:\n{stdout}");
     let (unknown, _, stderr) = crate::cli::clio(&env, &schemas, &["projections", "rebuild", "nope"], None).await;
     assert!(!unknown && stderr.contains("unknown read model \"nope\""), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_clock_sets_interest_rates_capitalises_interest_and_deletes_and_purges_accounts() {
+    let stack = LedgerStack::start().await;
+    let (env, topics, codec, model) = (&stack.env, &stack.topics, &stack.codec, &stack.model);
+    let now = chrono::Utc::now();
+    let micros = now.timestamp_micros();
+    let (a, b) = (1_i64, 2_i64);
+    let with = |(key, mut command): (String, LedgerCommand), flags: i32, data: &str| {
+        if let LedgerCommand::ConfigureAccount(c) = &mut command {
+            c.config_flags = flags;
+            c.config_data = data.into();
+        }
+        (key, command)
+    };
+    let root = with(configure(0, micros), 0, r#"{"type":"RootConfigData","rate":10.0}"#);
+    let doomed = with(configure(b, micros), clio_ledger::rules::SCHEDULED_FOR_DELETION_FLAG, "");
+    produce(&env.kafka, codec, &topics.commands, &[root, configure(a, micros), doomed]).await;
+    produce(&env.kafka, codec, &topics.commands, &[prepare(0, a, 1, 1_000, micros)]).await;
+    let mut issued = None;
+    let found = eventually(60, async || {
+        issued = prepared(&ledger_events(env, codec, &topics.events).await, 0);
+        issued.is_some()
+    })
+    .await;
+    assert!(found, "the root account prepared the issuing transfer");
+    produce(&env.kafka, codec, &topics.commands, &[finalize(&issued.expect("prepared"), 1_000, micros)]).await;
+
+    let accounts = format!(
+        "SELECT creditor_id, principal, interest_rate, deleted, last_capitalization_at IS NOT NULL
+           FROM \"{model}\".accounts ORDER BY creditor_id"
+    );
+    let mut seen = Vec::new();
+    let mut read_model_shows = async |expected: Vec<(i64, i64, f64, bool, bool)>| {
+        let converged = eventually(60, async || {
+            seen = sqlx::query_as::<_, (i64, i64, f64, bool, bool)>(&accounts)
+                .fetch_all(&env.pool)
+                .await
+                .unwrap_or_default();
+            seen == expected
+        })
+        .await;
+        assert!(converged, "expected {expected:?}, the read model has {seen:?}");
+    };
+    read_model_shows(vec![(0, -1_000, 0.0, false, false), (a, 1_000, 0.0, false, false), (b, 0, 0.0, false, false)])
+        .await;
+
+    let scan = async |at: chrono::DateTime<chrono::Utc>| {
+        let at = at.to_rfc3339();
+        let args = ["ledger", "scan", "--at", &at, "--schema", model, "--topic", &topics.commands];
+        let (ok, stdout, stderr) = crate::cli::clio(env, &schemas_dir(), &args, None).await;
+        assert!(ok, "{stderr}");
+        stdout
+    };
+    // Today: the root's rate reaches account 1; account 2, empty and scheduled for deletion, goes.
+    let stdout = scan(now).await;
+    assert!(stdout.contains("1 debtors, 2 accounts sent MaintainAccount"), "{stdout}");
+    read_model_shows(vec![(0, -1_000, 0.0, false, false), (a, 1_000, 10.0, false, false), (b, 0, 10.0, true, false)])
+        .await;
+    // A year later: a year of 10 % is capitalised (paid by the root account), account 2 purged.
+    scan(now + chrono::Duration::days(365)).await;
+    read_model_shows(vec![(0, -1_099, 0.0, false, false), (a, 1_099, 10.0, false, true)]).await;
+    let interest: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+        "SELECT coordinator_type, sender, acquired_amount FROM \"{model}\".transfers
+          WHERE creditor_id = $1 AND coordinator_type = 'interest'"
+    ))
+    .bind(a)
+    .fetch_all(&env.pool)
+    .await
+    .expect("transfers");
+    assert_eq!(interest, vec![("interest".to_string(), "0".to_string(), 99)]);
+    let (balanced, stdout, stderr) =
+        crate::cli::clio(env, &schemas_dir(), &["ledger", "audit", "--topic", &topics.events], None).await;
+    assert!(balanced, "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("debtor {DEBTOR}: 2 accounts, principals 0, in flight 0, sum 0: ok")), "{stdout}");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeding_twice_issues_once_and_the_demo_stream_moves_money_between_holders() {
+    let stack = LedgerStack::start().await;
+    let (env, topics, codec, model) = (&stack.env, &stack.topics, &stack.codec, &stack.model);
+    let seed_args = [
+        "seed",
+        "--schema",
+        model,
+        "--topic",
+        &topics.commands,
+        "--demo-debtor-id",
+        "7",
+        "--demo-accounts",
+        "5",
+        "--demo-amount",
+        "1000",
+    ];
+    let (ok, stdout, stderr) = crate::cli::clio(env, &schemas_dir(), &seed_args, None).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("debtor 7 with 5 holders; 6 accounts configured and 5 issues made"), "{stdout}");
+    let balances = format!(
+        "SELECT creditor_id, principal FROM \"{model}\".account_balances WHERE debtor_id = 7 ORDER BY creditor_id"
+    );
+    let principals = async || sqlx::query_as::<_, (i64, i64)>(&balances).fetch_all(&env.pool).await.expect("balances");
+    let seeded = vec![(0, -5_000), (1, 1_000), (2, 1_000), (3, 1_000), (4, 1_000), (5, 1_000)];
+    let mut seen = Vec::new();
+    assert!(
+        eventually(60, async || {
+            seen = principals().await;
+            seen == seeded
+        })
+        .await,
+        "{seen:?}"
+    );
+
+    let (ok, stdout, stderr) = crate::cli::clio(env, &schemas_dir(), &seed_args, None).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("0 accounts configured and 0 issues made"), "the second run does nothing: {stdout}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(principals().await, seeded, "and nothing more was issued");
+
+    // The demo stream: transfers between the holders, the total unchanged.
+    let producer = clio_runtime::kafka::producer(&env.kafka).expect("producer");
+    let target = clio_cli::ledger_scan::LedgerTarget { schema: model.clone(), commands_topic: topics.commands.clone() };
+    let streaming = CancellationToken::new();
+    let running = {
+        let (pool, codec, token) = (env.pool.clone(), codec.clone(), streaming.clone());
+        tokio::spawn(async move {
+            let ledger =
+                clio_cli::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
+            let demo = clio_cli::demo::Demo { debtor_id: 7, accounts: 5, amount: 1_000 };
+            clio_cli::demo::stream(&ledger, &demo, 20.0, token).await
+        })
+    };
+    let direct =
+        format!("SELECT count(*) FROM \"{model}\".transfers WHERE debtor_id = 7 AND coordinator_type = 'direct'");
+    let moved = eventually(60, async || {
+        sqlx::query_scalar::<_, i64>(&direct).fetch_one(&env.pool).await.unwrap_or_default() >= 20
+    })
+    .await;
+    streaming.cancel();
+    running.await.expect("joined").expect("the stream ran cleanly");
+    assert!(moved, "at least 10 transfers (two rows each) reached the history");
+    let settled = eventually(60, async || {
+        let now = principals().await;
+        let holders: i64 = now.iter().filter(|(c, _)| *c != 0).map(|(_, p)| p).sum();
+        now[0].1 == -5_000 && holders == 5_000 && now[1..] != seeded[1..]
+    })
+    .await;
+    assert!(settled, "money moved between holders and none was created: {:?}", principals().await);
+    stack.stop().await;
 }
