@@ -4,6 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 TEST_BROKER_PORT ?= 19092
+BENCH_BROKER_PORT ?= 19292
 
 .PHONY: up test bench lint fmt build broker-install asyncapi clean-data help
 
@@ -41,10 +42,14 @@ test: broker-install
 	$(CARGO) nextest run --workspace --no-fail-fast
 
 # Figures as ratios against baselines measured in the same run; writes bench/report.md.
-bench:
+bench: broker-install
 	@set -euo pipefail; \
 	server=$$(infra/postgres.sh); \
 	export CLIO_BENCH_DATABASE_URL="$${CLIO_BENCH_DATABASE_URL:-$$server/clio_bench}"; \
+	infra/broker.sh reset benchbroker; \
+	infra/broker.sh start benchbroker $(BENCH_BROKER_PORT); \
+	trap 'infra/broker.sh stop benchbroker' EXIT; \
+	export CLIO_BENCH_BROKERS=127.0.0.1:$(BENCH_BROKER_PORT); \
 	$(CARGO) run --release --quiet -p clio-bench
 
 lint:

@@ -1,13 +1,18 @@
 //! `make bench`: measures Clio against baselines taken in the same run, and writes the figures
 //! as ratios to a markdown report (machines here are noisy; only ratios travel).
 //!
-//! Figures so far:
+//! Figures:
+//! - broker baseline, pgbench TPC-B-like, and the ledger end to end on the embedded stack
+//!   (see [`end_to_end`]), with a throughput-per-second plot of the end-to-end run;
 //! - ledger core: commands decided and applied per second on one thread (two-phase transfers
 //!   between accounts: prepare, finalize, the recipient's credit), no I/O, against the
 //!   simplest ledger there is (two balance updates in a hash map per transfer).
 //! - projection apply: ledger transfer-history events applied through the projection runtime
 //!   (batches of 2,000, offsets and the event-id guard in the same transaction) against a raw
 //!   binary COPY of the same rows into an identical table.
+
+mod end_to_end;
+mod plot;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -36,6 +41,15 @@ struct Settings {
     rounds: usize,
     #[arg(long, default_value = "bench/report.md")]
     report: std::path::PathBuf,
+    /// The broker for the end-to-end figures (`make bench` starts a fresh one).
+    #[arg(long, env = "CLIO_BENCH_BROKERS", default_value = "127.0.0.1:19292")]
+    brokers: String,
+    /// Two-phase transfers in the end-to-end run.
+    #[arg(long, env = "CLIO_BENCH_TRANSFERS", default_value_t = 20_000)]
+    transfers: usize,
+    /// Accounts the transfers move between.
+    #[arg(long, env = "CLIO_BENCH_ACCOUNTS", default_value_t = 1_000)]
+    accounts: i64,
 }
 
 const BATCH: usize = 2_000;
@@ -261,6 +275,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::parse();
     let pool = clio_runtime::database::connect_creating(&settings.database_url).await?;
     schema::migrate_platform(&pool).await?;
+    let e2e = end_to_end_figures(&settings, &pool).await?;
     let all = events(settings.events, Utc::now());
     let (mut apply_best, mut copy_best) = (Duration::MAX, Duration::MAX);
     for round in 1..=settings.rounds {
@@ -314,10 +329,34 @@ async fn main() -> anyhow::Result<()> {
         "| ledger core, one thread (prepare, verify recipient, finalize, credit) | {core_commands:.0} commands/s = {core_transfers:.0} transfers/s | hash-map ledger, 2 updates per transfer: {map_transfers:.0} transfers/s | {:.3} | ≥ 2 M commands/s |",
         core_transfers / map_transfers
     )?;
+    let ledger_tps = e2e.ledger.transfers as f64 / e2e.ledger.seconds;
+    let records_per_second = ledger_tps * e2e.ledger.records_per_transfer;
     writeln!(
         report,
-        "\nNot measured yet: broker baseline, pgbench, ledger end to end, rebuild of 1 M events, latency, restore."
+        "| ledger end to end: {} two-phase transfers among {} accounts (prepare → finalize → recipient credited → read model) | {ledger_tps:.0} transfers/s | pgbench TPC-B-like, same Postgres, {} s: {:.0} tps | {:.2} | ≥ 2 |",
+        e2e.ledger.transfers,
+        settings.accounts,
+        e2e.pgbench_seconds,
+        e2e.pgbench_tps,
+        ledger_tps / e2e.pgbench_tps
     )?;
+    writeln!(
+        report,
+        "| ledger end to end, as records on the log ({:.1} records per transfer: commands, events, state) | {records_per_second:.0} records/s | broker: {} small records produced then consumed: {:.0} records/s (produce {:.0}/s, consume {:.0}/s) | {:.2} | ≥ 0.60 |",
+        e2e.ledger.records_per_transfer,
+        e2e.broker_records,
+        e2e.broker.ceiling_per_second,
+        e2e.broker.produce_per_second,
+        e2e.broker.consume_per_second,
+        records_per_second / e2e.broker.ceiling_per_second
+    )?;
+    writeln!(
+        report,
+        "\nThroughput of the end-to-end run, recipients credited per second: {:?} (plot: {}).",
+        e2e.ledger.credited_per_second,
+        e2e.plot.display()
+    )?;
+    writeln!(report, "\nNot measured yet: rebuild of 1 M events, latency at a fixed rate, restore of 1 M accounts.")?;
     if let Some(dir) = settings.report.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -327,4 +366,40 @@ async fn main() -> anyhow::Result<()> {
         schema::drop_schema(&pool, name).await?;
     }
     Ok(())
+}
+
+struct EndToEnd {
+    broker: end_to_end::BrokerBaseline,
+    broker_records: usize,
+    pgbench_tps: f64,
+    pgbench_seconds: u64,
+    ledger: end_to_end::LedgerRun,
+    plot: std::path::PathBuf,
+}
+
+/// The embedded stack: a registry in this process, the broker `make bench` started, and the
+/// ledger's processor and projector; then the baselines, pgbench for as long as the ledger ran.
+async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Result<EndToEnd> {
+    let kafka = clio_runtime::settings::KafkaSettings { brokers: settings.brokers.clone(), session_timeout_ms: 10_000 };
+    clio_registry::migrate(pool).await.context("registry tables")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let registry_url = format!("http://{}", listener.local_addr()?);
+    let token = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(clio_registry::serve(listener, pool.clone(), token.clone()));
+    let prefix = format!("bench-{}", Utc::now().timestamp());
+    eprintln!("ledger end to end: {} transfers among {} accounts", settings.transfers, settings.accounts);
+    let ledger =
+        end_to_end::ledger(&kafka, pool, &registry_url, &prefix, settings.accounts, settings.transfers).await?;
+    let broker_records = (ledger.records_per_transfer * ledger.transfers as f64) as usize;
+    eprintln!("broker baseline: {broker_records} records (as many as the ledger run wrote)");
+    let broker = end_to_end::broker_baseline(&kafka, &prefix, broker_records.max(10_000)).await?;
+    let pgbench_seconds = ledger.seconds.round().max(5.0) as u64;
+    eprintln!("pgbench: TPC-B-like for {pgbench_seconds} s");
+    let pgbench_url = format!("{}_pgbench", settings.database_url.trim_end_matches('/'));
+    clio_runtime::database::connect_creating(&pgbench_url).await?.close().await;
+    let pgbench_tps = tokio::task::spawn_blocking(move || end_to_end::pgbench(&pgbench_url, pgbench_seconds)).await??;
+    token.cancel();
+    let plot = settings.report.with_file_name("end-to-end.png");
+    plot::throughput(&ledger.credited_per_second, &plot)?;
+    Ok(EndToEnd { broker, broker_records, pgbench_tps, pgbench_seconds, ledger, plot })
 }
