@@ -7,33 +7,6 @@ use clio_ledger::messages::*;
 use clio_ledger::rules;
 use world::*;
 
-fn rejection(events: &[E]) -> Option<&str> {
-    events.iter().find_map(|e| match e {
-        E::RejectedTransfer(r) => Some(r.status_code.as_str()),
-        _ => None,
-    })
-}
-
-fn prepared(events: &[E]) -> PreparedTransfer {
-    events
-        .iter()
-        .find_map(|e| match e {
-            E::PreparedTransfer(p) => Some(p.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no PreparedTransfer in {events:?}"))
-}
-
-fn finalized(events: &[E]) -> FinalizedTransfer {
-    events
-        .iter()
-        .find_map(|e| match e {
-            E::FinalizedTransfer(f) => Some(f.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no FinalizedTransfer in {events:?}"))
-}
-
 // --- configuration -------------------------------------------------------------------------
 
 #[test]

@@ -154,3 +154,30 @@ pub fn finalize(p: &PreparedTransfer, amount: i64) -> LedgerCommand {
         ts: T0,
     })
 }
+
+pub fn rejection(events: &[LedgerEvent]) -> Option<&str> {
+    events.iter().find_map(|e| match e {
+        LedgerEvent::RejectedTransfer(r) => Some(r.status_code.as_str()),
+        _ => None,
+    })
+}
+
+pub fn prepared(events: &[LedgerEvent]) -> PreparedTransfer {
+    events
+        .iter()
+        .find_map(|e| match e {
+            LedgerEvent::PreparedTransfer(p) => Some(p.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no PreparedTransfer in {events:?}"))
+}
+
+pub fn finalized(events: &[LedgerEvent]) -> FinalizedTransfer {
+    events
+        .iter()
+        .find_map(|e| match e {
+            LedgerEvent::FinalizedTransfer(f) => Some(f.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no FinalizedTransfer in {events:?}"))
+}
