@@ -1,15 +1,15 @@
 //! `make bench`: measures Clio against baselines taken in the same run, and writes the figures
-//! as ratios to a markdown report (machines here are noisy; only ratios travel).
+//! as ratios to a markdown report (machines here are noisy; only ratios travel), with a PNG of
+//! the end-to-end run's throughput per second.
 //!
-//! Figures:
-//! - broker baseline, pgbench TPC-B-like, and the ledger end to end on the embedded stack
-//!   (see [`end_to_end`]), with a throughput-per-second plot of the end-to-end run;
-//! - ledger core: commands decided and applied per second on one thread (two-phase transfers
-//!   between accounts: prepare, finalize, the recipient's credit), no I/O, against the
-//!   simplest ledger there is (two balance updates in a hash map per transfer).
-//! - projection apply: ledger transfer-history events applied through the projection runtime
-//!   (batches of 2,000, offsets and the event-id guard in the same transaction) against a raw
-//!   binary COPY of the same rows into an identical table.
+//! # Layout
+//! - [`end_to_end`]: the embedded stack (broker started by `make bench`, registry, processor
+//!   and projector in this process) — the ledger end to end against pgbench and the broker's
+//!   own rate, latency against the broker's, a rebuild over 1 M+ events and a restore of 1 M
+//!   accounts against raw reads of the same log.
+//! - [`plot`]: the throughput PNG.
+//! - here: projection apply against a raw binary COPY of the same rows, and the ledger core
+//!   (pure decide/apply, one thread) against a hash-map ledger; the report.
 
 mod end_to_end;
 mod plot;
@@ -21,7 +21,6 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use clio_ledger::LedgerEvent;
-use clio_ledger::messages::AccountTransfer;
 use clio_ledger_projection::{LedgerModel, MIGRATIONS};
 use clio_projection::Envelope;
 use clio_projection::batch::{self, Batch, Outcome, Target};
@@ -50,6 +49,12 @@ struct Settings {
     /// Accounts the transfers move between.
     #[arg(long, env = "CLIO_BENCH_ACCOUNTS", default_value_t = 1_000)]
     accounts: i64,
+    /// Accounts a processor restores in the restore figure.
+    #[arg(long, env = "CLIO_BENCH_RESTORE_ACCOUNTS", default_value_t = 1_000_000)]
+    restore_accounts: usize,
+    /// Events added to the end-to-end run's log before the rebuild figure.
+    #[arg(long, env = "CLIO_BENCH_REBUILD_EVENTS", default_value_t = 1_000_000)]
+    rebuild_events: usize,
 }
 
 const BATCH: usize = 2_000;
@@ -60,11 +65,10 @@ fn events(count: usize, at: DateTime<Utc>) -> Vec<Envelope<LedgerEvent>> {
     let mut offsets = [0i64; PARTITIONS as usize];
     (0..count)
         .map(|n| {
-            let account = (n % 1_000) as i64;
+            let (account, event) = end_to_end::history_event(n, 1, at.timestamp_micros());
             let partition = (account % i64::from(PARTITIONS)) as i32;
             let offset = offsets[partition as usize];
             offsets[partition as usize] += 1;
-            let number = (n / 1_000) as i64 + 1;
             Envelope {
                 topic: TOPIC.to_string(),
                 partition,
@@ -73,22 +77,7 @@ fn events(count: usize, at: DateTime<Utc>) -> Vec<Envelope<LedgerEvent>> {
                 key: Some(format!("1/{account}")),
                 event_at: at,
                 traceparent: None,
-                event: LedgerEvent::AccountTransfer(AccountTransfer {
-                    debtor_id: 1,
-                    creditor_id: account,
-                    creation_date: 20_000,
-                    transfer_number: number,
-                    coordinator_type: "direct".into(),
-                    sender: "7".into(),
-                    recipient: account.to_string(),
-                    acquired_amount: 100 + n as i64 % 900,
-                    transfer_note: "invoice 2026-11".into(),
-                    transfer_note_format: "text".into(),
-                    committed_at: at.timestamp_micros(),
-                    principal: number * 500,
-                    ts: at.timestamp_micros(),
-                    previous_transfer_number: number - 1,
-                }),
+                event,
             }
         })
         .collect()
@@ -356,7 +345,39 @@ async fn main() -> anyhow::Result<()> {
         e2e.ledger.credited_per_second,
         e2e.plot.display()
     )?;
-    writeln!(report, "\nNot measured yet: rebuild of 1 M events, latency at a fixed rate, restore of 1 M accounts.")?;
+    let rebuild = &e2e.rebuild;
+    writeln!(
+        report,
+        "| rebuild of the ledger read model (`clio projections rebuild`), {} events on the log | {:.0} events/s | reading the same log raw: {:.0} records/s | {:.2} | — |",
+        rebuild.records,
+        rebuild.records as f64 / rebuild.seconds,
+        rebuild.records as f64 / rebuild.raw_read_seconds,
+        rebuild.raw_read_seconds / rebuild.seconds
+    )?;
+    let (clio_latency, broker_latency) = (e2e.ledger.latency, e2e.broker_latency);
+    writeln!(
+        report,
+        "| latency, command produced → read model visible, {} commands/s for {} s ({} samples) | p50 {:.1} ms, p99 {:.1} ms | broker alone at the same rate, produced → consumed: p50 {:.1} ms, p99 {:.1} ms | p99 {:.1}× | p99 ≤ 50 ms |",
+        end_to_end::LATENCY_RATE,
+        end_to_end::LATENCY_SECONDS,
+        clio_latency.samples,
+        clio_latency.p50_ms,
+        clio_latency.p99_ms,
+        broker_latency.p50_ms,
+        broker_latency.p99_ms,
+        clio_latency.p99_ms / broker_latency.p99_ms.max(0.001)
+    )?;
+    let restore = &e2e.restore;
+    let restore_seconds = restore.with_accounts_seconds - restore.empty_seconds;
+    writeln!(
+        report,
+        "| processor state restore: {} accounts (one AccountUpdate each, no snapshots) on partition assignment | {restore_seconds:.1} s (start to answers {:.1} s, less {:.1} s with an empty log) | reading the same events raw: {:.1} s | {:.2} | ≤ 5 s |",
+        restore.accounts,
+        restore.with_accounts_seconds,
+        restore.empty_seconds,
+        restore.raw_read_seconds,
+        restore.raw_read_seconds / restore_seconds.max(0.001)
+    )?;
     if let Some(dir) = settings.report.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -374,6 +395,9 @@ struct EndToEnd {
     pgbench_tps: f64,
     pgbench_seconds: u64,
     ledger: end_to_end::LedgerRun,
+    rebuild: end_to_end::RebuildRun,
+    broker_latency: end_to_end::Latency,
+    restore: end_to_end::RestoreRun,
     plot: std::path::PathBuf,
 }
 
@@ -393,13 +417,30 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
     let broker_records = (ledger.records_per_transfer * ledger.transfers as f64) as usize;
     eprintln!("broker baseline: {broker_records} records (as many as the ledger run wrote)");
     let broker = end_to_end::broker_baseline(&kafka, &prefix, broker_records.max(10_000)).await?;
+    eprintln!("broker latency: {} records/s for {} s", end_to_end::LATENCY_RATE, end_to_end::LATENCY_SECONDS);
+    let broker_latency =
+        end_to_end::broker_latency(&kafka, &prefix, end_to_end::LATENCY_RATE, end_to_end::LATENCY_SECONDS).await?;
     let pgbench_seconds = ledger.seconds.round().max(5.0) as u64;
     eprintln!("pgbench: TPC-B-like for {pgbench_seconds} s");
     let pgbench_url = format!("{}_pgbench", settings.database_url.trim_end_matches('/'));
     clio_runtime::database::connect_creating(&pgbench_url).await?.close().await;
     let pgbench_tps = tokio::task::spawn_blocking(move || end_to_end::pgbench(&pgbench_url, pgbench_seconds)).await??;
+    eprintln!("rebuild: {} events more on the ledger's log, then the read model rebuilt", settings.rebuild_events);
+    let rebuild = end_to_end::rebuild(&kafka, pool, &registry_url, &prefix, settings.rebuild_events).await?;
+    eprintln!("restore: {} accounts", settings.restore_accounts);
+    let restore = end_to_end::restore(&kafka, &registry_url, &prefix, settings.restore_accounts).await?;
     token.cancel();
     let plot = settings.report.with_file_name("end-to-end.png");
     plot::throughput(&ledger.credited_per_second, &plot)?;
-    Ok(EndToEnd { broker, broker_records, pgbench_tps, pgbench_seconds, ledger, plot })
+    Ok(EndToEnd {
+        broker,
+        broker_records,
+        pgbench_tps,
+        pgbench_seconds,
+        ledger,
+        rebuild,
+        broker_latency,
+        restore,
+        plot,
+    })
 }

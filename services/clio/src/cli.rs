@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use clio_runtime::codec::Codec;
 use clio_runtime::settings::{DatabaseSettings, KafkaSettings, RegistrySettings, SchemaSettings};
 
 #[derive(Parser, Debug)]
@@ -93,6 +94,22 @@ impl DemoSettings {
 pub struct SeedSettings {
     #[command(flatten)]
     pub demo: DemoSettings,
+    #[command(flatten)]
+    pub ledger: LedgerAccess,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScanSettings {
+    /// The time of the scan (RFC 3339), instead of now: the ledger decides as if it were then.
+    #[arg(long)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    #[command(flatten)]
+    pub ledger: LedgerAccess,
+}
+
+/// Where the ledger's tools read (its read models) and write (its commands topic).
+#[derive(Args, Debug, Clone)]
+pub struct LedgerAccess {
     /// The Postgres schema of the ledger's read models.
     #[arg(long, default_value = "ledger")]
     pub schema: String,
@@ -107,23 +124,20 @@ pub struct SeedSettings {
     pub database: DatabaseSettings,
 }
 
-#[derive(Args, Debug, Clone)]
-pub struct ScanSettings {
-    /// The time of the scan (RFC 3339), instead of now: the ledger decides as if it were then.
-    #[arg(long)]
-    pub at: Option<chrono::DateTime<chrono::Utc>>,
-    /// The Postgres schema of the ledger's read models.
-    #[arg(long, default_value = "ledger")]
-    pub schema: String,
-    /// The ledger's commands topic.
-    #[arg(long, default_value = "ledger.commands")]
-    pub topic: String,
-    #[command(flatten)]
-    pub kafka: KafkaSettings,
-    #[command(flatten)]
-    pub registry: RegistrySettings,
-    #[command(flatten)]
-    pub database: DatabaseSettings,
+impl LedgerAccess {
+    /// The database pool, a producer, the codec and the target, ready to use.
+    async fn open(
+        &self,
+    ) -> anyhow::Result<(sqlx::PgPool, rdkafka::producer::FutureProducer, Codec, crate::ledger_scan::LedgerTarget)>
+    {
+        use anyhow::Context as _;
+        let pool = crate::setup::connect_creating(&self.database.database_url).await?;
+        let producer = clio_runtime::kafka::producer(&self.kafka).context("creating the producer")?;
+        let codec = Codec::new(&self.registry.registry_url);
+        let target =
+            crate::ledger_scan::LedgerTarget { schema: self.schema.clone(), commands_topic: self.topic.clone() };
+        Ok((pool, producer, codec, target))
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -356,13 +370,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn scan(settings: &ScanSettings) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let pool = crate::setup::connect_creating(&settings.database.database_url).await?;
-    let producer = clio_runtime::kafka::producer(&settings.kafka).context("creating the producer")?;
-    let codec = clio_runtime::codec::Codec::new(&settings.registry.registry_url);
+    let (pool, producer, codec, target) = settings.ledger.open().await?;
     let at = settings.at.unwrap_or_else(chrono::Utc::now);
-    let target =
-        crate::ledger_scan::LedgerTarget { schema: settings.schema.clone(), commands_topic: settings.topic.clone() };
     let report = crate::ledger_scan::scan_once(&pool, &target, &producer, &codec, at, true).await?;
     println!(
         "ledger scan at {}: {} debtors, {} accounts sent MaintainAccount",
@@ -374,12 +383,7 @@ async fn scan(settings: &ScanSettings) -> anyhow::Result<()> {
 }
 
 async fn seed(settings: &SeedSettings) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let pool = crate::setup::connect_creating(&settings.database.database_url).await?;
-    let producer = clio_runtime::kafka::producer(&settings.kafka).context("creating the producer")?;
-    let codec = clio_runtime::codec::Codec::new(&settings.registry.registry_url);
-    let target =
-        crate::ledger_scan::LedgerTarget { schema: settings.schema.clone(), commands_topic: settings.topic.clone() };
+    let (pool, producer, codec, target) = settings.ledger.open().await?;
     let ledger = crate::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
     let demo = settings.demo.demo();
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());

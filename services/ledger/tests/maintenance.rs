@@ -327,19 +327,7 @@ fn a_balance_change_for_a_deleted_account_brings_it_back_so_no_money_is_lost() {
 #[test]
 fn the_overflow_flag_is_set_once_when_the_principal_is_clamped() {
     let mut w = World::with_accounts(&[(2, 0)]);
-    let change = |id: i64| {
-        clio_ledger::LedgerCommand::PendingBalanceChange(PendingBalanceChange {
-            debtor_id: DEBTOR,
-            creditor_id: 2,
-            change_id: id,
-            coordinator_type: "direct".into(),
-            transfer_note_format: String::new(),
-            transfer_note: String::new(),
-            committed_at: T0,
-            principal_delta: i64::MAX,
-            other_creditor_id: 1,
-        })
-    };
+    let change = |id: i64| balance_change(2, 1, id, i64::MAX);
     assert!(statuses(&w.send(change(1)), 2).is_empty());
     assert!(statuses(&w.send(change(2)), 2)[0].overflown);
     assert!(statuses(&w.send(change(3)), 2).is_empty(), "already flagged");

@@ -200,17 +200,7 @@ fn balance_changes_arriving_out_of_order_are_each_applied_once() {
 #[test]
 fn a_debit_through_a_balance_change_is_recorded_with_a_negative_amount() {
     let mut w = World::with_accounts(&[(2, 50)]);
-    w.send(C::PendingBalanceChange(PendingBalanceChange {
-        debtor_id: DEBTOR,
-        creditor_id: 2,
-        change_id: 1,
-        coordinator_type: "direct".into(),
-        transfer_note_format: String::new(),
-        transfer_note: String::new(),
-        committed_at: T0,
-        principal_delta: -20,
-        other_creditor_id: 9,
-    }));
+    w.send(balance_change(2, 9, 1, -20));
     assert_eq!(w.principal(2), 30);
     assert_eq!(chain(&w, 2).last().map(|t| t.acquired_amount), Some(-20));
 }

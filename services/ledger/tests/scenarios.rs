@@ -345,19 +345,7 @@ fn a_balance_change_for_a_missing_account_creates_it_so_no_money_is_lost() {
 #[test]
 fn the_principal_is_clamped_instead_of_overflowing() {
     let mut w = World::with_accounts(&[(2, 0)]);
-    let change = |id: i64| {
-        clio_ledger::LedgerCommand::PendingBalanceChange(PendingBalanceChange {
-            debtor_id: DEBTOR,
-            creditor_id: 2,
-            change_id: id,
-            coordinator_type: "direct".into(),
-            transfer_note_format: String::new(),
-            transfer_note: String::new(),
-            committed_at: T0,
-            principal_delta: i64::MAX,
-            other_creditor_id: 1,
-        })
-    };
+    let change = |id: i64| balance_change(2, 1, id, i64::MAX);
     w.send(change(1));
     w.send(change(2));
     assert_eq!(w.principal(2), i64::MAX);

@@ -181,3 +181,18 @@ pub fn finalized(events: &[LedgerEvent]) -> FinalizedTransfer {
         })
         .unwrap_or_else(|| panic!("no FinalizedTransfer in {events:?}"))
 }
+
+/// A PendingBalanceChange of `delta` for `creditor_id`, as if sent by account `from`.
+pub fn balance_change(creditor_id: i64, from: i64, change_id: i64, delta: i64) -> LedgerCommand {
+    LedgerCommand::PendingBalanceChange(PendingBalanceChange {
+        debtor_id: DEBTOR,
+        creditor_id,
+        change_id,
+        coordinator_type: "direct".into(),
+        transfer_note_format: String::new(),
+        transfer_note: String::new(),
+        committed_at: T0,
+        principal_delta: delta,
+        other_creditor_id: from,
+    })
+}
