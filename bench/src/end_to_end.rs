@@ -166,15 +166,7 @@ pub async fn ledger(
     let topics = ledger_topics(kafka, registry_url, prefix).await?;
     let codec = Codec::new(registry_url);
     let token = CancellationToken::new();
-    let processing = {
-        let config = ProcessorConfig {
-            group_id: format!("{prefix}-processor"),
-            topics: topics.clone(),
-            ..ProcessorConfig::for_domain("ledger")
-        };
-        let (kafka, codec, token) = (kafka.clone(), codec.clone(), token.clone());
-        tokio::spawn(async move { processor::run::<Ledger>(&kafka, codec, config, token).await.map(|_| ()) })
-    };
+    let processing = spawn_processor(kafka, &codec, prefix, &topics, &token);
     let projecting = {
         let mut config = ProjectorConfig::new(&schema, &[&topics.events]);
         config.dead_letters = topics.dead_letters.clone();
@@ -205,6 +197,23 @@ pub async fn ledger(
     processing.await??;
     projecting.await??;
     outcome
+}
+
+/// The ledger's processor on `topics`, until `token` is cancelled.
+fn spawn_processor(
+    kafka: &KafkaSettings,
+    codec: &Codec,
+    prefix: &str,
+    topics: &ProcessorTopics,
+    token: &CancellationToken,
+) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    let config = ProcessorConfig {
+        group_id: format!("{prefix}-processor"),
+        topics: topics.clone(),
+        ..ProcessorConfig::for_domain("ledger")
+    };
+    let (kafka, codec, token) = (kafka.clone(), codec.clone(), token.clone());
+    tokio::spawn(async move { processor::run::<Ledger>(&kafka, codec, config, token).await.map(|_| ()) })
 }
 
 /// The ledger's topics under `prefix`, created, with the catalogue's schemas registered.
@@ -645,15 +654,7 @@ async fn start_and_answer(
 
     let token = CancellationToken::new();
     let started = Instant::now();
-    let processing = {
-        let config = ProcessorConfig {
-            group_id: format!("{prefix}-processor"),
-            topics: topics.clone(),
-            ..ProcessorConfig::for_domain("ledger")
-        };
-        let (kafka, codec, token) = (kafka.clone(), codec.clone(), token.clone());
-        tokio::spawn(async move { processor::run::<Ledger>(&kafka, codec, config, token).await.map(|_| ()) })
-    };
+    let processing = spawn_processor(kafka, &codec, prefix, &topics, &token);
     // One account per partition, new or restored, reconfigured with a later seqnum.
     let mut per_partition = std::collections::BTreeMap::new();
     for creditor_id in 1.. {
