@@ -111,8 +111,12 @@ fn configure(account: &Account, c: &ConfigureAccount, now: i64) -> LedgerDecisio
     let mut events = vec![LedgerEvent::AccountUpdate(update)];
     if account.deleted {
         // Brought back by a later configuration: the interest rate must reach it again.
-        let revived = Account { deleted: false, established_interest_rate: false, ..account.clone() };
-        events.push(LedgerEvent::AccountStatus(revived.status(c.debtor_id, c.creditor_id, now)));
+        let revived = AccountStatus {
+            deleted: false,
+            established_interest_rate: false,
+            ..account.status(c.debtor_id, c.creditor_id, now)
+        };
+        events.push(LedgerEvent::AccountStatus(revived));
     }
     Decision::events(events)
 }
@@ -438,8 +442,12 @@ pub(crate) fn principal_changed(
     }
     events.insert(0, LedgerEvent::AccountUpdate(update));
     if account.deleted || (clamped && !account.overflown) {
-        let status = Account { deleted: false, overflown: account.overflown || clamped, ..account.clone() };
-        events.push(LedgerEvent::AccountStatus(status.status(debtor_id, creditor_id, now)));
+        let status = AccountStatus {
+            deleted: false,
+            overflown: account.overflown || clamped,
+            ..account.status(debtor_id, creditor_id, now)
+        };
+        events.push(LedgerEvent::AccountStatus(status));
     }
     events
 }

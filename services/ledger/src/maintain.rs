@@ -90,6 +90,11 @@ impl Work {
         self.creditor_id == ROOT_CREDITOR_ID
     }
 
+    /// The account's flags as they stand, dated now.
+    fn status(&self) -> AccountStatus {
+        self.account.status(self.debtor_id, self.creditor_id, self.now)
+    }
+
     fn update(&self) -> AccountUpdate {
         next_update(&self.account, self.debtor_id, self.creditor_id, self.now)
     }
@@ -107,8 +112,8 @@ impl Work {
         update.last_interest_rate_change_ts = self.now;
         self.push(LedgerEvent::AccountUpdate(update));
         if !self.account.established_interest_rate {
-            let status = Account { established_interest_rate: true, ..self.account.clone() };
-            self.push(LedgerEvent::AccountStatus(status.status(self.debtor_id, self.creditor_id, self.now)));
+            let status = AccountStatus { established_interest_rate: true, ..self.status() };
+            self.push(LedgerEvent::AccountStatus(status));
         }
     }
 
@@ -194,8 +199,8 @@ impl Work {
             update.interest = 0.0;
             self.push(LedgerEvent::AccountUpdate(update));
         }
-        let status = Account { deleted: true, ..self.account.clone() };
-        self.push(LedgerEvent::AccountStatus(status.status(self.debtor_id, self.creditor_id, self.now)));
+        let status = AccountStatus { deleted: true, ..self.status() };
+        self.push(LedgerEvent::AccountStatus(status));
         true
     }
 
