@@ -258,3 +258,85 @@ fn a_rate_change_settles_the_interest_accrued_at_the_old_rate() {
     assert_eq!(update.interest_rate, 0.0);
     assert_eq!(w.account(1).interest_at(w.now + 365 * DAY), update.interest, "no more accrual at 0 %");
 }
+
+// --- details of the answers -----------------------------------------------------------------
+
+#[test]
+fn config_data_of_2000_bytes_is_accepted_and_of_2001_refused() {
+    let mut w = World::new();
+    assert!(matches!(w.send(configure(1, w.now, 1, 0.0, 0, &"x".repeat(2_000))).as_slice(), [E::AccountUpdate(_)]));
+    let events = w.send(configure(1, w.now, 2, 0.0, 0, &"x".repeat(2_001)));
+    assert!(matches!(events.as_slice(), [E::RejectedConfig(r)] if r.rejection_code == "INVALID_CONFIGURATION"));
+}
+
+#[test]
+fn the_available_amount_leaves_out_what_other_open_transfers_locked() {
+    let mut w = World::with_accounts(&[(1, 100), (2, 0)]);
+    assert_eq!(prepared(&w.send(prepare(1, 2, "direct", 1, 1, 0, 70))).locked_amount, 70);
+    assert_eq!(prepared(&w.send(prepare(1, 2, "direct", 1, 2, 0, 70))).locked_amount, 30);
+    assert_eq!(rejection(&w.send(prepare(1, 2, "direct", 1, 3, 1, 1))), Some("INSUFFICIENT_AVAILABLE_AMOUNT"));
+}
+
+#[test]
+fn a_prepared_transfer_carries_the_demurrage_rate_and_the_coordinators_limit() {
+    let mut w = World::with_accounts(&[(1, 100), (2, 0)]);
+    let p = prepared(&w.send(with_prepare(prepare(1, 2, "direct", 1, 1, 5, 5), |p| p.final_interest_rate_ts = T0 + 9)));
+    assert_eq!(
+        (p.demurrage_rate, p.final_interest_rate_ts, p.prepared_at),
+        (clio_ledger::rules::DEMURRAGE_RATE, T0 + 9, w.now)
+    );
+    assert_eq!(p.recipient, "2");
+}
+
+#[test]
+fn a_finalization_reports_when_it_was_prepared_and_what_stays_locked() {
+    let mut w = World::with_accounts(&[(1, 100), (2, 0)]);
+    let first = prepared(&w.send(prepare(1, 2, "direct", 1, 1, 30, 30)));
+    w.send(prepare(1, 2, "direct", 1, 2, 20, 20));
+    w.now += DAY;
+    let f = finalized(&w.send(finalize(&first, 30)));
+    assert_eq!((f.prepared_at, f.total_locked_amount, f.ts), (first.prepared_at, 20, w.now));
+}
+
+#[test]
+fn a_reminder_keeps_the_original_deadline_and_lock() {
+    let mut w = World::with_accounts(&[(1, 100), (2, 0)]);
+    let p = prepared(&w.send(prepare(1, 2, "direct", 1, 1, 30, 30)));
+    let reminder = prepared(&w.tick(1, 8, 0.0));
+    assert_eq!((reminder.deadline, reminder.locked_amount, reminder.transfer_id), (p.deadline, 30, p.transfer_id));
+}
+
+#[test]
+fn a_heartbeat_repeats_the_configuration_and_counters() {
+    let mut w = World::with_accounts(&[(1, 100)]);
+    w.send(configure(1, w.now, 2, 3.0, 0, "{\"mine\":1}"));
+    w.tick(1, 0, 0.0);
+    let before = w.account(1).update.expect("exists");
+    let events = w.tick(1, 7, 0.0);
+    let [E::AccountUpdate(heartbeat)] = events.as_slice() else { panic!("{events:?}") };
+    assert_eq!(AccountUpdate { ts: before.ts, ..heartbeat.clone() }, before, "only ts differs");
+}
+
+#[test]
+fn an_account_created_by_a_balance_change_starts_unconfigured_and_reachable() {
+    let mut w = World::with_accounts(&[(1, 100)]);
+    w.send(balance_change(5, 1, 1, 10));
+    let account = w.account(5);
+    let update = account.update.as_ref().expect("created");
+    assert_eq!((update.principal, update.last_config_seqnum, update.config_flags), (10, 0, 0));
+    assert!(account.reachable());
+}
+
+#[test]
+fn an_account_purged_and_credited_again_starts_a_new_life_on_a_later_day() {
+    let mut w = World::with_accounts(&[(1, 0)]);
+    let first_day = w.account(1).update.expect("exists").creation_date;
+    w.send(configure(1, w.now, 2, 0.0, clio_ledger::rules::SCHEDULED_FOR_DELETION_FLAG, ""));
+    w.tick(1, 0, 0.0);
+    w.tick(1, clio_ledger::rules::PURGE_DELAY_MICROS / DAY, 0.0);
+    assert!(w.account(1).update.is_none(), "purged");
+    w.send(balance_change(1, 9, 77, 5));
+    let again = w.account(1).update.expect("created again");
+    assert!(again.creation_date > first_day + clio_ledger::rules::PURGE_MIN_AGE_DAYS);
+    assert_eq!(again.last_transfer_number, (i64::from(again.creation_date) << 40) + 1, "numbers from the new day");
+}
