@@ -52,6 +52,9 @@ struct Settings {
     /// Accounts a processor restores in the restore figure.
     #[arg(long, env = "CLIO_BENCH_RESTORE_ACCOUNTS", default_value_t = 1_000_000)]
     restore_accounts: usize,
+    /// Only the ledger core, once, printed (for a profiler: `valgrind --tool=callgrind`).
+    #[arg(long)]
+    core_only: bool,
     /// Events added to the end-to-end run's log before the rebuild figure.
     #[arg(long, env = "CLIO_BENCH_REBUILD_EVENTS", default_value_t = 1_000_000)]
     rebuild_events: usize,
@@ -262,6 +265,11 @@ fn hash_map_ledger(transfers: usize) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::parse();
+    if settings.core_only {
+        let (commands, transfers) = ledger_core(settings.events);
+        println!("ledger core: {commands:.0} commands/s = {transfers:.0} transfers/s");
+        return Ok(());
+    }
     let pool = clio_runtime::database::connect_creating(&settings.database_url).await?;
     schema::migrate_platform(&pool).await?;
     let e2e = end_to_end_figures(&settings, &pool).await?;
