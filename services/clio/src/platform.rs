@@ -46,19 +46,32 @@ async fn bind(address: std::net::SocketAddr, what: &str) -> anyhow::Result<tokio
         .with_context(|| format!("{what} cannot listen on {address} (is another one running?)"))
 }
 
-/// Retries `step` for up to `patience`, for dependencies that may still be starting.
-async fn patiently<T, F, Fut>(what: &str, patience: Duration, mut step: F) -> anyhow::Result<T>
+/// Retries `step` for up to `patience`, for dependencies that may still be starting; gives up
+/// at once when shutdown is requested.
+async fn patiently<T, F, Fut>(
+    what: &str,
+    patience: Duration,
+    shutdown: &CancellationToken,
+    mut step: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
     let deadline = tokio::time::Instant::now() + patience;
     loop {
-        match step().await {
+        let attempt = tokio::select! {
+            _ = shutdown.cancelled() => anyhow::bail!("stopped while waiting for {what}"),
+            attempt = step() => attempt,
+        };
+        match attempt {
             Ok(value) => return Ok(value),
             Err(error) if tokio::time::Instant::now() < deadline => {
                 tracing::info!(error = %format!("{error:#}"), "waiting for {what}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::select! {
+                    _ = shutdown.cancelled() => anyhow::bail!("stopped while waiting for {what}"),
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
             }
             Err(error) => {
                 return Err(error).with_context(|| format!("{what} did not become available within {patience:?}"));
@@ -112,11 +125,13 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     let token = shutdown::on_signal();
     let started = std::time::Instant::now();
     let catalogue = setup::catalogue(&settings.schemas)?;
-    let pool =
-        patiently("Postgres", Duration::from_secs(30), || setup::connect_creating(&settings.database.database_url))
-            .await?;
+    let pool = patiently("Postgres", Duration::from_secs(30), &token, || {
+        setup::connect_creating(&settings.database.database_url)
+    })
+    .await?;
     clio_registry::migrate(&pool).await.context("migrating the registry tables")?;
-    patiently("the broker", Duration::from_secs(60), || setup::create_topics(&settings.kafka, &catalogue)).await?;
+    patiently("the broker", Duration::from_secs(60), &token, || setup::create_topics(&settings.kafka, &catalogue))
+        .await?;
 
     let mut tasks = JoinSet::new();
     let registry_listener = bind(settings.registry_addr, "the schema registry").await?;
