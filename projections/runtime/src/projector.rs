@@ -11,11 +11,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use clio_aggregate::RecordSet as _;
 use clio_runtime::assignments::TrackingContext;
 use clio_runtime::codec::Codec;
 use clio_runtime::dead_letter;
 use clio_runtime::kafka::{self, Outgoing};
 use clio_runtime::settings::KafkaSettings;
+use clio_runtime::telemetry;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::producer::FutureProducer;
@@ -154,6 +156,19 @@ pub async fn run<M: ReadModel>(
         if batch.is_empty() {
             continue;
         }
+        // One span per event that carries a trace, open until its batch commits: the read
+        // model's end of the trace that began with the request.
+        let traced: Vec<tracing::Span> = batch
+            .envelopes
+            .iter()
+            .filter(|e| e.traceparent.is_some())
+            .map(|e| {
+                let span = info_span!("project event", projection = %config.name, topic = %e.topic,
+                                      partition = e.partition, offset = e.offset, event = e.event.record_name());
+                telemetry::continue_trace(&span, e.traceparent.as_deref());
+                span
+            })
+            .collect();
         let span = info_span!("projection batch", projection = %config.name, records = messages.len(),
                               partitions = ?batch.ranges.keys().collect::<Vec<_>>());
         let Some(outcome) = applier.settle(batch, expected, dead, &messages, &shutdown).instrument(span).await else {
@@ -161,6 +176,7 @@ pub async fn run<M: ReadModel>(
         };
         match outcome {
             Settled::Applied(ranges) => {
+                drop(traced);
                 let mut list = TopicPartitionList::new();
                 for (tp, range) in &ranges {
                     positions.insert(tp.clone(), (generations[tp], range.next));

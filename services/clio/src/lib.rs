@@ -33,7 +33,9 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::dispatch(cli)) {
+    let outcome = runtime.block_on(cli::dispatch(cli));
+    clio_runtime::telemetry::flush();
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clio_runtime::catalogue::ValueFormat;
 use clio_runtime::codec::{CodecError, frame_schema_id};
-use clio_runtime::headers;
+use clio_runtime::{headers, telemetry};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use serde::Deserialize;
@@ -75,6 +75,10 @@ pub async fn produce(
     request_headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Json_>, ProduceError> {
+    let incoming = request_headers.get(headers::TRACEPARENT).and_then(|v| v.to_str().ok());
+    // Lives until the answer: the span covers validation, encoding and the broker's ack.
+    let span = tracing::info_span!("produce record", topic = %topic, record = tracing::field::Empty);
+    telemetry::continue_trace(&span, incoming);
     let request: ProduceRequest = serde_json::from_slice(&body).map_err(|e| ProduceError::BadRequest(e.to_string()))?;
     let spec = gateway
         .catalogue
@@ -94,8 +98,8 @@ pub async fn produce(
         other => ProduceError::RegistryUnavailable(format!("{record}: {other}")),
     })?;
     let mut kafka_headers = OwnedHeaders::new().insert(Header { key: headers::RECORD_TYPE, value: Some(&record) });
-    if let Some(traceparent) = request_headers.get(headers::TRACEPARENT).and_then(|v| v.to_str().ok()) {
-        kafka_headers = kafka_headers.insert(Header { key: headers::TRACEPARENT, value: Some(traceparent) });
+    if let Some(traceparent) = telemetry::traceparent_of(&span, incoming) {
+        kafka_headers = kafka_headers.insert(Header { key: headers::TRACEPARENT, value: Some(&traceparent) });
     }
     let mut future = FutureRecord::<str, [u8]>::to(&topic).payload(&payload).headers(kafka_headers);
     if let Some(key) = &request.key {
@@ -106,7 +110,10 @@ pub async fn produce(
         .send(future, Duration::from_secs(30))
         .await
         .map_err(|(error, _)| ProduceError::Broker(error.to_string()))?;
-    tracing::info!(topic, partition = delivery.partition, offset = delivery.offset, record, "record produced");
+    span.record("record", record.as_str());
+    span.in_scope(|| {
+        tracing::info!(topic, partition = delivery.partition, offset = delivery.offset, record, "record produced")
+    });
     Ok(Json(json!({
         "topic": topic,
         "partition": delivery.partition,

@@ -34,7 +34,7 @@ use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info, info_span, warn};
 
 use crate::assignments::{Assignments, TrackingContext};
 use crate::codec::{Codec, retry_transient};
@@ -42,6 +42,7 @@ use crate::dead_letter;
 use crate::headers;
 use crate::kafka::{self, Outgoing};
 use crate::settings::KafkaSettings;
+use crate::telemetry;
 
 /// The key of the per-partition checkpoint record on the state topic. It starts with a NUL
 /// byte, which no entity key contains.
@@ -419,6 +420,12 @@ where
             return Some(Planned { first: vec![self.forward(message, &key, home)], events: Vec::new() });
         }
 
+        // Lives until the outcome is planned; what the command causes continues its trace.
+        let span = info_span!("decide command", topic = message.topic(), partition, offset = message.offset(),
+                              key = %key, record = command.record_name());
+        let incoming = headers::get(message, headers::TRACEPARENT);
+        telemetry::continue_trace(&span, incoming);
+        let traceparent = telemetry::traceparent_of(&span, incoming);
         let cause = Cause::new(message.topic(), partition, message.offset());
         let context = Context { now_micros: timestamp_micros(message), cause: cause.clone() };
         let state = self.partitions.get(&partition).and_then(|p| p.entities.get(&key)).cloned().unwrap_or_default();
@@ -445,7 +452,6 @@ where
             return Some(self.dead(message, format!("invalid command: {reason}")));
         }
 
-        let traceparent = headers::get(message, headers::TRACEPARENT).map(str::to_string);
         let count = decision.events.len();
         let cause_text = cause.to_string();
         let mut planned = Planned { first: Vec::new(), events: Vec::new() };

@@ -540,3 +540,100 @@ async fn seeding_twice_issues_once_and_the_demo_stream_moves_money_between_holde
     assert!(settled, "money moved between holders and none was created: {:?}", principals().await);
     stack.stop().await;
 }
+
+/// Spans received by a minimal OTLP/HTTP (JSON) collector: (trace id, span id, parent span id, name).
+type Collected = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String, String)>>>;
+
+async fn otlp_collector() -> (String, Collected) {
+    let collected = Collected::default();
+    let store = collected.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: String| async move {
+            let request: serde_json::Value = serde_json::from_str(&body).expect("OTLP/JSON");
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+            let mut spans = store.lock().expect("lock");
+            for resource in request["resourceSpans"].as_array().into_iter().flatten() {
+                for scope in resource["scopeSpans"].as_array().into_iter().flatten() {
+                    for span in scope["spans"].as_array().into_iter().flatten() {
+                        spans.push((
+                            text(&span["traceId"]),
+                            text(&span["spanId"]),
+                            text(&span["parentSpanId"]),
+                            text(&span["name"]),
+                        ));
+                    }
+                }
+            }
+            "{}"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let url = format!("http://{}/v1/traces", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, collected)
+}
+
+// Runs in a process of its own (nextest), as the exporter is part of the global subscriber.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_trace_follows_a_request_from_the_gateway_through_the_processor_to_the_read_model() {
+    let (endpoint, collected) = otlp_collector().await;
+    clio_runtime::telemetry::init_with(clio_runtime::telemetry::Export {
+        traces_endpoint: Some(endpoint),
+        json: true,
+        service_name: "clio-test".into(),
+    });
+    let stack = LedgerStack::start().await;
+    let (env, topics, codec, model, token) = (&stack.env, &stack.topics, &stack.codec, &stack.model, &stack.token);
+    // The gateway, with the catalogue's commands topic renamed to this test's own.
+    let mut catalogue = stack.catalogue.clone();
+    catalogue.topics.iter_mut().filter(|t| t.name == "ledger.commands").for_each(|t| t.name = topics.commands.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let gateway = clio_gateway::Gateway::new(env.pool.clone(), env.kafka.clone(), catalogue, codec.clone())
+        .expect("gateway")
+        .with_ledger_schema(model);
+    tokio::spawn(clio_gateway::serve(listener, gateway, token.clone()));
+
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let (_, command) = configure(7, chrono::Utc::now().timestamp_micros());
+    let LedgerCommand::ConfigureAccount(c) = command else { unreachable!() };
+    let value = serde_json::json!({"debtor_id": c.debtor_id, "creditor_id": c.creditor_id, "ts": c.ts,
+        "seqnum": c.seqnum, "negligible_amount": 0.0, "config_flags": 0, "config_data": ""});
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/v1/topics/{}/records", topics.commands))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(
+            &serde_json::json!({"type": "clio.ledger.ConfigureAccount", "key": format!("{DEBTOR}/7"), "value": value}),
+        )
+        .send()
+        .await
+        .expect("gateway answers");
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap_or_default());
+    let query = format!("SELECT count(*) FROM \"{model}\".accounts WHERE debtor_id = $1 AND creditor_id = 7");
+    assert!(
+        eventually(60, async || sqlx::query_scalar::<_, i64>(&query)
+            .bind(DEBTOR)
+            .fetch_one(&env.pool)
+            .await
+            .is_ok_and(|n| n == 1))
+        .await,
+        "the account reached the read model"
+    );
+
+    let mut path = Vec::new();
+    let found = eventually(30, async || {
+        tokio::task::spawn_blocking(clio_runtime::telemetry::flush).await.expect("flushed");
+        let spans = collected.lock().expect("lock").clone();
+        let in_trace: Vec<_> = spans.iter().filter(|s| s.0 == trace_id).collect();
+        let named = |name: &str| in_trace.iter().find(|s| s.3 == name).copied().cloned();
+        path = ["produce record", "decide command", "project event"].iter().filter_map(|n| named(n)).collect();
+        path.len() == 3
+    })
+    .await;
+    assert!(found, "the trace holds the gateway, processor and projector spans: {path:?}");
+    assert_eq!(path[0].2, "00f067aa0ba902b7", "the gateway's span continues the caller's");
+    assert_eq!(path[1].2, path[0].1, "the processor's span is a child of the gateway's");
+    assert_eq!(path[2].2, path[1].1, "the projector's span is a child of the processor's");
+    stack.stop().await;
+}
