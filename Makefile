@@ -11,7 +11,7 @@ BENCH_BROKER_PORT ?= 19292
 help:
 	@echo "make up      run the platform (broker, registry, Postgres read models, all services) in the foreground"
 	@echo "make test    run every test against a real broker and Postgres"
-	@echo "make asyncapi  regenerate asyncapi/asyncapi.yaml from the catalogue and schemas"
+	@echo "make asyncapi  regenerate asyncapi/asyncapi.yaml from the catalogue and schemas, and render it as HTML (asyncapi/html, served at /docs/)"
 	@echo "make lint    rustfmt check and clippy"
 
 up:
@@ -19,6 +19,7 @@ up:
 
 asyncapi:
 	$(CARGO) run --quiet --bin clio -- asyncapi
+	@CLIO_ASYNCAPI_TOOLS="$$(infra/asyncapi-tools.sh)" node asyncapi/render.mjs asyncapi/asyncapi.yaml asyncapi/html
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -34,6 +35,7 @@ test: broker-install
 	export CLIO_TEST_DATABASE_URL="$${CLIO_TEST_DATABASE_URL:-$$server/clio_test}"; \
 	export CLIO_PYTHON="$$(infra/python-env.sh)"; \
 	export CLIO_ASYNCAPI_TOOLS="$$(infra/asyncapi-tools.sh)"; \
+	export CLIO_CHROMIUM="$$(infra/chromium.sh)"; \
 	infra/broker.sh reset testbroker; \
 	CLIO_GROUP_INITIAL_DELAY=100ms infra/broker.sh start testbroker $(TEST_BROKER_PORT); \
 	trap 'infra/broker.sh stop testbroker' EXIT; \

@@ -3,7 +3,8 @@
 #   1. Postgres: CLIO_DATABASE_URL, else the local server, else a private cluster in .data/;
 #   2. the nisshi broker (installed when missing), its log stored in Postgres (database
 #      clio_broker), so topic contents survive a restart;
-#   3. `clio up`: database and registry tables, topics, schema registry, schemas, processors,
+#   3. the AsyncAPI documentation rendered into asyncapi/html (npm tools installed when missing);
+#   4. `clio up`: database and registry tables, topics, schema registry, schemas, processors,
 #      projectors, the ledger's clock and the HTTP gateway in one process, with demo data (a
 #      seeded debtor and a stream of transfers; CLIO_DEMO=0 turns it off).
 source "$(dirname "$0")/lib.sh"
@@ -18,6 +19,9 @@ broker_port=${CLIO_BROKERS##*:}
 
 say "building clio"
 cargo build --quiet --bin clio
+
+say "rendering the AsyncAPI documentation (asyncapi/html, served at /docs/)"
+CLIO_ASYNCAPI_TOOLS="$(infra/asyncapi-tools.sh)" node asyncapi/render.mjs asyncapi/asyncapi.yaml asyncapi/html >/dev/null
 
 own_broker=0
 if [ "${CLIO_EXTERNAL_BROKER:-0}" != 1 ]; then

@@ -233,6 +233,8 @@ pub struct UpSettings {
     /// Where the HTTP gateway listens.
     #[arg(long, env = "CLIO_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
+    #[command(flatten)]
+    pub docs: DocsSettings,
     /// How long the work in flight may take to finish after Ctrl-C or SIGTERM.
     #[arg(long, env = "CLIO_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
@@ -272,6 +274,22 @@ pub struct GatewaySettings {
     pub schemas: SchemaSettings,
     #[arg(long, env = "CLIO_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
+    #[command(flatten)]
+    pub docs: DocsSettings,
+}
+
+/// The rendered AsyncAPI documentation the gateway serves at `/docs/`.
+#[derive(Args, Debug, Clone)]
+pub struct DocsSettings {
+    /// The directory `make asyncapi` renders into; empty serves no documentation.
+    #[arg(long = "docs-dir", env = "CLIO_DOCS_DIR", default_value = "asyncapi/html")]
+    pub docs_dir: PathBuf,
+}
+
+impl DocsSettings {
+    pub fn dir(&self) -> Option<PathBuf> {
+        (!self.docs_dir.as_os_str().is_empty()).then(|| self.docs_dir.clone())
+    }
 }
 
 #[derive(Args, Debug, Clone)]

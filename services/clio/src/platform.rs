@@ -148,7 +148,8 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     let gateway_listener = bind(settings.http_addr, "the HTTP gateway").await?;
     {
         let codec = Codec::new(&registry_url);
-        let gateway = clio_gateway::Gateway::new(pool.clone(), settings.kafka.clone(), catalogue.clone(), codec)?;
+        let mut gateway = clio_gateway::Gateway::new(pool.clone(), settings.kafka.clone(), catalogue.clone(), codec)?;
+        gateway.docs_dir = settings.docs.dir();
         let token = token.clone();
         tasks.spawn(async move {
             ("gateway".to_string(), clio_gateway::serve(gateway_listener, gateway, token).await.map_err(Into::into))
@@ -182,7 +183,7 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     println!("  postgres         {}", setup::redact(&settings.database.database_url));
     println!("  schema registry  {registry_url}  ({} subjects registered)", registered.len());
     println!(
-        "  HTTP gateway     http://{}  (POST /v1/topics/{{topic}}/records, /ready, /openapi.json)",
+        "  HTTP gateway     http://{}  (POST /v1/topics/{{topic}}/records, /docs/, /openapi.json, /ready)",
         settings.http_addr
     );
     println!("  topics           {} from {}", catalogue.topics.len(), catalogue.dir.join("catalogue.toml").display());
@@ -252,7 +253,8 @@ pub async fn run(part: Part) -> anyhow::Result<()> {
             let catalogue = setup::catalogue(&settings.schemas)?;
             let codec = Codec::new(&settings.registry.registry_url);
             let listener = bind(settings.http_addr, "the HTTP gateway").await?;
-            let gateway = clio_gateway::Gateway::new(pool, settings.kafka.clone(), catalogue, codec)?;
+            let mut gateway = clio_gateway::Gateway::new(pool, settings.kafka.clone(), catalogue, codec)?;
+            gateway.docs_dir = settings.docs.dir();
             let token = token.clone();
             tasks.spawn(async move {
                 ("gateway".to_string(), clio_gateway::serve(listener, gateway, token).await.map_err(Into::into))

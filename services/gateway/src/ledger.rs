@@ -124,6 +124,29 @@ pub async fn transfers(
     page(&gateway, &sql, debtor_id, Some(creditor_id), query.after.unwrap_or(i64::MIN), limit, "transfer_number").await
 }
 
+/// An account's open (prepared, not yet finalized) transfers, by transfer id: what a
+/// coordinator needs to finalize them.
+pub async fn prepared_transfers(
+    State(gateway): State<Gateway>,
+    Path((debtor_id, creditor_id)): Path<(i64, i64)>,
+    Query(query): Query<TransfersQuery>,
+) -> Response {
+    let limit = match limit(query.limit) {
+        Ok(limit) => limit,
+        Err(reason) => return problem(StatusCode::BAD_REQUEST, reason),
+    };
+    let sql = format!(
+        "SELECT coalesce(json_agg(row_to_json(t) ORDER BY t.transfer_id), '[]'::json) FROM (
+             SELECT transfer_id, coordinator_type, coordinator_id, coordinator_request_id, locked_amount,
+                    recipient, prepared_at, deadline
+               FROM {}.prepared_transfers
+              WHERE debtor_id = $1 AND creditor_id = $4 AND transfer_id > $2
+              ORDER BY transfer_id LIMIT $3) t",
+        schema(&gateway)
+    );
+    page(&gateway, &sql, debtor_id, Some(creditor_id), query.after.unwrap_or(i64::MIN), limit, "transfer_id").await
+}
+
 /// Runs a page query and answers `{items, next}`.
 async fn page(
     gateway: &Gateway,

@@ -5,13 +5,16 @@
 //!   registered Avro schema and produced with Confluent framing; 404 for an unknown topic or
 //!   record type, 422 with the failing field path when the value does not fit. Nothing is
 //!   produced for a refused request.
-//! - [`ledger`]: the ledger's read models as JSON, with pagination, and the fetch API
+//! - [`ledger`]: the ledger's read models as JSON (balances, transfer history, open
+//!   transfers), with pagination, and the fetch API
 //!   (`/accounts/{debtor_id}/{creditor_id}/reachable` and `/config`).
 //! - `GET /health`: the process is up (liveness).
 //! - `GET /ready`: Postgres answers and the broker returns metadata (readiness); 503 naming
 //!   the failing dependency otherwise.
 //! - `GET /openapi.json`: the OpenAPI 3.1 document of this gateway.
+//! - [`docs`]: `GET /docs/`: the rendered AsyncAPI documentation of every topic and record.
 
+pub mod docs;
 pub mod ledger;
 pub mod openapi;
 pub mod produce;
@@ -44,6 +47,8 @@ pub struct Gateway {
     pub producer: FutureProducer,
     /// The Postgres schema of the ledger's read model.
     pub ledger_schema: String,
+    /// Where the rendered AsyncAPI documentation is (`None`: `/docs` answers 404).
+    pub docs_dir: Option<std::path::PathBuf>,
 }
 
 impl Gateway {
@@ -54,7 +59,21 @@ impl Gateway {
         codec: Codec,
     ) -> Result<Self, clio_runtime::Error> {
         let producer = kafka::producer(&kafka)?;
-        Ok(Self { pool, kafka, catalogue: Arc::new(catalogue), codec, producer, ledger_schema: "ledger".into() })
+        Ok(Self {
+            pool,
+            kafka,
+            catalogue: Arc::new(catalogue),
+            codec,
+            producer,
+            ledger_schema: "ledger".into(),
+            docs_dir: None,
+        })
+    }
+
+    /// Serves the rendered AsyncAPI documentation from `dir` at `/docs/`.
+    pub fn with_docs(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.docs_dir = Some(dir.into());
+        self
     }
 
     /// Reads the ledger's read model from another schema (tests keep one of their own).
@@ -69,11 +88,15 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/ready", get(ready))
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/docs", get(docs::root))
+        .route("/docs/", get(docs::index))
+        .route("/docs/{file}", get(docs::file))
         .route("/v1/topics/{topic}/records", post(produce::produce))
         .route("/accounts/{debtor_id}/{creditor_id}/reachable", get(ledger::reachable))
         .route("/accounts/{debtor_id}/{creditor_id}/config", get(ledger::config))
         .route("/v1/ledger/accounts", get(ledger::accounts))
         .route("/v1/ledger/accounts/{debtor_id}/{creditor_id}/transfers", get(ledger::transfers))
+        .route("/v1/ledger/accounts/{debtor_id}/{creditor_id}/prepared-transfers", get(ledger::prepared_transfers))
         .with_state(gateway)
 }
 

@@ -73,6 +73,18 @@ pub fn document() -> Value {
                 ],
                 "responses": {"200": page("Transfers"), "400": {"description": "Bad parameters", "content": {"application/json": {"schema": error}}}}
             }},
+            "/v1/ledger/accounts/{debtor_id}/{creditor_id}/prepared-transfers": {"get": {
+                "summary": "An account's open transfers (ledger.prepared_transfers): prepared, not yet finalized; by transfer id",
+                "parameters": [
+                    {"name": "debtor_id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}},
+                    {"name": "creditor_id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64"}},
+                    {"name": "after", "in": "query", "required": false, "description": "Transfer id to start after (the previous page's next).", "schema": {"type": "integer", "format": "int64"}},
+                    {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+                ],
+                "responses": {"200": page("Open transfers"), "400": {"description": "Bad parameters", "content": {"application/json": {"schema": error}}}}
+            }},
+            "/docs/": {"get": {"summary": "The AsyncAPI documentation of every topic and record, as HTML (rendered by `make asyncapi`)",
+                "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}, "404": {"description": "Not rendered"}}}},
             "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Up"}}}},
             "/ready": {"get": {"summary": "Readiness: Postgres and the broker answer", "responses": {
                 "200": {"description": "Ready"}, "503": {"description": "A dependency does not answer"}

@@ -1,7 +1,7 @@
 //! The checked-in AsyncAPI document, validated by the official AsyncAPI parser (npm) with its
 //! Avro schema parser: zero errors, zero warnings.
 
-fn tools() -> String {
+pub(crate) fn tools() -> String {
     if let Ok(dir) = std::env::var("CLIO_ASYNCAPI_TOOLS") {
         return dir;
     }

@@ -5,7 +5,9 @@
 mod asyncapi;
 mod cli;
 mod codec;
+mod docs;
 mod gateway;
+mod guide;
 mod ledger;
 mod python;
 mod registry;
