@@ -105,46 +105,48 @@ pub struct TransfersQuery {
 
 pub async fn transfers(
     State(gateway): State<Gateway>,
-    Path((debtor_id, creditor_id)): Path<(i64, i64)>,
+    Path(account): Path<(i64, i64)>,
     Query(query): Query<TransfersQuery>,
 ) -> Response {
-    let limit = match limit(query.limit) {
-        Ok(limit) => limit,
-        Err(reason) => return problem(StatusCode::BAD_REQUEST, reason),
-    };
-    let sql = format!(
-        "SELECT coalesce(json_agg(row_to_json(t) ORDER BY t.transfer_number), '[]'::json) FROM (
-             SELECT transfer_number, previous_transfer_number, coordinator_type, sender, recipient,
-                    acquired_amount, transfer_note, transfer_note_format, committed_at, principal
-               FROM {}.transfers
-              WHERE debtor_id = $1 AND creditor_id = $4 AND transfer_number > $2
-              ORDER BY transfer_number LIMIT $3) t",
-        schema(&gateway)
-    );
-    page(&gateway, &sql, debtor_id, Some(creditor_id), query.after.unwrap_or(i64::MIN), limit, "transfer_number").await
+    let columns = "previous_transfer_number, coordinator_type, sender, recipient, acquired_amount, transfer_note,
+                   transfer_note_format, committed_at, principal";
+    account_rows(&gateway, account, &query, "transfers", "transfer_number", columns).await
 }
 
 /// An account's open (prepared, not yet finalized) transfers, by transfer id: what a
 /// coordinator needs to finalize them.
 pub async fn prepared_transfers(
     State(gateway): State<Gateway>,
-    Path((debtor_id, creditor_id)): Path<(i64, i64)>,
+    Path(account): Path<(i64, i64)>,
     Query(query): Query<TransfersQuery>,
+) -> Response {
+    let columns =
+        "coordinator_type, coordinator_id, coordinator_request_id, locked_amount, recipient, prepared_at, deadline";
+    account_rows(&gateway, account, &query, "prepared_transfers", "transfer_id", columns).await
+}
+
+/// One page of an account's rows in `table`, ordered by the `cursor` column (listed first).
+async fn account_rows(
+    gateway: &Gateway,
+    (debtor_id, creditor_id): (i64, i64),
+    query: &TransfersQuery,
+    table: &str,
+    cursor: &str,
+    columns: &str,
 ) -> Response {
     let limit = match limit(query.limit) {
         Ok(limit) => limit,
         Err(reason) => return problem(StatusCode::BAD_REQUEST, reason),
     };
     let sql = format!(
-        "SELECT coalesce(json_agg(row_to_json(t) ORDER BY t.transfer_id), '[]'::json) FROM (
-             SELECT transfer_id, coordinator_type, coordinator_id, coordinator_request_id, locked_amount,
-                    recipient, prepared_at, deadline
-               FROM {}.prepared_transfers
-              WHERE debtor_id = $1 AND creditor_id = $4 AND transfer_id > $2
-              ORDER BY transfer_id LIMIT $3) t",
-        schema(&gateway)
+        "SELECT coalesce(json_agg(row_to_json(t) ORDER BY t.{cursor}), '[]'::json) FROM (
+             SELECT {cursor}, {columns}
+               FROM {}.{table}
+              WHERE debtor_id = $1 AND creditor_id = $4 AND {cursor} > $2
+              ORDER BY {cursor} LIMIT $3) t",
+        schema(gateway)
     );
-    page(&gateway, &sql, debtor_id, Some(creditor_id), query.after.unwrap_or(i64::MIN), limit, "transfer_id").await
+    page(gateway, &sql, debtor_id, Some(creditor_id), query.after.unwrap_or(i64::MIN), limit, cursor).await
 }
 
 /// Runs a page query and answers `{items, next}`.
