@@ -1,14 +1,9 @@
 //! The checked-in AsyncAPI document, validated by the official AsyncAPI parser (npm) with its
 //! Avro schema parser: zero errors, zero warnings.
 
+/// The npm tools (the AsyncAPI parser, its Avro parser, the React component).
 pub(crate) fn tools() -> String {
-    if let Ok(dir) = std::env::var("CLIO_ASYNCAPI_TOOLS") {
-        return dir;
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/asyncapi-tools.sh");
-    let output = std::process::Command::new("bash").arg(script).output().expect("asyncapi-tools.sh runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
+    crate::installed("CLIO_ASYNCAPI_TOOLS", "infra/asyncapi-tools.sh")
 }
 
 #[test]

@@ -1,31 +1,21 @@
 //! The AsyncAPI documentation as an integrator sees it: rendered by `make asyncapi`'s script,
 //! served by the gateway at `/docs/`, opened in headless Chromium.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clio_runtime::catalogue::Catalogue;
 use clio_runtime::codec::Codec;
 use clio_testkit::harness::TestEnv;
 use tokio_util::sync::CancellationToken;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Debian's Chromium: `CLIO_CHROMIUM` (set by `make test`), else installed by infra/chromium.sh.
+/// Debian's Chromium.
 fn chromium() -> String {
-    if let Ok(path) = std::env::var("CLIO_CHROMIUM") {
-        return path;
-    }
-    let output =
-        std::process::Command::new("bash").arg(root().join("infra/chromium.sh")).output().expect("chromium.sh runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
+    crate::installed("CLIO_CHROMIUM", "infra/chromium.sh")
 }
 
 fn render(out: &Path) {
     let output = std::process::Command::new("node")
-        .current_dir(root())
+        .current_dir(crate::repo_root())
         .arg("asyncapi/render.mjs")
         .arg("asyncapi/asyncapi.yaml")
         .arg(out)
@@ -63,7 +53,7 @@ async fn the_gateway_serves_documentation_that_shows_every_topic_and_every_recor
     let env = TestEnv::start().await.expect("env");
     let html = std::env::temp_dir().join(env.unique("asyncapi-html"));
     render(&html);
-    let catalogue = Catalogue::load(&root().join("schemas")).expect("catalogue");
+    let catalogue = Catalogue::load(&crate::repo_root().join("schemas")).expect("catalogue");
     let gateway = clio_gateway::Gateway::new(
         env.pool.clone(),
         env.kafka.clone(),
@@ -85,7 +75,7 @@ async fn the_gateway_serves_documentation_that_shows_every_topic_and_every_recor
     assert_eq!(yaml.status(), 200);
     assert_eq!(
         yaml.text().await.expect("body"),
-        std::fs::read_to_string(root().join("asyncapi/asyncapi.yaml")).expect("yaml")
+        std::fs::read_to_string(crate::repo_root().join("asyncapi/asyncapi.yaml")).expect("yaml")
     );
     for outside in ["/docs/.profile", "/docs/..%2FCargo.toml", "/docs/nothing.js"] {
         assert_eq!(http.get(format!("{base}{outside}")).send().await.expect("answers").status(), 404, "{outside}");

@@ -7,13 +7,9 @@ use std::time::{Duration, Instant};
 
 use clio_testkit::harness::{TestEnv, test_database_url};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The guide's shell blocks, joined in order.
 fn guide_script() -> String {
-    let guide = std::fs::read_to_string(root().join("docs/integrators.md")).expect("the guide");
+    let guide = std::fs::read_to_string(crate::repo_root().join("docs/integrators.md")).expect("the guide");
     let mut script = String::from("set -euo pipefail\n");
     let mut inside = false;
     for line in guide.lines() {
@@ -55,7 +51,7 @@ async fn the_integrator_guide_works_word_for_word_against_a_running_platform() {
 
     let mut platform = tokio::process::Command::new(&clio)
         .arg("up")
-        .current_dir(root())
+        .current_dir(crate::repo_root())
         .env("CLIO_BROKERS", &env.kafka.brokers)
         .env("CLIO_DATABASE_URL", &database_url)
         .env("CLIO_REGISTRY_ADDR", format!("127.0.0.1:{registry_port}"))
@@ -77,7 +73,7 @@ async fn the_integrator_guide_works_word_for_word_against_a_running_platform() {
     let output = tokio::process::Command::new("bash")
         .arg("-c")
         .arg(guide_script())
-        .current_dir(root())
+        .current_dir(crate::repo_root())
         .env("CLIO_BROKERS", &env.kafka.brokers)
         .env("CLIO_REGISTRY_URL", format!("http://127.0.0.1:{registry_port}"))
         .env("CLIO_DATABASE_URL", &database_url)

@@ -7,16 +7,9 @@ use serde_json::Value as Json;
 
 use crate::cli::{CONFIGURE, clio, private_catalogue};
 
-/// The Python with confluent-kafka[avro]: `CLIO_PYTHON` (set by `make test`), else the
-/// environment infra/python-env.sh prepares.
+/// The Python with confluent-kafka[avro].
 fn python() -> String {
-    if let Ok(python) = std::env::var("CLIO_PYTHON") {
-        return python;
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/python-env.sh");
-    let output = std::process::Command::new("bash").arg(script).output().expect("python-env.sh runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
+    crate::installed("CLIO_PYTHON", "infra/python-env.sh")
 }
 
 fn script() -> PathBuf {
