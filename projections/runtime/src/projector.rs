@@ -161,7 +161,7 @@ pub async fn run<M: ReadModel>(
         let traced: Vec<tracing::Span> = batch
             .envelopes
             .iter()
-            .filter(|e| e.traceparent.is_some())
+            .filter(|e| e.traceparent.is_some() && telemetry::exporting())
             .map(|e| {
                 let span = info_span!("project event", projection = %config.name, topic = %e.topic,
                                       partition = e.partition, offset = e.offset, event = e.event.record_name());

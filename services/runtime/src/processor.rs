@@ -421,8 +421,13 @@ where
         }
 
         // Lives until the outcome is planned; what the command causes continues its trace.
-        let span = info_span!("decide command", topic = message.topic(), partition, offset = message.offset(),
-                              key = %key, record = command.record_name());
+        // Without an exporter there is no span, and the incoming traceparent passes through.
+        let span = if !telemetry::exporting() {
+            tracing::Span::none()
+        } else {
+            info_span!("decide command", topic = message.topic(), partition, offset = message.offset(),
+                       key = %key, record = command.record_name())
+        };
         let incoming = headers::get(message, headers::TRACEPARENT);
         telemetry::continue_trace(&span, incoming);
         let traceparent = telemetry::traceparent_of(&span, incoming);

@@ -89,6 +89,11 @@ fn provider(endpoint: &str, export: &Export) -> Result<SdkTracerProvider, opente
     Ok(SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build())
 }
 
+/// Whether spans are exported. Per-record spans are only worth their cost when they are.
+pub fn exporting() -> bool {
+    PROVIDER.get().is_some()
+}
+
 /// Sends the spans not yet exported (at shutdown, so the last requests are not lost).
 pub fn flush() {
     if let Some(Err(error)) = PROVIDER.get().map(SdkTracerProvider::force_flush) {
