@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::messages::{AccountStatus, AccountUpdate, LedgerEvent, PreparedTransfer};
 use crate::rules::{ROOT_CREDITOR_ID, SCHEDULED_FOR_DELETION_FLAG, accrued_interest};
 
-/// The coordinator triple that identifies a transfer request.
-pub type Coordinator = (String, i64, i64);
+/// The coordinator triple that identifies a transfer request: type, id, request id.
+pub type Coordinator<'a> = (&'a str, i64, i64);
 
 /// One account. `update` is `None` while the account does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -79,7 +79,7 @@ impl Account {
     }
 
     /// The prepared transfer of a coordinator's request, if there is one.
-    pub fn prepared_for(&self, coordinator: &Coordinator) -> Option<&PreparedTransfer> {
+    pub fn prepared_for(&self, coordinator: Coordinator<'_>) -> Option<&PreparedTransfer> {
         self.prepared.values().find(|p| {
             p.coordinator_type == coordinator.0
                 && p.coordinator_id == coordinator.1

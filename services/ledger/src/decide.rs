@@ -144,15 +144,67 @@ fn malformed_request(p: &PrepareTransfer) -> Option<String> {
     None
 }
 
-fn coordinator_of(p: &PrepareTransfer) -> Coordinator {
-    (p.coordinator_type.clone(), p.coordinator_id, p.coordinator_request_id)
+/// A transfer request as the prepare checks read it, borrowed from the PrepareTransfer that
+/// asked or from the RecipientVerified that answered for it (which repeats its fields), so
+/// that the answer path builds no second request.
+struct Request<'a> {
+    debtor_id: i64,
+    creditor_id: i64,
+    coordinator_type: &'a str,
+    coordinator_id: i64,
+    coordinator_request_id: i64,
+    min_locked_amount: i64,
+    max_locked_amount: i64,
+    final_interest_rate_ts: i64,
+    max_commit_delay: i32,
+    ts: i64,
 }
 
-fn rejected(p: &PrepareTransfer, account: &Account, status: &str, now: i64) -> LedgerDecision {
+impl<'a> Request<'a> {
+    fn coordinator(&self) -> Coordinator<'a> {
+        (self.coordinator_type, self.coordinator_id, self.coordinator_request_id)
+    }
+}
+
+impl<'a> From<&'a PrepareTransfer> for Request<'a> {
+    fn from(p: &'a PrepareTransfer) -> Self {
+        Self {
+            debtor_id: p.debtor_id,
+            creditor_id: p.creditor_id,
+            coordinator_type: &p.coordinator_type,
+            coordinator_id: p.coordinator_id,
+            coordinator_request_id: p.coordinator_request_id,
+            min_locked_amount: p.min_locked_amount,
+            max_locked_amount: p.max_locked_amount,
+            final_interest_rate_ts: p.final_interest_rate_ts,
+            max_commit_delay: p.max_commit_delay,
+            ts: p.ts,
+        }
+    }
+}
+
+impl<'a> From<&'a RecipientVerified> for Request<'a> {
+    fn from(r: &'a RecipientVerified) -> Self {
+        Self {
+            debtor_id: r.debtor_id,
+            creditor_id: r.creditor_id,
+            coordinator_type: &r.coordinator_type,
+            coordinator_id: r.coordinator_id,
+            coordinator_request_id: r.coordinator_request_id,
+            min_locked_amount: r.min_locked_amount,
+            max_locked_amount: r.max_locked_amount,
+            final_interest_rate_ts: r.final_interest_rate_ts,
+            max_commit_delay: r.max_commit_delay,
+            ts: r.ts,
+        }
+    }
+}
+
+fn rejected(p: &Request<'_>, account: &Account, status: &str, now: i64) -> LedgerDecision {
     Decision::events(vec![LedgerEvent::RejectedTransfer(RejectedTransfer {
         debtor_id: p.debtor_id,
         creditor_id: p.creditor_id,
-        coordinator_type: p.coordinator_type.clone(),
+        coordinator_type: p.coordinator_type.to_owned(),
         coordinator_id: p.coordinator_id,
         coordinator_request_id: p.coordinator_request_id,
         status_code: status.into(),
@@ -165,19 +217,20 @@ fn prepare(account: &Account, p: &PrepareTransfer, now: i64) -> LedgerDecision {
     if let Some(reason) = malformed_request(p) {
         return Decision::invalid(reason);
     }
-    if let Some(prepared) = account.prepared_for(&coordinator_of(p)) {
+    let request = Request::from(p);
+    if let Some(prepared) = account.prepared_for(request.coordinator()) {
         // A repeated request: the same answer again, and no second lock.
         return Decision::events(vec![LedgerEvent::PreparedTransfer(PreparedTransfer { ts: now, ..prepared.clone() })]);
     }
     if !account.exists() {
-        return rejected(p, account, SENDER_IS_UNREACHABLE, now);
+        return rejected(&request, account, SENDER_IS_UNREACHABLE, now);
     }
     let Some(recipient) = parse_creditor(&p.recipient) else {
-        return rejected(p, account, RECIPIENT_IS_UNREACHABLE, now);
+        return rejected(&request, account, RECIPIENT_IS_UNREACHABLE, now);
     };
     if recipient == ROOT_CREDITOR_ID || recipient == p.creditor_id {
         // The root account is always reachable, and a transfer to oneself is refused anyway.
-        return settle(account, p, recipient, true, now, MAX_PENDING_TRANSFERS);
+        return settle(account, &request, recipient, true, now, MAX_PENDING_TRANSFERS);
     }
     Decision {
         events: Vec::new(),
@@ -226,20 +279,8 @@ fn verify_recipient(account: &Account, v: &VerifyRecipient) -> LedgerDecision {
 }
 
 fn recipient_verified(account: &Account, r: &RecipientVerified, now: i64) -> LedgerDecision {
-    let request = PrepareTransfer {
-        debtor_id: r.debtor_id,
-        creditor_id: r.creditor_id,
-        coordinator_type: r.coordinator_type.clone(),
-        coordinator_id: r.coordinator_id,
-        coordinator_request_id: r.coordinator_request_id,
-        min_locked_amount: r.min_locked_amount,
-        max_locked_amount: r.max_locked_amount,
-        recipient: creditor_text(r.recipient_creditor_id),
-        final_interest_rate_ts: r.final_interest_rate_ts,
-        max_commit_delay: r.max_commit_delay,
-        ts: r.ts,
-    };
-    if account.prepared_for(&coordinator_of(&request)).is_some() {
+    let request = Request::from(r);
+    if account.prepared_for(request.coordinator()).is_some() {
         return Decision::nothing(); // an answer delivered twice
     }
     settle(account, &request, r.recipient_creditor_id, r.reachable, now, MAX_PENDING_TRANSFERS)
@@ -266,7 +307,7 @@ fn spendable(account: &Account, creditor_id: i64, now: i64) -> i128 {
 /// (`max_pending` is a parameter so that a test can reach the limit.)
 fn settle(
     account: &Account,
-    p: &PrepareTransfer,
+    p: &Request<'_>,
     recipient: i64,
     reachable: bool,
     now: i64,
@@ -300,7 +341,7 @@ fn settle(
         debtor_id: p.debtor_id,
         creditor_id: p.creditor_id,
         transfer_id,
-        coordinator_type: p.coordinator_type.clone(),
+        coordinator_type: p.coordinator_type.to_owned(),
         coordinator_id: p.coordinator_id,
         coordinator_request_id: p.coordinator_request_id,
         locked_amount: locked,
@@ -488,7 +529,7 @@ mod tests {
     fn too_many_pending_transfers_are_refused_before_the_later_checks() {
         let update = next_update(&Account::default(), 1, 5, 0);
         let mut account = Account { update: Some(update), ..Account::default() };
-        let request = PrepareTransfer {
+        let prepare = PrepareTransfer {
             debtor_id: 1,
             creditor_id: 5,
             coordinator_type: "direct".into(),
@@ -501,6 +542,7 @@ mod tests {
             max_commit_delay: 0,
             ts: 0,
         };
+        let request = Request::from(&prepare);
         let status = |decision: LedgerDecision| match decision.events.as_slice() {
             [LedgerEvent::RejectedTransfer(r)] => r.status_code.clone(),
             other => panic!("{other:?}"),
