@@ -91,7 +91,8 @@ pub fn consumer_config(settings: &KafkaSettings, group: &str) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", settings.session_timeout_ms.to_string())
-        .set("heartbeat.interval.ms", (settings.session_timeout_ms / 4).max(250).to_string());
+        .set("heartbeat.interval.ms", (settings.session_timeout_ms / 4).max(250).to_string())
+        .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string());
     config
 }
 

@@ -8,9 +8,10 @@
 //! 3. produce commands for other entities, forwards and dead letters, and wait for the acks;
 //! 4. produce the events (each with a deterministic id, its cause, its index and the outcome's
 //!    size), and wait for the acks;
-//! 5. produce snapshots of every changed entity and a checkpoint per partition to
-//!    `<domain>.state`, and wait for the acks;
-//! 6. commit the consumed offsets.
+//! 5. commit the consumed offsets;
+//! 6. once every `snapshot_interval` (and on a clean stop), between batches: produce
+//!    snapshots of the entities changed since the last time and a checkpoint per partition to
+//!    `<domain>.state`, and wait for the acks.
 //!
 //! A crash anywhere leaves a log from which a restore can tell what was done: an outcome is
 //! complete when its last event is on the log, and a partial one (a prefix, because one
@@ -78,6 +79,10 @@ pub struct ProcessorConfig {
     pub max_batch: usize,
     /// How long to wait for more commands before a batch is closed.
     pub linger: Duration,
+    /// How often changed entities are snapshotted and each partition checkpointed (and on a
+    /// clean stop). Snapshots only shorten a restore; writing them after every batch cost a
+    /// round trip to the broker per batch and a state record per changed entity.
+    pub snapshot_interval: Duration,
 }
 
 impl ProcessorConfig {
@@ -87,6 +92,7 @@ impl ProcessorConfig {
             group_id: format!("clio-{domain}-processor"),
             max_batch: 500,
             linger: Duration::from_millis(5),
+            snapshot_interval: Duration::from_secs(1),
         }
     }
 }
@@ -120,6 +126,8 @@ struct PartitionState<S> {
     checkpointed_events_through: i64,
     /// Entities changed since their last snapshot.
     dirty: HashSet<String>,
+    /// The last command decided since the last checkpoint, if any.
+    unchecked_commands_through: Option<i64>,
     partial: Option<Partial>,
 }
 
@@ -164,12 +172,20 @@ where
         partition_count: partitions,
         assignments,
         partitions: HashMap::new(),
+        last_checkpoint: std::time::Instant::now(),
         counters: Counters::default(),
         _aggregate: PhantomData,
     };
     loop {
         let first = tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = shutdown.cancelled() => {
+                // Between batches every decided outcome is on the log: snapshot what changed,
+                // so that the next start restores quickly.
+                if let Err(error) = processor.checkpoint().await {
+                    warn!(error = %format!("{error:#}"), "the last checkpoint failed; the next start replays more events");
+                }
+                break;
+            }
             message = consumer.recv() => message,
         };
         let mut batch = vec![first.context("receiving commands")?.detach()];
@@ -260,6 +276,7 @@ struct Processor<A: Aggregate> {
     partition_count: i32,
     assignments: Arc<Assignments>,
     partitions: HashMap<i32, PartitionState<A::State>>,
+    last_checkpoint: std::time::Instant,
     counters: Counters,
     _aggregate: PhantomData<A>,
 }
@@ -289,6 +306,29 @@ where
         let mut last_command: BTreeMap<i32, i64> = BTreeMap::new();
         let mut touched: BTreeMap<i32, HashSet<String>> = BTreeMap::new();
 
+        // Every partition of the batch this instance does not hold yet is restored at once:
+        // after a rebalance each would otherwise wait for the one before it.
+        let mut to_restore: BTreeMap<i32, u64> = BTreeMap::new();
+        for message in batch {
+            let partition = message.partition();
+            if let Some(generation) = self.assignments.generation(&self.config.topics.commands, partition)
+                && self.partitions.get(&partition).is_none_or(|p| p.generation != generation)
+            {
+                to_restore.insert(partition, generation);
+            }
+        }
+        let this = &*self;
+        let restored =
+            futures::future::try_join_all(to_restore.into_iter().map(|(partition, generation)| async move {
+                let state = this
+                    .restore(partition, generation)
+                    .await
+                    .with_context(|| format!("restoring partition {partition}"))?;
+                anyhow::Ok((partition, state))
+            }))
+            .await?;
+        self.partitions.extend(restored);
+
         for message in batch {
             let partition = message.partition();
             let Some(generation) = self.assignments.generation(&self.config.topics.commands, partition) else {
@@ -299,13 +339,9 @@ where
                 );
                 continue;
             };
-            let restored = self.partitions.get(&partition).is_some_and(|p| p.generation == generation);
-            if !restored {
-                let state = self
-                    .restore(partition, generation)
-                    .await
-                    .with_context(|| format!("restoring partition {partition}"))?;
-                self.partitions.insert(partition, state);
+            if self.partitions.get(&partition).is_none_or(|p| p.generation != generation) {
+                // Assigned again while the batch was being restored: the next batch restores it.
+                anyhow::bail!("partition {partition} was reassigned while the batch was restored");
             }
             commit.insert(partition, message.offset() + 1);
             last_command.insert(partition, message.offset());
@@ -326,24 +362,48 @@ where
 
         // Steps 3 and 4: other entities' commands, forwards and dead letters first, then events.
         self.send_all(first).await.context("producing commands and dead letters")?;
-        let mut events_through: BTreeMap<i32, i64> = BTreeMap::new();
+        // All partitions' events in one round trip: one idempotent producer keeps each
+        // partition's records in order, which is all a restore relies on.
+        let mut event_partitions = Vec::new();
+        let mut all_events = Vec::new();
         for (partition, outgoing) in events {
-            let count = outgoing.len() as u64;
-            let offsets = self.send_all(outgoing).await.context("producing events")?;
-            self.counters.events += count;
-            if let Some(max) = offsets.into_iter().max() {
-                events_through.insert(partition, max);
-            }
+            event_partitions.extend(std::iter::repeat_n(partition, outgoing.len()));
+            all_events.extend(outgoing);
         }
-        // Step 5: snapshots of changed entities, then the checkpoint of each partition.
-        let mut snapshots = Vec::new();
-        let mut checkpoints = Vec::new();
+        let offsets = self.send_all(all_events).await.context("producing events")?;
+        self.counters.events += offsets.len() as u64;
+        let mut events_through: BTreeMap<i32, i64> = BTreeMap::new();
+        for (partition, offset) in event_partitions.into_iter().zip(offsets) {
+            let through = events_through.entry(partition).or_insert(offset);
+            *through = (*through).max(offset);
+        }
         for (&partition, &command_offset) in &last_command {
             let Some(state) = self.partitions.get_mut(&partition) else { continue };
             if let Some(&max) = events_through.get(&partition) {
                 state.events_through = state.events_through.max(max);
             }
             state.dirty.extend(touched.remove(&partition).unwrap_or_default());
+            state.unchecked_commands_through = Some(command_offset);
+        }
+        self.counters.commands += batch.len() as u64;
+        if self.last_checkpoint.elapsed() >= self.config.snapshot_interval {
+            self.checkpoint().await?;
+        }
+        Ok(Some(commit))
+    }
+
+    /// Step 5: snapshots of the entities changed since the last checkpoint, then a checkpoint
+    /// of each partition that decided something since. Only between batches, when every
+    /// decided outcome is on the log, and only for partitions still held: a partition that
+    /// moved may already have newer snapshots from its new owner.
+    async fn checkpoint(&mut self) -> anyhow::Result<()> {
+        let mut snapshots = Vec::new();
+        let mut checkpoints = Vec::new();
+        for (&partition, state) in &mut self.partitions {
+            let Some(command_offset) = state.unchecked_commands_through else { continue };
+            if self.assignments.generation(&self.config.topics.commands, partition) != Some(state.generation) {
+                continue;
+            }
             let covers = state.events_through.to_string();
             for key in &state.dirty {
                 let Some(entity) = state.entities.get(key) else { continue };
@@ -381,13 +441,14 @@ where
             });
             if let Some(state) = self.partitions.get_mut(&partition) {
                 state.dirty.clear();
+                state.unchecked_commands_through = None;
                 state.checkpointed_events_through = checkpoint.events_through;
                 state.applied_through = state.applied_through.max(checkpoint.commands_through);
             }
         }
         self.send_all(checkpoint_records).await.context("producing checkpoints")?;
-        self.counters.commands += batch.len() as u64;
-        Ok(Some(commit))
+        self.last_checkpoint = std::time::Instant::now();
+        Ok(())
     }
 
     /// Decides one command and plans what to send. `None` means shutdown while the registry
@@ -713,6 +774,7 @@ where
             events_through: end - 1,
             checkpointed_events_through: checkpointed,
             dirty,
+            unchecked_commands_through: None,
             partial,
         })
     }

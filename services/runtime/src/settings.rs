@@ -12,6 +12,18 @@ pub struct KafkaSettings {
     /// Consumer group session timeout; a crashed member's partitions move after this long.
     #[arg(long, env = "CLIO_SESSION_TIMEOUT_MS", default_value_t = 10_000)]
     pub session_timeout_ms: u32,
+    /// How long the broker may hold a fetch that found nothing new before it answers empty
+    /// (librdkafka's default is 500 ms). Shorter keeps a quiet topic's latency down, at the
+    /// cost of more fetch requests.
+    #[arg(long, env = "CLIO_FETCH_WAIT_MAX_MS", default_value_t = 50)]
+    pub fetch_wait_max_ms: u32,
+}
+
+impl KafkaSettings {
+    /// The defaults, for `brokers`.
+    pub fn for_brokers(brokers: impl Into<String>) -> Self {
+        Self { brokers: brokers.into(), session_timeout_ms: 10_000, fetch_wait_max_ms: 50 }
+    }
 }
 
 /// Where the Confluent-compatible schema registry is.

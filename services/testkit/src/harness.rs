@@ -105,7 +105,7 @@ impl TestEnv {
         let registry_url = format!("http://{}", listener.local_addr()?);
         let shutdown = CancellationToken::new();
         tokio::spawn(clio_registry::serve(listener, pool.clone(), shutdown.clone()));
-        let kafka = KafkaSettings { brokers: brokers.clone(), session_timeout_ms: 6_000 };
+        let kafka = KafkaSettings { session_timeout_ms: 6_000, ..KafkaSettings::for_brokers(brokers.clone()) };
         let env = Self { kafka, registry_url, pool, shutdown };
         env.wait_for_broker().await?;
         Ok(env)

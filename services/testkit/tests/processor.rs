@@ -41,6 +41,7 @@ impl Running {
             group_id: format!("{}-group", topics.commands),
             max_batch: 50,
             linger: Duration::from_millis(5),
+            snapshot_interval: Duration::ZERO,
         };
         let token = CancellationToken::new();
         let (kafka, codec, stop) = (env.kafka.clone(), Codec::new(&env.registry_url), token.clone());

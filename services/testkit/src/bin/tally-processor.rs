@@ -35,6 +35,8 @@ async fn main() -> anyhow::Result<()> {
         group_id: format!("{prefix}-processor"),
         max_batch: settings.max_batch,
         linger: std::time::Duration::from_millis(5),
+        // A checkpoint after every batch: the crash test kills it in the middle of one.
+        snapshot_interval: std::time::Duration::ZERO,
     };
     let shutdown = clio_runtime::shutdown::on_signal();
     let codec = Codec::new(&settings.registry.registry_url);
