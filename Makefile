@@ -6,12 +6,14 @@ CARGO ?= cargo
 TEST_BROKER_PORT ?= 19092
 BENCH_BROKER_PORT ?= 19292
 
-.PHONY: up test bench lint fmt build broker-install asyncapi clean-data help
+.PHONY: up test bench profile lint fmt build broker-install asyncapi clean-data help
 
 help:
 	@echo "make up      run the platform (broker, registry, Postgres read models, all services) in the foreground"
 	@echo "make test    run every test against a real broker and Postgres"
 	@echo "make asyncapi  regenerate asyncapi/asyncapi.yaml from the catalogue and schemas, and render it as HTML (asyncapi/html, served at /docs/)"
+	@echo "make bench   measure Clio against baselines taken in the same run (bench/report.md, bench/end-to-end.png)"
+	@echo "make profile FIGURE=core|ledger|restore  where one benchmark figure's time goes"
 	@echo "make lint    rustfmt check and clippy"
 
 up:
@@ -46,13 +48,18 @@ test: broker-install
 # Figures as ratios against baselines measured in the same run; writes bench/report.md.
 bench: broker-install
 	@set -euo pipefail; \
-	server=$$(infra/postgres.sh); \
-	export CLIO_BENCH_DATABASE_URL="$${CLIO_BENCH_DATABASE_URL:-$$server/clio_bench}"; \
-	infra/broker.sh reset benchbroker; \
-	infra/broker.sh start benchbroker $(BENCH_BROKER_PORT); \
-	trap 'infra/broker.sh stop benchbroker' EXIT; \
-	export CLIO_BENCH_BROKERS=127.0.0.1:$(BENCH_BROKER_PORT); \
-	$(CARGO) run --release --quiet -p clio-bench
+	export CRITERION_HOME="$${CARGO_TARGET_DIR:-$$PWD/target}/criterion"; \
+	echo "==> ledger core: criterion (about 30 s once built)"; \
+	$(CARGO) bench --quiet -p clio-bench --bench ledger_core; \
+	$(CARGO) build --release --quiet -p clio-bench; \
+	BENCH_BROKER_PORT=$(BENCH_BROKER_PORT) infra/bench-stack.sh \
+	  "$${CARGO_TARGET_DIR:-target}/release/clio-bench"
+
+# Where one figure's time goes: FIGURE=core (callgrind), ledger or restore (perf).
+FIGURE ?= core
+profile: broker-install
+	@$(CARGO) build --release --quiet -p clio-bench
+	@BENCH_BROKER_PORT=$(BENCH_BROKER_PORT) infra/bench-stack.sh infra/profile.sh $(FIGURE)
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -254,10 +254,16 @@ async fn total_records(kafka: &KafkaSettings, topics: &[String]) -> anyhow::Resu
 async fn transfer(client: &LedgerClient<'_>, schema: &str, accounts: i64, count: usize) -> anyhow::Result<LedgerRun> {
     let (debtor, now) = (1, chrono::Utc::now().timestamp_micros());
     let quoted = clio_cli::ledger_scan::quoted(schema);
+    // Only rows the coordinator has not seen: the projector writes each events partition in
+    // offset order, so a watermark per partition is enough. (Reading every open transfer on
+    // every poll made Postgres send 20,000 rows 20 times a second, and the figure measured it.)
     let open_sql = format!(
-        "SELECT creditor_id, transfer_id, coordinator_request_id, locked_amount FROM {quoted}.prepared_transfers
-          WHERE debtor_id = $1 AND coordinator_type = 'direct'"
+        "SELECT creditor_id, transfer_id, coordinator_request_id, locked_amount, source_partition, source_offset
+           FROM {quoted}.prepared_transfers
+          WHERE debtor_id = $1 AND coordinator_type = 'direct'
+            AND source_offset > COALESCE(($2::int8[])[source_partition + 1], -1)"
     );
+    let mut seen_through: Vec<i64> = Vec::new();
     let credited_sql = format!(
         "SELECT count(*) FROM {quoted}.transfers WHERE debtor_id = $1 AND coordinator_type = 'direct' AND acquired_amount > 0"
     );
@@ -292,11 +298,19 @@ async fn transfer(client: &LedgerClient<'_>, schema: &str, accounts: i64, count:
     let mut next_sample = Instant::now() + Duration::from_secs(1);
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let open: Vec<(i64, i64, i64, i64)> = sqlx::query_as(&open_sql).bind(debtor).fetch_all(client.pool).await?;
+        let open: Vec<(i64, i64, i64, i64, i32, i64)> =
+            sqlx::query_as(&open_sql).bind(debtor).bind(&seen_through).fetch_all(client.pool).await?;
+        for &(.., partition, offset) in &open {
+            let partition = usize::try_from(partition).unwrap_or(0);
+            if seen_through.len() <= partition {
+                seen_through.resize(partition + 1, -1);
+            }
+            seen_through[partition] = seen_through[partition].max(offset);
+        }
         let finalizes: Vec<(String, LedgerCommand)> = open
             .into_iter()
-            .filter(|&(sender, transfer_id, _, _)| finalized.insert((sender, transfer_id)))
-            .map(|(sender, transfer_id, request, locked)| {
+            .filter(|&(sender, transfer_id, ..)| finalized.insert((sender, transfer_id)))
+            .map(|(sender, transfer_id, request, locked, ..)| {
                 let command = FinalizeTransfer {
                     debtor_id: debtor,
                     creditor_id: sender,

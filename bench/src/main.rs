@@ -8,8 +8,9 @@
 //!   own rate, latency against the broker's, a rebuild over 1 M+ events and a restore of 1 M
 //!   accounts against raw reads of the same log.
 //! - [`plot`]: the throughput PNG.
-//! - here: projection apply against a raw binary COPY of the same rows, and the ledger core
-//!   (pure decide/apply, one thread) against a hash-map ledger; the report.
+//! - here: projection apply against a raw binary COPY of the same rows; the ledger core's
+//!   figure as criterion measured it (`benches/ledger_core.rs`, run first by `make bench`);
+//!   the report; `--only` and `--core-only`, one figure alone for a profiler.
 
 mod end_to_end;
 mod plot;
@@ -43,6 +44,9 @@ struct Settings {
     /// The broker for the end-to-end figures (`make bench` starts a fresh one).
     #[arg(long, env = "CLIO_BENCH_BROKERS", default_value = "127.0.0.1:19292")]
     brokers: String,
+    /// The consumers' longest wait on an empty fetch (as every Clio process reads it).
+    #[arg(long, env = "CLIO_FETCH_WAIT_MAX_MS", default_value_t = 50)]
+    fetch_wait_max_ms: u32,
     /// Two-phase transfers in the end-to-end run.
     #[arg(long, env = "CLIO_BENCH_TRANSFERS", default_value_t = 20_000)]
     transfers: usize,
@@ -55,9 +59,24 @@ struct Settings {
     /// Only the ledger core, once, printed (for a profiler: `valgrind --tool=callgrind`).
     #[arg(long)]
     core_only: bool,
+    /// Where criterion wrote the domain-core figure (`make bench` runs it first).
+    #[arg(long, env = "CRITERION_HOME", default_value = "target/criterion")]
+    criterion_home: std::path::PathBuf,
+    /// Only one figure with a broker in it, printed (for a profiler: `make profile`).
+    #[arg(long, value_enum)]
+    only: Option<Figure>,
     /// Events added to the end-to-end run's log before the rebuild figure.
     #[arg(long, env = "CLIO_BENCH_REBUILD_EVENTS", default_value_t = 1_000_000)]
     rebuild_events: usize,
+}
+
+/// The figures `--only` runs alone.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum Figure {
+    /// The ledger end to end: transfers/s, then latency.
+    Ledger,
+    /// A processor restoring accounts on partition assignment.
+    Restore,
 }
 
 const BATCH: usize = 2_000;
@@ -172,106 +191,44 @@ async fn copy_rate(pool: &PgPool, all: &[Envelope<LedgerEvent>]) -> anyhow::Resu
     Ok(started.elapsed())
 }
 
-/// Transfers through the pure ledger: (commands per second, transfers per second).
-fn ledger_core(transfers: usize) -> (f64, f64) {
-    use clio_aggregate::{Aggregate, Cause, Context};
-    use clio_ledger::messages::{ConfigureAccount, FinalizeTransfer, PrepareTransfer};
-    use clio_ledger::{Account, Ledger, LedgerCommand};
-    const ACCOUNTS: i64 = 1_000;
-    let mut accounts: std::collections::HashMap<String, Account> = std::collections::HashMap::new();
-    let run = |accounts: &mut std::collections::HashMap<String, Account>, command: LedgerCommand, n: i64| {
-        let key = Ledger::entity_key(&command);
-        let context = Context { now_micros: 1_795_305_600_000_000 + n, cause: Cause::new("ledger.commands", 0, n) };
-        let state = accounts.entry(key).or_default();
-        let decision = Ledger::decide(state, &command, &context);
-        for event in &decision.events {
-            Ledger::apply(state, event);
-        }
-        decision
-    };
-    let configure = |creditor_id: i64, data: &str| {
-        LedgerCommand::ConfigureAccount(ConfigureAccount {
-            debtor_id: 1,
-            creditor_id,
-            ts: 1_795_305_600_000_000,
-            seqnum: 1,
-            negligible_amount: 0.0,
-            config_flags: 0,
-            config_data: data.into(),
-        })
-    };
-    run(&mut accounts, configure(0, ""), 0);
-    for creditor in 1..=ACCOUNTS {
-        run(&mut accounts, configure(creditor, ""), creditor);
-    }
-    let mut commands = 0u64;
-    let started = Instant::now();
-    for n in 0..transfers as i64 {
-        let (from, to) = if n < ACCOUNTS { (0, n + 1) } else { (n % ACCOUNTS + 1, (n * 7) % ACCOUNTS + 1) };
-        let (kind, coordinator) = if from == 0 { ("issuing", 1) } else { ("direct", from) };
-        let mut pending = std::collections::VecDeque::from([LedgerCommand::PrepareTransfer(PrepareTransfer {
-            debtor_id: 1,
-            creditor_id: from,
-            coordinator_type: kind.into(),
-            coordinator_id: coordinator,
-            coordinator_request_id: n,
-            min_locked_amount: 0,
-            max_locked_amount: if from == 0 { 1_000_000 } else { 10 },
-            recipient: to.to_string(),
-            final_interest_rate_ts: i64::MAX,
-            max_commit_delay: i32::MAX,
-            ts: 1_795_305_600_000_000,
-        })]);
-        while let Some(command) = pending.pop_front() {
-            commands += 1;
-            let decision = run(&mut accounts, command, n);
-            pending.extend(decision.commands.into_iter().map(|(_, c)| c));
-            for event in decision.events {
-                if let LedgerEvent::PreparedTransfer(p) = event {
-                    pending.push_back(LedgerCommand::FinalizeTransfer(FinalizeTransfer {
-                        debtor_id: 1,
-                        creditor_id: p.creditor_id,
-                        transfer_id: p.transfer_id,
-                        coordinator_type: p.coordinator_type,
-                        coordinator_id: p.coordinator_id,
-                        coordinator_request_id: p.coordinator_request_id,
-                        committed_amount: p.locked_amount,
-                        transfer_note: String::new(),
-                        transfer_note_format: String::new(),
-                        ts: 1_795_305_600_000_000,
-                    }));
-                }
-            }
-        }
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    (commands as f64 / seconds, transfers as f64 / seconds)
-}
-
-/// The simplest ledger: two balance updates per transfer in a hash map keyed like Clio's.
-fn hash_map_ledger(transfers: usize) -> f64 {
-    const ACCOUNTS: i64 = 1_000;
-    let mut balances: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    let started = Instant::now();
-    for n in 0..transfers as i64 {
-        let (from, to) = (n % ACCOUNTS, (n * 7) % ACCOUNTS);
-        *balances.entry(format!("1/{from}")).or_default() -= 10;
-        *balances.entry(format!("1/{to}")).or_default() += 10;
-    }
-    std::hint::black_box(&balances);
-    transfers as f64 / started.elapsed().as_secs_f64()
+/// Criterion's estimate of one iteration, in nanoseconds: (mean, lower, upper) of the 95 %
+/// confidence interval, from `<criterion home>/ledger_core/<function>/new/estimates.json`.
+fn criterion_estimate(home: &std::path::Path, function: &str) -> anyhow::Result<(f64, f64, f64)> {
+    let path = home.join("ledger_core").join(function).join("new").join("estimates.json");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading {} (run `cargo bench -p clio-bench --bench ledger_core` first; make bench does)",
+            path.display()
+        )
+    })?;
+    let estimates: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let mean = &estimates["mean"];
+    let number =
+        |value: &serde_json::Value| value.as_f64().with_context(|| format!("{}: no mean estimate", path.display()));
+    Ok((
+        number(&mean["point_estimate"])?,
+        number(&mean["confidence_interval"]["lower_bound"])?,
+        number(&mean["confidence_interval"]["upper_bound"])?,
+    ))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::parse();
     if settings.core_only {
-        let (commands, transfers) = ledger_core(settings.events);
-        println!("ledger core: {commands:.0} commands/s = {transfers:.0} transfers/s");
+        let mut ledger = clio_bench::CoreLedger::new();
+        let started = Instant::now();
+        let commands: usize = (0..settings.events).map(|_| ledger.transfer()).sum();
+        let seconds = started.elapsed().as_secs_f64();
+        println!("ledger core: {} transfers, {:.0} commands/s", settings.events, commands as f64 / seconds);
         return Ok(());
     }
     let pool = clio_runtime::database::connect_creating(&settings.database_url).await?;
     schema::migrate_platform(&pool).await?;
+    if let Some(figure) = settings.only {
+        return one_figure(&settings, &pool, figure).await;
+    }
     let e2e = end_to_end_figures(&settings, &pool).await?;
     let all = events(settings.events, Utc::now());
     let (mut apply_best, mut copy_best) = (Duration::MAX, Duration::MAX);
@@ -287,14 +244,6 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("  apply {:.2} s, COPY {:.2} s", apply.as_secs_f64(), copy.as_secs_f64());
         apply_best = apply_best.min(apply);
         copy_best = copy_best.min(copy);
-    }
-    eprintln!("ledger core: {} transfers, pure decide/apply", settings.events);
-    let (mut core_commands, mut core_transfers, mut map_transfers) = (0f64, 0f64, 0f64);
-    for _ in 0..settings.rounds {
-        let (commands, transfers) = ledger_core(settings.events);
-        core_commands = core_commands.max(commands);
-        core_transfers = core_transfers.max(transfers);
-        map_transfers = map_transfers.max(hash_map_ledger(settings.events));
     }
     let per_second = |d: Duration| all.len() as f64 / d.as_secs_f64();
     let (apply, copy) = (per_second(apply_best), per_second(copy_best));
@@ -321,11 +270,26 @@ async fn main() -> anyhow::Result<()> {
         "| projection apply (ledger transfer history, batches of {BATCH}) | {apply:.0} events/s | raw binary COPY of the same rows: {copy:.0} rows/s | {:.2} | ≥ 0.50 |",
         apply / copy
     )?;
-    writeln!(
-        report,
-        "| ledger core, one thread (prepare, verify recipient, finalize, credit) | {core_commands:.0} commands/s = {core_transfers:.0} transfers/s | hash-map ledger, 2 updates per transfer: {map_transfers:.0} transfers/s | {:.3} | ≥ 2 M commands/s |",
-        core_transfers / map_transfers
-    )?;
+    match (
+        criterion_estimate(&settings.criterion_home, "clio_transfer"),
+        criterion_estimate(&settings.criterion_home, "hash_map_transfer"),
+    ) {
+        (Ok((core_ns, core_low, core_high)), Ok((map_ns, _, _))) => {
+            let commands = clio_bench::CoreLedger::new().transfer() as f64;
+            writeln!(
+                report,
+                "| ledger core (criterion), one thread: a two-phase transfer is {commands:.0} commands (prepare, verify recipient, recipient verified, finalize, credit) decided and applied | {core_ns:.0} ns per transfer [{core_low:.0}–{core_high:.0}] = {:.0} transfers/s = {:.2} M commands/s | hash-map ledger, 2 updates per transfer: {map_ns:.0} ns = {:.0} transfers/s | {:.3} | ≥ 2 M commands/s |",
+                1e9 / core_ns,
+                commands * 1e3 / core_ns,
+                1e9 / map_ns,
+                map_ns / core_ns
+            )?;
+        }
+        (core, map) => {
+            let reason = core.err().or(map.err()).map(|e| format!("{e:#}")).unwrap_or_default();
+            writeln!(report, "| ledger core (criterion) | not measured: {reason} | | | ≥ 2 M commands/s |")?;
+        }
+    }
     let ledger_tps = e2e.ledger.transfers as f64 / e2e.ledger.seconds;
     let records_per_second = ledger_tps * e2e.ledger.records_per_transfer;
     writeln!(
@@ -346,12 +310,6 @@ async fn main() -> anyhow::Result<()> {
         e2e.broker.produce_per_second,
         e2e.broker.consume_per_second,
         records_per_second / e2e.broker.ceiling_per_second
-    )?;
-    writeln!(
-        report,
-        "\nThroughput of the end-to-end run, recipients credited per second: {:?} (plot: {}).",
-        e2e.ledger.credited_per_second,
-        e2e.plot.display()
     )?;
     let rebuild = &e2e.rebuild;
     writeln!(
@@ -386,6 +344,12 @@ async fn main() -> anyhow::Result<()> {
         restore.raw_read_seconds,
         restore.raw_read_seconds / restore_seconds.max(0.001)
     )?;
+    writeln!(
+        report,
+        "\nThroughput of the end-to-end run, recipients credited per second: {:?} (plot: {}).",
+        e2e.ledger.credited_per_second,
+        e2e.plot.display()
+    )?;
     if let Some(dir) = settings.report.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -412,12 +376,8 @@ struct EndToEnd {
 /// The embedded stack: a registry in this process, the broker `make bench` started, and the
 /// ledger's processor and projector; then the baselines, pgbench for as long as the ledger ran.
 async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Result<EndToEnd> {
-    let kafka = clio_runtime::settings::KafkaSettings { brokers: settings.brokers.clone(), session_timeout_ms: 10_000 };
-    clio_registry::migrate(pool).await.context("registry tables")?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let registry_url = format!("http://{}", listener.local_addr()?);
-    let token = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(clio_registry::serve(listener, pool.clone(), token.clone()));
+    let kafka = settings.kafka();
+    let (registry_url, token) = serve_registry(pool).await?;
     let prefix = format!("bench-{}", Utc::now().timestamp());
     eprintln!("ledger end to end: {} transfers among {} accounts", settings.transfers, settings.accounts);
     let ledger =
@@ -451,4 +411,53 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
         restore,
         plot,
     })
+}
+
+impl Settings {
+    fn kafka(&self) -> clio_runtime::settings::KafkaSettings {
+        clio_runtime::settings::KafkaSettings {
+            fetch_wait_max_ms: self.fetch_wait_max_ms,
+            ..clio_runtime::settings::KafkaSettings::for_brokers(self.brokers.clone())
+        }
+    }
+}
+
+/// The embedded registry on a free port of this process, until the token is cancelled.
+async fn serve_registry(pool: &PgPool) -> anyhow::Result<(String, tokio_util::sync::CancellationToken)> {
+    clio_registry::migrate(pool).await.context("registry tables")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the registry's port")?;
+    let registry_url = format!("http://{}", listener.local_addr()?);
+    let token = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(clio_registry::serve(listener, pool.clone(), token.clone()));
+    Ok((registry_url, token))
+}
+
+/// One figure alone, printed, with no baseline: what `make profile` records.
+async fn one_figure(settings: &Settings, pool: &PgPool, figure: Figure) -> anyhow::Result<()> {
+    let kafka = settings.kafka();
+    let (registry_url, token) = serve_registry(pool).await?;
+    let prefix = format!("bench-{}", Utc::now().timestamp());
+    match figure {
+        Figure::Ledger => {
+            let run =
+                end_to_end::ledger(&kafka, pool, &registry_url, &prefix, settings.accounts, settings.transfers).await?;
+            println!(
+                "ledger end to end: {} transfers in {:.1} s = {:.0} transfers/s; latency p50 {:.1} ms, p99 {:.1} ms",
+                run.transfers,
+                run.seconds,
+                run.transfers as f64 / run.seconds,
+                run.latency.p50_ms,
+                run.latency.p99_ms
+            );
+        }
+        Figure::Restore => {
+            let run = end_to_end::restore(&kafka, &registry_url, &prefix, settings.restore_accounts).await?;
+            println!(
+                "restore: {} accounts in {:.1} s ({:.1} s with an empty log)",
+                run.accounts, run.with_accounts_seconds, run.empty_seconds
+            );
+        }
+    }
+    token.cancel();
+    Ok(())
 }
