@@ -62,7 +62,8 @@ struct Settings {
     /// Where criterion wrote the domain-core figure (`make bench` runs it first).
     #[arg(long, env = "CRITERION_HOME", default_value = "target/criterion")]
     criterion_home: std::path::PathBuf,
-    /// Only one figure with a broker in it, printed (for a profiler: `make profile`).
+    /// Only one figure, printed, without its baseline where that is another run (for a
+    /// profiler: `make profile`).
     #[arg(long, value_enum)]
     only: Option<Figure>,
     /// Events added to the end-to-end run's log before the rebuild figure.
@@ -77,6 +78,8 @@ enum Figure {
     Ledger,
     /// A processor restoring accounts on partition assignment.
     Restore,
+    /// Projection apply and the raw COPY of the same rows (no broker).
+    Apply,
 }
 
 const BATCH: usize = 2_000;
@@ -448,6 +451,19 @@ async fn one_figure(settings: &Settings, pool: &PgPool, figure: Figure) -> anyho
                 run.transfers as f64 / run.seconds,
                 run.latency.p50_ms,
                 run.latency.p99_ms
+            );
+            let name = prefix.replace(['.', '-'], "_");
+            schema::drop_schema(pool, &name).await?;
+            sqlx::query("DELETE FROM clio.projection_offsets WHERE projection = $1").bind(&name).execute(pool).await?;
+        }
+        Figure::Apply => {
+            let all = events(settings.events, Utc::now());
+            let (apply, copy) = (apply_rate(pool, &all).await?, copy_rate(pool, &all).await?);
+            println!(
+                "projection apply: {} events in {:.2} s; COPY of the same rows {:.2} s",
+                all.len(),
+                apply.as_secs_f64(),
+                copy.as_secs_f64()
             );
         }
         Figure::Restore => {
