@@ -52,7 +52,10 @@ impl ProjectorConfig {
             group_id: format!("clio-projection-{name}"),
             dead_letters: dead_letter::TOPIC.to_string(),
             max_batch: 2_000,
-            linger: Duration::from_millis(20),
+            // Records arrive in fetch-sized bursts, so a batch is full once the burst is read;
+            // waiting 20 ms instead put command → read model at p50 154–165 ms against 131–143
+            // (`clio-bench --only ledger`, same machine, back to back).
+            linger: Duration::from_millis(5),
         }
     }
 }
