@@ -13,4 +13,6 @@ export CLIO_BENCH_DATABASE_URL="${CLIO_BENCH_DATABASE_URL:-$server/clio_bench}"
 "$ROOT/infra/broker.sh" start benchbroker "$port"
 trap '"$ROOT/infra/broker.sh" stop benchbroker' EXIT
 export CLIO_BENCH_BROKERS="127.0.0.1:$port"
+CLIO_BENCH_BROKER_VERSION="$("$(nisshi_bin)" --version 2>/dev/null | head -n1 || true)"
+export CLIO_BENCH_BROKER_VERSION
 "$@"

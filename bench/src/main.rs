@@ -266,6 +266,15 @@ async fn main() -> anyhow::Result<()> {
         all.len(),
         settings.rounds
     )?;
+    writeln!(
+        report,
+        "Versions: clio {} ({}), {}, librdkafka {}, broker {}.\n",
+        env!("CARGO_PKG_VERSION"),
+        first_line_of("git", &["rev-parse", "--short", "HEAD"]),
+        first_line_of("rustc", &["--version"]),
+        rdkafka::util::get_rdkafka_version().1,
+        std::env::var("CLIO_BENCH_BROKER_VERSION").unwrap_or_else(|_| "unknown".into())
+    )?;
     writeln!(report, "| figure | Clio | baseline | ratio | target |")?;
     writeln!(report, "|---|---|---|---|---|")?;
     writeln!(
@@ -423,6 +432,17 @@ impl Settings {
             ..clio_runtime::settings::KafkaSettings::for_brokers(self.brokers.clone())
         }
     }
+}
+
+/// The first line a program prints, or "unknown" (for the report's versions line).
+fn first_line_of(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| String::from_utf8_lossy(&output.stdout).lines().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The embedded registry on a free port of this process, until the token is cancelled.

@@ -124,8 +124,13 @@ struct PartitionState<S> {
     events_through: i64,
     /// The highest events offset every entity's snapshot covers.
     checkpointed_events_through: i64,
-    /// Entities changed since their last snapshot.
+    /// Entities changed by decisions since their last snapshot.
     dirty: HashSet<String>,
+    /// Entities a restore folded events into that no snapshot covers yet. They are
+    /// snapshotted a few thousand per checkpoint, so that a restore of a million entities is
+    /// not followed by a million snapshots before the next batch; the checkpoint waits until
+    /// they are all written.
+    replayed: HashSet<String>,
     /// The last command decided since the last checkpoint, if any.
     unchecked_commands_through: Option<i64>,
     partial: Option<Partial>,
@@ -392,20 +397,31 @@ where
         Ok(Some(commit))
     }
 
-    /// Step 5: snapshots of the entities changed since the last checkpoint, then a checkpoint
-    /// of each partition that decided something since. Only between batches, when every
+    /// Step 6: snapshots of the entities changed since the last checkpoint (and of a few
+    /// thousand a restore left uncovered), then a checkpoint of each partition that decided
+    /// something since and has no uncovered entity left. Only between batches, when every
     /// decided outcome is on the log, and only for partitions still held: a partition that
     /// moved may already have newer snapshots from its new owner.
     async fn checkpoint(&mut self) -> anyhow::Result<()> {
+        const REPLAYED_PER_CHECKPOINT: usize = 5_000;
         let mut snapshots = Vec::new();
-        let mut checkpoints = Vec::new();
+        let mut written: Vec<(i32, Vec<String>, Option<Checkpoint>)> = Vec::new();
         for (&partition, state) in &mut self.partitions {
             let Some(command_offset) = state.unchecked_commands_through else { continue };
             if self.assignments.generation(&self.config.topics.commands, partition) != Some(state.generation) {
                 continue;
             }
             let covers = state.events_through.to_string();
-            for key in &state.dirty {
+            let replayed: Vec<String> = state
+                .replayed
+                .iter()
+                .filter(|key| !state.dirty.contains(*key))
+                .take(REPLAYED_PER_CHECKPOINT)
+                .cloned()
+                .collect();
+            let uncovered_left =
+                state.replayed.iter().filter(|key| !state.dirty.contains(*key)).count() > replayed.len();
+            for key in state.dirty.iter().chain(&replayed) {
                 let Some(entity) = state.entities.get(key) else { continue };
                 let payload = serde_json::to_vec(entity).context("serialising a snapshot")?;
                 snapshots.push(Outgoing {
@@ -415,6 +431,10 @@ where
                     payload: Some(payload),
                     headers: OwnedHeaders::new().insert(Header { key: headers::COVERS_OFFSET, value: Some(&covers) }),
                 });
+            }
+            if uncovered_left {
+                written.push((partition, replayed, None));
+                continue;
             }
             // A partial outcome's events are on the log but not folded in yet: the checkpoint
             // must not pass them, or a restore would never see them.
@@ -427,11 +447,16 @@ where
                 None => command_offset,
             });
             let checkpoint = Checkpoint { events_through: safe_events_through, commands_through: applied };
-            checkpoints.push((partition, checkpoint));
+            written.push((partition, replayed, Some(checkpoint)));
         }
         self.send_all(snapshots).await.context("producing snapshots")?;
         let mut checkpoint_records = Vec::new();
-        for (partition, checkpoint) in checkpoints {
+        for (partition, replayed, checkpoint) in written {
+            let Some(state) = self.partitions.get_mut(&partition) else { continue };
+            for key in state.dirty.drain().chain(replayed) {
+                state.replayed.remove(&key);
+            }
+            let Some(checkpoint) = checkpoint else { continue };
             checkpoint_records.push(Outgoing {
                 topic: self.config.topics.state.clone(),
                 partition: Some(partition),
@@ -439,12 +464,9 @@ where
                 payload: Some(serde_json::to_vec(&checkpoint)?),
                 headers: OwnedHeaders::new(),
             });
-            if let Some(state) = self.partitions.get_mut(&partition) {
-                state.dirty.clear();
-                state.unchecked_commands_through = None;
-                state.checkpointed_events_through = checkpoint.events_through;
-                state.applied_through = state.applied_through.max(checkpoint.commands_through);
-            }
+            state.unchecked_commands_through = None;
+            state.checkpointed_events_through = checkpoint.events_through;
+            state.applied_through = state.applied_through.max(checkpoint.commands_through);
         }
         self.send_all(checkpoint_records).await.context("producing checkpoints")?;
         self.last_checkpoint = std::time::Instant::now();
@@ -683,7 +705,7 @@ where
             events: Vec<(i64, E)>,
         }
         let mut open: Option<Open<A::Event>> = None;
-        let mut dirty = HashSet::new();
+        let mut replayed_keys = HashSet::new();
         let mut replayed = 0u64;
         let fold = |open: Open<A::Event>, entities: &mut HashMap<String, A::State>, dirty: &mut HashSet<String>| {
             let covered = covers.get(&open.key).copied().unwrap_or(-1);
@@ -722,7 +744,7 @@ where
                             "an incomplete outcome is followed by another; keeping what is there"
                         );
                     }
-                    fold(previous, &mut entities, &mut dirty);
+                    fold(previous, &mut entities, &mut replayed_keys);
                 }
                 open = Some(Open { command_offset, count, key, events: Vec::new() });
             }
@@ -731,7 +753,7 @@ where
             if index + 1 >= current.count {
                 applied_through = applied_through.max(current.command_offset);
                 if let Some(done) = open.take() {
-                    fold(done, &mut entities, &mut dirty);
+                    fold(done, &mut entities, &mut replayed_keys);
                 }
             }
         }
@@ -753,7 +775,7 @@ where
             }
             Some(open) => {
                 applied_through = applied_through.max(open.command_offset);
-                fold(open, &mut entities, &mut dirty);
+                fold(open, &mut entities, &mut replayed_keys);
                 None
             }
             None => None,
@@ -773,7 +795,8 @@ where
             applied_through,
             events_through: end - 1,
             checkpointed_events_through: checkpointed,
-            dirty,
+            dirty: HashSet::new(),
+            replayed: replayed_keys,
             unchecked_commands_through: None,
             partial,
         })
