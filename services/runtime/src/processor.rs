@@ -412,15 +412,13 @@ where
                 continue;
             }
             let covers = state.events_through.to_string();
-            let replayed: Vec<String> = state
-                .replayed
-                .iter()
-                .filter(|key| !state.dirty.contains(*key))
-                .take(REPLAYED_PER_CHECKPOINT)
-                .cloned()
-                .collect();
-            let uncovered_left =
-                state.replayed.iter().filter(|key| !state.dirty.contains(*key)).count() > replayed.len();
+            // The changed entities are snapshotted anyway. (Should the snapshots fail, the
+            // batch fails and this partition's state is restored again from the log.)
+            for key in &state.dirty {
+                state.replayed.remove(key);
+            }
+            let replayed: Vec<String> = state.replayed.iter().take(REPLAYED_PER_CHECKPOINT).cloned().collect();
+            let uncovered_left = state.replayed.len() > replayed.len();
             for key in state.dirty.iter().chain(&replayed) {
                 let Some(entity) = state.entities.get(key) else { continue };
                 let payload = serde_json::to_vec(entity).context("serialising a snapshot")?;
@@ -453,7 +451,8 @@ where
         let mut checkpoint_records = Vec::new();
         for (partition, replayed, checkpoint) in written {
             let Some(state) = self.partitions.get_mut(&partition) else { continue };
-            for key in state.dirty.drain().chain(replayed) {
+            state.dirty.clear();
+            for key in replayed {
                 state.replayed.remove(&key);
             }
             let Some(checkpoint) = checkpoint else { continue };
