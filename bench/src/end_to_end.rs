@@ -140,6 +140,22 @@ pub fn pgbench(database_url: &str, seconds: u64) -> anyhow::Result<f64> {
         .with_context(|| format!("no tps line in pgbench's output:\n{out}"))
 }
 
+/// The read model's schema (and projection name) for topics named `prefix`.
+pub fn schema_of(prefix: &str) -> String {
+    prefix.replace(['.', '-'], "_")
+}
+
+/// Drops a read model the benchmark made, and the offsets stored for it.
+pub async fn drop_read_model(pool: &PgPool, name: &str) -> anyhow::Result<()> {
+    clio_projection::schema::drop_schema(pool, name).await?;
+    sqlx::query("DELETE FROM clio.projection_offsets WHERE projection = $1")
+        .bind(name)
+        .execute(pool)
+        .await
+        .context("forgetting the read model's offsets")?;
+    Ok(())
+}
+
 /// What the ledger run measured.
 pub struct LedgerRun {
     pub transfers: usize,
@@ -162,7 +178,7 @@ pub async fn ledger(
     accounts: i64,
     transfers: usize,
 ) -> anyhow::Result<LedgerRun> {
-    let schema = prefix.replace(['.', '-'], "_");
+    let schema = schema_of(prefix);
     let topics = ledger_topics(kafka, registry_url, prefix).await?;
     let codec = Codec::new(registry_url);
     let token = CancellationToken::new();
@@ -376,7 +392,7 @@ pub async fn rebuild(
     extra: usize,
 ) -> anyhow::Result<RebuildRun> {
     let topic = format!("{prefix}.events");
-    let schema = prefix.replace(['.', '-'], "_");
+    let schema = schema_of(prefix);
     let codec = Codec::new(registry_url);
     let producer = kafka::producer(kafka)?;
     let now = chrono::Utc::now().timestamp_micros();
@@ -422,8 +438,7 @@ pub async fn rebuild(
     )
     .await?;
     for name in [schema.clone(), format!("{schema}__retired")] {
-        clio_projection::schema::drop_schema(pool, &name).await?;
-        sqlx::query("DELETE FROM clio.projection_offsets WHERE projection = $1").bind(&name).execute(pool).await?;
+        drop_read_model(pool, &name).await?;
     }
     Ok(RebuildRun {
         records: report.records,

@@ -109,8 +109,7 @@ fn events(count: usize, at: DateTime<Utc>) -> Vec<Envelope<LedgerEvent>> {
 }
 
 async fn fresh_schema(pool: &PgPool, name: &str) -> anyhow::Result<()> {
-    schema::drop_schema(pool, name).await?;
-    sqlx::query("DELETE FROM clio.projection_offsets WHERE projection = $1").bind(name).execute(pool).await?;
+    end_to_end::drop_read_model(pool, name).await?;
     schema::prepare(pool, name, MIGRATIONS).await?;
     Ok(())
 }
@@ -472,9 +471,7 @@ async fn one_figure(settings: &Settings, pool: &PgPool, figure: Figure) -> anyho
                 run.latency.p50_ms,
                 run.latency.p99_ms
             );
-            let name = prefix.replace(['.', '-'], "_");
-            schema::drop_schema(pool, &name).await?;
-            sqlx::query("DELETE FROM clio.projection_offsets WHERE projection = $1").bind(&name).execute(pool).await?;
+            end_to_end::drop_read_model(pool, &end_to_end::schema_of(&prefix)).await?;
         }
         Figure::Apply => {
             let all = events(settings.events, Utc::now());
@@ -485,6 +482,9 @@ async fn one_figure(settings: &Settings, pool: &PgPool, figure: Figure) -> anyho
                 apply.as_secs_f64(),
                 copy.as_secs_f64()
             );
+            for name in ["bench_apply", "bench_copy"] {
+                end_to_end::drop_read_model(pool, name).await?;
+            }
         }
         Figure::Restore => {
             let run = end_to_end::restore(&kafka, &registry_url, &prefix, settings.restore_accounts).await?;
