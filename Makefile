@@ -37,6 +37,7 @@ test: broker-install
 	export CLIO_TEST_DATABASE_URL="$${CLIO_TEST_DATABASE_URL:-$$server/clio_test}"; \
 	export CLIO_PYTHON="$$(infra/python-env.sh)"; \
 	export CLIO_ASYNCAPI_TOOLS="$$(infra/asyncapi-tools.sh)"; \
+	export CLIO_NODE_CLIENT="$$(infra/node-client.sh)"; \
 	export CLIO_CHROMIUM="$$(infra/chromium.sh)"; \
 	infra/broker.sh reset testbroker; \
 	CLIO_GROUP_INITIAL_DELAY=100ms infra/broker.sh start testbroker $(TEST_BROKER_PORT); \

@@ -16,7 +16,7 @@ use clio_ledger::messages::{FinalizeTransfer, PrepareTransfer};
 use clio_ledger::{Ledger, LedgerCommand, rules};
 use clio_ledger_projection::LedgerModel;
 use clio_projection::projector::{self, ProjectorConfig};
-use clio_runtime::catalogue::Catalogue;
+use clio_runtime::catalogue::{Catalogue, Compression};
 use clio_runtime::codec::Codec;
 use clio_runtime::kafka;
 use clio_runtime::processor::{self, ProcessorConfig, ProcessorTopics};
@@ -35,15 +35,20 @@ pub struct BrokerBaseline {
     pub ceiling_per_second: f64,
 }
 
-pub async fn broker_baseline(kafka: &KafkaSettings, prefix: &str, count: usize) -> anyhow::Result<BrokerBaseline> {
-    let topic = format!("{prefix}.raw");
-    create_raw_topic(kafka, &topic).await?;
-    let producer: FutureProducer = kafka::producer(kafka)?;
-    let payload = [7u8; 100];
+pub async fn broker_baseline(
+    kafka: &KafkaSettings,
+    prefix: &str,
+    count: usize,
+    compression: Compression,
+) -> anyhow::Result<BrokerBaseline> {
+    let topic = format!("{prefix}.raw-{}", compression.as_kafka());
+    create_raw_topic(kafka, &topic, compression).await?;
+    let producer: FutureProducer = kafka::producer_for(kafka, compression)?;
     let started = Instant::now();
     let mut deliveries = Vec::with_capacity(10_000);
     for n in 0..count {
         let key = format!("1/{}", n % 1_000);
+        let payload = event_like_payload(n as i64);
         loop {
             let record = FutureRecord::<str, [u8]>::to(&topic).key(&key).payload(&payload);
             match producer.send_result(record) {
@@ -63,7 +68,7 @@ pub async fn broker_baseline(kafka: &KafkaSettings, prefix: &str, count: usize) 
             for delivery in futures::future::join_all(deliveries.drain(..)).await {
                 delivery?.map_err(|(error, _)| error)?;
             }
-            eprint!("\r  broker: {:>8}/{count} produced", n + 1);
+            eprint!("\r  broker ({}): {:>8}/{count} produced", compression.as_kafka(), n + 1);
         }
     }
     for delivery in futures::future::join_all(deliveries).await {
@@ -92,7 +97,8 @@ pub async fn broker_baseline(kafka: &KafkaSettings, prefix: &str, count: usize) 
     })
     .await??;
     eprintln!(
-        "\r  broker: {count} produced in {:.1} s, consumed in {:.1} s",
+        "\r  broker ({}): {count} produced in {:.1} s, consumed in {:.1} s",
+        compression.as_kafka(),
         produced.as_secs_f64(),
         consumed.as_secs_f64()
     );
@@ -103,12 +109,39 @@ pub async fn broker_baseline(kafka: &KafkaSettings, prefix: &str, count: usize) 
     })
 }
 
-async fn create_raw_topic(kafka: &KafkaSettings, name: &str) -> anyhow::Result<()> {
+/// About the size and make of a ledger event's Avro body: ids, amounts and timestamps as
+/// zig-zag varints, a short text, so that compression meets what it meets on the log.
+fn event_like_payload(n: i64) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, value: i64) {
+        let mut zigzag = ((value << 1) ^ (value >> 63)) as u64;
+        while zigzag >= 0x80 {
+            out.push((zigzag as u8) | 0x80);
+            zigzag >>= 7;
+        }
+        out.push(zigzag as u8);
+    }
+    let mut out = vec![0u8, 0, 0, 0, 7];
+    let ts = 1_795_305_600_000_000 + n * 1_337;
+    for value in [1, n % 1_000, n, (n * 7_919) % 100_000, ts, ts - 86_400_000_000, n % 3, 0, 10_000 - n % 977] {
+        varint(&mut out, value);
+    }
+    let note = format!("demo transfer {n}");
+    varint(&mut out, note.len() as i64);
+    out.extend_from_slice(note.as_bytes());
+    out.extend_from_slice(b"\x06direct\x00\x02");
+    for value in [ts + 5, n * 31, 2_500] {
+        varint(&mut out, value);
+    }
+    out
+}
+
+async fn create_raw_topic(kafka: &KafkaSettings, name: &str, compression: Compression) -> anyhow::Result<()> {
     let spec = clio_runtime::catalogue::TopicSpec {
         name: name.to_string(),
         description: "benchmark".into(),
         partitions: 4,
         cleanup_policy: clio_runtime::catalogue::CleanupPolicy::Delete,
+        compression,
         key: "n".into(),
         format: clio_runtime::catalogue::ValueFormat::Raw,
         values: Vec::new(),
@@ -534,7 +567,7 @@ pub async fn broker_latency(
     seconds: u64,
 ) -> anyhow::Result<Latency> {
     let topic = format!("{prefix}.latency");
-    create_raw_topic(kafka, &topic).await?;
+    create_raw_topic(kafka, &topic, Compression::default()).await?;
     let base = Instant::now();
     let total = u64::from(per_second) * seconds;
     let (reader_kafka, reader_topic) = (kafka.clone(), topic.clone());

@@ -26,6 +26,7 @@ use clio_ledger_projection::{LedgerModel, MIGRATIONS};
 use clio_projection::Envelope;
 use clio_projection::batch::{self, Batch, Outcome, Target};
 use clio_projection::schema;
+use clio_runtime::catalogue::Compression;
 use sqlx::PgPool;
 
 #[derive(Parser, Debug)]
@@ -80,6 +81,8 @@ enum Figure {
     Restore,
     /// Projection apply and the raw COPY of the same rows (no broker).
     Apply,
+    /// The broker's produce+consume rate with each compression codec.
+    Compression,
 }
 
 const BATCH: usize = 2_000;
@@ -322,6 +325,18 @@ async fn main() -> anyhow::Result<()> {
         e2e.broker.consume_per_second,
         records_per_second / e2e.broker.ceiling_per_second
     )?;
+    writeln!(
+        report,
+        "| compression of the topics integrators read: broker produce+consume, {} event-like records, gzip | {:.0} records/s (produce {:.0}/s, consume {:.0}/s) | lz4, the codec before (kafkajs cannot read it): {:.0} records/s; none: {:.0} records/s | {:.2} of lz4, {:.2} of none | what readability costs |",
+        e2e.broker_records,
+        e2e.broker.ceiling_per_second,
+        e2e.broker.produce_per_second,
+        e2e.broker.consume_per_second,
+        e2e.lz4.ceiling_per_second,
+        e2e.uncompressed.ceiling_per_second,
+        e2e.broker.ceiling_per_second / e2e.lz4.ceiling_per_second,
+        e2e.broker.ceiling_per_second / e2e.uncompressed.ceiling_per_second
+    )?;
     let rebuild = &e2e.rebuild;
     writeln!(
         report,
@@ -373,7 +388,10 @@ async fn main() -> anyhow::Result<()> {
 }
 
 struct EndToEnd {
+    /// With the compression of the topics integrators read (gzip).
     broker: end_to_end::BrokerBaseline,
+    lz4: end_to_end::BrokerBaseline,
+    uncompressed: end_to_end::BrokerBaseline,
     broker_records: usize,
     pgbench_tps: f64,
     pgbench_seconds: u64,
@@ -395,7 +413,11 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
         end_to_end::ledger(&kafka, pool, &registry_url, &prefix, settings.accounts, settings.transfers).await?;
     let broker_records = (ledger.records_per_transfer * ledger.transfers as f64) as usize;
     eprintln!("broker baseline: {broker_records} records (as many as the ledger run wrote)");
-    let broker = end_to_end::broker_baseline(&kafka, &prefix, broker_records.max(10_000)).await?;
+    let broker_records = broker_records.max(10_000);
+    let broker = end_to_end::broker_baseline(&kafka, &prefix, broker_records, Compression::default()).await?;
+    eprintln!("compression: the same records with lz4 (the codec before) and with none");
+    let lz4 = end_to_end::broker_baseline(&kafka, &prefix, broker_records, Compression::Lz4).await?;
+    let uncompressed = end_to_end::broker_baseline(&kafka, &prefix, broker_records, Compression::None).await?;
     eprintln!("broker latency: {} records/s for {} s", end_to_end::LATENCY_RATE, end_to_end::LATENCY_SECONDS);
     let broker_latency =
         end_to_end::broker_latency(&kafka, &prefix, end_to_end::LATENCY_RATE, end_to_end::LATENCY_SECONDS).await?;
@@ -413,6 +435,8 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
     plot::throughput(&ledger.credited_per_second, &plot)?;
     Ok(EndToEnd {
         broker,
+        lz4,
+        uncompressed,
         broker_records,
         pgbench_tps,
         pgbench_seconds,
@@ -484,6 +508,18 @@ async fn one_figure(settings: &Settings, pool: &PgPool, figure: Figure) -> anyho
             );
             for name in ["bench_apply", "bench_copy"] {
                 end_to_end::drop_read_model(pool, name).await?;
+            }
+        }
+        Figure::Compression => {
+            for compression in [Compression::default(), Compression::Lz4, Compression::None] {
+                let run = end_to_end::broker_baseline(&kafka, &prefix, settings.events, compression).await?;
+                println!(
+                    "broker with {}: {:.0} records/s produced then consumed (produce {:.0}/s, consume {:.0}/s)",
+                    compression.as_kafka(),
+                    run.ceiling_per_second,
+                    run.produce_per_second,
+                    run.consume_per_second
+                );
             }
         }
         Figure::Restore => {

@@ -16,6 +16,7 @@ use clio_runtime::assignments::TrackingContext;
 use clio_runtime::codec::Codec;
 use clio_runtime::dead_letter;
 use clio_runtime::kafka::{self, Outgoing};
+use clio_runtime::outage::{self, Outage};
 use clio_runtime::settings::KafkaSettings;
 use clio_runtime::telemetry;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -113,12 +114,23 @@ pub async fn run<M: ReadModel>(
     };
     // Per partition: the assignment generation and the offset stored for it.
     let mut positions: HashMap<TopicPartition, (u64, i64)> = HashMap::new();
+    let mut broker = Outage::default();
     'batches: loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => break,
             message = consumer.recv() => message,
         };
-        let mut messages = vec![first.context("receiving events")?.detach()];
+        let first = match first {
+            Ok(message) => message.detach(),
+            Err(error) => {
+                if broker.failed("receiving events", &error.to_string(), outage::CONSUMER_PAUSE, &shutdown).await {
+                    continue;
+                }
+                break;
+            }
+        };
+        broker.recovered("receiving events");
+        let mut messages = vec![first];
         while messages.len() < config.max_batch {
             match tokio::time::timeout(config.linger, consumer.recv()).await {
                 Ok(Ok(message)) => messages.push(message.detach()),

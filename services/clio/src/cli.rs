@@ -145,6 +145,10 @@ pub struct AuditSettings {
     /// The ledger's events topic.
     #[arg(long, default_value = "ledger.events")]
     pub topic: String,
+    /// On a live log, how long to wait for the senders' commits of credits that were applied
+    /// before their commit reached the log; a credit still without one is reported.
+    #[arg(long, default_value_t = 30)]
+    pub settle_seconds: u64,
     #[command(flatten)]
     pub kafka: KafkaSettings,
     #[command(flatten)]
@@ -297,6 +301,8 @@ pub struct ProcessorSettings {
     /// The domain whose processor to run.
     pub domain: String,
     #[command(flatten)]
+    pub schemas: SchemaSettings,
+    #[command(flatten)]
     pub kafka: KafkaSettings,
     #[command(flatten)]
     pub registry: RegistrySettings,
@@ -345,8 +351,12 @@ pub struct ConsumeSettings {
     /// The topic to read.
     pub topic: String,
     /// Read from this offset on every partition (default: the beginning).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with = "last")]
     pub from: i64,
+    /// Print only the newest N records of the topic (across its partitions, by timestamp);
+    /// with --follow, then keep printing new ones.
+    #[arg(long)]
+    pub last: Option<usize>,
     /// Stop after this many records.
     #[arg(long)]
     pub max: Option<usize>,

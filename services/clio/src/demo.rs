@@ -18,6 +18,7 @@ use clio_ledger::LedgerCommand;
 use clio_ledger::messages::{ConfigureAccount, FinalizeTransfer, PrepareTransfer};
 use clio_ledger::rules::{self, ROOT_CREDITOR_ID};
 use clio_runtime::codec::Codec;
+use clio_runtime::outage::{self, Outage};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::Rng as _;
 use rdkafka::producer::FutureProducer;
@@ -296,7 +297,8 @@ pub async fn seed(ledger: &LedgerClient<'_>, demo: &Demo, progress: bool) -> any
 
 /// Random transfers between the demo's holders at `per_second`, until shutdown. Each is
 /// prepared (locking up to a random amount), then, once the read model shows it prepared,
-/// committed — or, one time in ten, dismissed.
+/// committed — or, one time in ten, dismissed. While the broker or Postgres does not answer,
+/// the stream waits and sends what it could not send when they are back.
 pub async fn stream(
     ledger: &LedgerClient<'_>,
     demo: &Demo,
@@ -310,46 +312,66 @@ pub async fn stream(
     let mut next_request = first_request;
     let mut open: BTreeMap<i64, Instant> = BTreeMap::new();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / per_second.max(0.01)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut transfers = 0u64;
+    // Commands not yet acknowledged by the broker; a new transfer starts only when it is empty.
+    let mut unsent: Vec<(String, LedgerCommand)> = Vec::new();
+    let mut trouble = Outage::default();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
             _ = ticker.tick() => {}
         }
         let now = now_micros();
-        let (from, to, amount) = {
-            let mut rng = rand::rng();
-            let from = rng.random_range(1..=holders);
-            let to = (from + rng.random_range(1..holders) - 1) % holders + 1; // anyone but `from`
-            (from, to, rng.random_range(1..=max_amount))
-        };
-        next_request += 1;
-        let mut commands = vec![prepare(demo.debtor_id, from, to, "direct", from, next_request, 1, amount, now)];
-        open.insert(next_request, Instant::now());
-        let prepared = ledger.prepared(demo.debtor_id, "direct", None, first_request).await?;
-        for (request, (sender, transfer_id, locked)) in prepared {
-            if open.remove(&request).is_some() {
-                let committed = if rand::rng().random_ratio(1, 10) { 0 } else { locked };
-                let note = format!("demo transfer {request}");
-                commands.push(finalize(
-                    demo.debtor_id,
-                    sender,
-                    transfer_id,
-                    "direct",
-                    sender,
-                    request,
-                    committed,
-                    &note,
-                    now,
-                ));
-                transfers += 1;
-                if transfers.is_multiple_of(100) {
-                    tracing::info!(transfers, "demo transfers finalized");
+        if unsent.is_empty() {
+            let (from, to, amount) = {
+                let mut rng = rand::rng();
+                let from = rng.random_range(1..=holders);
+                let to = (from + rng.random_range(1..holders) - 1) % holders + 1; // anyone but `from`
+                (from, to, rng.random_range(1..=max_amount))
+            };
+            next_request += 1;
+            unsent.push(prepare(demo.debtor_id, from, to, "direct", from, next_request, 1, amount, now));
+            open.insert(next_request, Instant::now());
+            match ledger.prepared(demo.debtor_id, "direct", None, first_request).await {
+                Ok(prepared) => {
+                    for (request, (sender, transfer_id, locked)) in prepared {
+                        if open.remove(&request).is_some() {
+                            let committed = if rand::rng().random_ratio(1, 10) { 0 } else { locked };
+                            let note = format!("demo transfer {request}");
+                            unsent.push(finalize(
+                                demo.debtor_id,
+                                sender,
+                                transfer_id,
+                                "direct",
+                                sender,
+                                request,
+                                committed,
+                                &note,
+                                now,
+                            ));
+                            transfers += 1;
+                            if transfers.is_multiple_of(100) {
+                                tracing::info!(transfers, "demo transfers finalized");
+                            }
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(error = %format!("{error:#}"), "demo: reading the prepared transfers"),
+            }
+            // Requests refused (not enough money) never show up prepared.
+            open.retain(|_, sent| sent.elapsed() < Duration::from_secs(120));
+        }
+        match ledger.send(&unsent).await {
+            Ok(()) => {
+                unsent.clear();
+                trouble.recovered("demo transfers");
+            }
+            Err(error) => {
+                if !trouble.failed("demo transfers", &format!("{error:#}"), outage::PRODUCER_PAUSE, &shutdown).await {
+                    return Ok(());
                 }
             }
         }
-        // Requests refused (not enough money) never show up prepared.
-        open.retain(|_, sent| sent.elapsed() < Duration::from_secs(60));
-        ledger.send(&commands).await?;
     }
 }

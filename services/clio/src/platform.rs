@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clio_ledger::Ledger;
+use clio_runtime::catalogue::Catalogue;
 use clio_runtime::codec::Codec;
 use clio_runtime::processor::{self, ProcessorConfig};
 use clio_runtime::settings::KafkaSettings;
@@ -24,20 +25,55 @@ pub const DOMAINS: &[&str] = &["ledger"];
 fn spawn_processor(
     tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
     domain: &str,
+    catalogue: &Catalogue,
     kafka: &KafkaSettings,
     codec: &Codec,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let (kafka, codec, token) = (kafka.clone(), codec.clone(), shutdown.clone());
-    let config = ProcessorConfig::for_domain(domain);
+    let config = ProcessorConfig::for_domain(domain).compressed_as_in(catalogue);
     let name = format!("{domain} processor");
     match domain {
-        "ledger" => {
-            tasks.spawn(async move { (name, processor::run::<Ledger>(&kafka, codec, config, token).await.map(|_| ())) })
-        }
+        "ledger" => tasks.spawn(restarting(name, token.clone(), move || {
+            let (kafka, codec, config, token) = (kafka.clone(), codec.clone(), config.clone(), token.clone());
+            async move { processor::run::<Ledger>(&kafka, codec, config, token).await.map(|_| ()) }
+        })),
         other => anyhow::bail!("unknown domain {other:?}; this build runs: {}", DOMAINS.join(", ")),
     };
     Ok(())
+}
+
+/// Runs a part, and runs it again when it fails, after a pause that grows while it keeps
+/// failing: a part that meets an error it cannot ride out itself (a broker that went away in
+/// the middle of a restore, say) starts afresh, as a supervisor would restart it, instead of
+/// taking the platform down. Returns when the part stops cleanly or shutdown comes.
+pub(crate) async fn restarting<F, Fut>(
+    part: String,
+    shutdown: CancellationToken,
+    mut start: F,
+) -> (String, anyhow::Result<()>)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let started = std::time::Instant::now();
+        let error = match start().await {
+            Ok(()) => return (part, Ok(())),
+            Err(error) if shutdown.is_cancelled() => return (part, Err(error)),
+            Err(error) => error,
+        };
+        if started.elapsed() > Duration::from_secs(120) {
+            pause = Duration::from_secs(1);
+        }
+        tracing::error!(part, error = %format!("{error:#}"), ?pause, "a part failed; starting it again");
+        tokio::select! {
+            _ = shutdown.cancelled() => return (part, Ok(())),
+            _ = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(Duration::from_secs(60));
+    }
 }
 
 async fn bind(address: std::net::SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
@@ -157,25 +193,35 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     }
     let codec = Codec::new(&registry_url);
     for domain in DOMAINS {
-        spawn_processor(&mut tasks, domain, &settings.kafka, &codec, &token)?;
+        spawn_processor(&mut tasks, domain, &catalogue, &settings.kafka, &codec, &token)?;
     }
     for (name, _) in projections::PROJECTIONS {
         projections::spawn(&mut tasks, name, &settings.kafka, &pool, &codec, &token)?;
     }
     {
-        let producer = clio_runtime::kafka::producer(&settings.kafka).context("creating the scanner's producer")?;
         let interval = Duration::from_secs(settings.ledger_scan_interval_seconds.max(1));
-        let (pool, codec, token) = (pool.clone(), codec.clone(), token.clone());
-        tasks.spawn(async move {
-            ("ledger scanner".to_string(), crate::ledger_scan::run(pool, producer, codec, interval, token).await)
-        });
+        let (pool, codec, kafka, token) = (pool.clone(), codec.clone(), settings.kafka.clone(), token.clone());
+        tasks.spawn(restarting("ledger scanner".to_string(), token.clone(), move || {
+            let (pool, codec, kafka, token) = (pool.clone(), codec.clone(), kafka.clone(), token.clone());
+            async move {
+                let producer = clio_runtime::kafka::producer(&kafka).context("creating the scanner's producer")?;
+                crate::ledger_scan::run(pool, producer, codec, interval, token).await
+            }
+        }));
     }
 
     if settings.demo {
         let demo = settings.demo_data.demo();
-        let producer = clio_runtime::kafka::producer(&settings.kafka).context("creating the demo's producer")?;
-        let (pool, codec, token, rate) = (pool.clone(), codec.clone(), token.clone(), settings.demo_rate);
-        tasks.spawn(async move { ("demo".to_string(), run_demo(pool, producer, codec, demo, rate, token).await) });
+        let (pool, codec, kafka, token, rate) =
+            (pool.clone(), codec.clone(), settings.kafka.clone(), token.clone(), settings.demo_rate);
+        tasks.spawn(restarting("demo".to_string(), token.clone(), move || {
+            let (pool, codec, kafka, token, demo) =
+                (pool.clone(), codec.clone(), kafka.clone(), token.clone(), demo.clone());
+            async move {
+                let producer = clio_runtime::kafka::producer(&kafka).context("creating the demo's producer")?;
+                run_demo(pool, producer, codec, demo, rate, token).await
+            }
+        }));
     }
 
     println!("Clio is up ({:.1} s).", started.elapsed().as_secs_f64());
@@ -260,9 +306,10 @@ pub async fn run(part: Part) -> anyhow::Result<()> {
                 ("gateway".to_string(), clio_gateway::serve(listener, gateway, token).await.map_err(Into::into))
             });
         }
-        Part::Processor(ProcessorSettings { domain, kafka, registry }) => {
+        Part::Processor(ProcessorSettings { domain, schemas, kafka, registry }) => {
             let codec = Codec::new(&registry.registry_url);
-            spawn_processor(&mut tasks, &domain, &kafka, &codec, &token)?;
+            let catalogue = setup::catalogue(&schemas)?;
+            spawn_processor(&mut tasks, &domain, &catalogue, &kafka, &codec, &token)?;
         }
         Part::Projector { name, settings } => {
             let pool = setup::connect_creating(&settings.database.database_url).await?;

@@ -39,9 +39,11 @@ pub fn spawn(
     let (kafka, pool, codec, token) = (kafka.clone(), pool.clone(), codec.clone(), shutdown.clone());
     let part = format!("{name} projector");
     match name {
-        clio_ledger_projection::NAME => tasks.spawn(async move {
-            (part, projector::run(&kafka, pool, codec, LedgerModel, config, token).await.map(|_| ()))
-        }),
+        clio_ledger_projection::NAME => tasks.spawn(crate::platform::restarting(part, token.clone(), move || {
+            let (kafka, pool, codec, config, token) =
+                (kafka.clone(), pool.clone(), codec.clone(), config.clone(), token.clone());
+            async move { projector::run(&kafka, pool, codec, LedgerModel, config, token).await.map(|_| ()) }
+        })),
         other => anyhow::bail!("no projector for {other:?}"),
     };
     Ok(())

@@ -32,7 +32,8 @@ pub async fn produce(settings: ProduceSettings) -> anyhow::Result<()> {
         }
     };
     let codec = Codec::new(&settings.registry.registry_url);
-    let producer: FutureProducer = kafka::producer(&settings.kafka).context("creating the producer")?;
+    let producer: FutureProducer =
+        kafka::producer_for(&settings.kafka, topic.compression).context("creating the producer")?;
     let reader: Box<dyn BufRead> = if settings.input.as_os_str() == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
@@ -67,42 +68,60 @@ pub async fn produce(settings: ProduceSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the records of a topic as JSON lines, from `--from` to the end (or on, with --follow).
+/// Prints the records of a topic as JSON lines, from `--from` (or the newest `--last`) to
+/// the end, or on with --follow.
 pub async fn consume(settings: ConsumeSettings) -> anyhow::Result<()> {
     let codec = Codec::new(&settings.registry.registry_url);
     let kafka_settings = settings.kafka.clone();
     let topic = settings.topic.clone();
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<OwnedMessage>(256);
-    let follow = settings.follow;
-    let from = settings.from;
+    let (follow, from, last) = (settings.follow, settings.from, settings.last);
     let reading = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let consumer: BaseConsumer = kafka::reader(&kafka_settings)?;
         let partitions =
             kafka::partition_count(&consumer, &topic).with_context(|| format!("topic {topic} not found"))?;
-        let mut ends = Vec::new();
+        let mut open = std::collections::HashMap::new();
         let mut assignment = TopicPartitionList::new();
         for partition in 0..partitions {
             let (low, high) = consumer.fetch_watermarks(&topic, partition, kafka::METADATA_TIMEOUT)?;
-            if follow || from.max(low) < high {
-                assignment.add_partition_offset(&topic, partition, Offset::Offset(from.max(low)))?;
-                ends.push((partition, high));
+            let start = match last {
+                Some(count) => (high - i64::try_from(count).unwrap_or(i64::MAX)).max(low),
+                None => from.max(low),
+            };
+            if start < high {
+                open.insert(partition, high);
             }
+            if follow || start < high {
+                assignment.add_partition_offset(&topic, partition, Offset::Offset(start))?;
+            }
+        }
+        // With --last, the tails of all partitions are read first, then the newest are sent.
+        let mut tails: Vec<OwnedMessage> = Vec::new();
+        let flush = |tails: &mut Vec<OwnedMessage>| -> bool {
+            tails.sort_by_key(|m| (m.timestamp().to_millis().unwrap_or(0), m.partition(), m.offset()));
+            let skip = tails.len().saturating_sub(last.unwrap_or(usize::MAX));
+            tails.drain(..).skip(skip).all(|message| sender.blocking_send(message).is_ok())
+        };
+        if open.is_empty() && (!flush(&mut tails) || !follow) {
+            return Ok(());
         }
         if assignment.count() == 0 {
             return Ok(());
         }
         consumer.assign(&assignment)?;
-        let mut open: std::collections::HashMap<i32, i64> = ends.into_iter().collect();
         loop {
             match consumer.poll(Duration::from_millis(500)) {
                 Some(Ok(message)) => {
                     let (partition, offset) = (message.partition(), message.offset());
-                    if sender.blocking_send(message.detach()).is_err() {
+                    let in_tail = open.get(&partition).is_some_and(|end| offset < *end);
+                    if last.is_some() && in_tail {
+                        tails.push(message.detach());
+                    } else if sender.blocking_send(message.detach()).is_err() {
                         return Ok(());
                     }
-                    if !follow && open.get(&partition).is_some_and(|end| offset + 1 >= *end) {
+                    if in_tail && open.get(&partition).is_some_and(|end| offset + 1 >= *end) {
                         open.remove(&partition);
-                        if open.is_empty() {
+                        if open.is_empty() && (!flush(&mut tails) || !follow) {
                             return Ok(());
                         }
                     }

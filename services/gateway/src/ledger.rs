@@ -10,23 +10,24 @@
 //! - `GET /v1/ledger/accounts/{debtor_id}/{creditor_id}/transfers[?after=N][&limit=N]`: the
 //!   account's transfer history by transfer number, paged the same way.
 //!
-//! Bad parameters get 400 with the reason; the read model's schema is `ledger` unless the
+//! Bad parameters get 400 with the reason and the parameter's name; the read model's schema is `ledger` unless the
 //! gateway is told otherwise.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Gateway;
+use crate::problem::{ApiPath, ApiQuery, Problem};
 
 const MAX_LIMIT: i64 = 1_000;
 const DEFAULT_LIMIT: i64 = 100;
 
 fn problem(status: StatusCode, error: impl Into<String>) -> Response {
-    (status, Json(json!({"error": error.into()}))).into_response()
+    Problem::new(status, error).into_response()
 }
 
 fn database_error(error: sqlx::Error) -> Response {
@@ -34,10 +35,12 @@ fn database_error(error: sqlx::Error) -> Response {
     problem(StatusCode::SERVICE_UNAVAILABLE, format!("the ledger read model is unavailable: {error}"))
 }
 
-fn limit(requested: Option<i64>) -> Result<i64, String> {
+fn limit(requested: Option<i64>) -> Result<i64, Problem> {
     match requested.unwrap_or(DEFAULT_LIMIT) {
         n if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        n => Err(format!("limit {n} is outside 1..={MAX_LIMIT}")),
+        n => {
+            Err(Problem::bad_parameter("limit", format!("query parameter limit: limit {n} is outside 1..={MAX_LIMIT}")))
+        }
     }
 }
 
@@ -45,7 +48,10 @@ fn schema(gateway: &Gateway) -> String {
     format!("\"{}\"", gateway.ledger_schema.replace('"', "\"\""))
 }
 
-pub async fn reachable(State(gateway): State<Gateway>, Path((debtor_id, creditor_id)): Path<(i64, i64)>) -> Response {
+pub async fn reachable(
+    State(gateway): State<Gateway>,
+    ApiPath((debtor_id, creditor_id)): ApiPath<(i64, i64)>,
+) -> Response {
     if creditor_id == 0 {
         return StatusCode::NO_CONTENT.into_response();
     }
@@ -61,7 +67,10 @@ pub async fn reachable(State(gateway): State<Gateway>, Path((debtor_id, creditor
     }
 }
 
-pub async fn config(State(gateway): State<Gateway>, Path((debtor_id, creditor_id)): Path<(i64, i64)>) -> Response {
+pub async fn config(
+    State(gateway): State<Gateway>,
+    ApiPath((debtor_id, creditor_id)): ApiPath<(i64, i64)>,
+) -> Response {
     let sql = format!(
         "SELECT config_data FROM {}.accounts WHERE debtor_id = $1 AND creditor_id = $2 AND NOT deleted",
         schema(&gateway)
@@ -80,10 +89,10 @@ pub struct AccountsQuery {
     limit: Option<i64>,
 }
 
-pub async fn accounts(State(gateway): State<Gateway>, Query(query): Query<AccountsQuery>) -> Response {
+pub async fn accounts(State(gateway): State<Gateway>, ApiQuery(query): ApiQuery<AccountsQuery>) -> Response {
     let limit = match limit(query.limit) {
         Ok(limit) => limit,
-        Err(reason) => return problem(StatusCode::BAD_REQUEST, reason),
+        Err(refused) => return refused.into_response(),
     };
     let sql = format!(
         "SELECT coalesce(json_agg(row_to_json(b) ORDER BY b.creditor_id), '[]'::json) FROM (
@@ -105,8 +114,8 @@ pub struct TransfersQuery {
 
 pub async fn transfers(
     State(gateway): State<Gateway>,
-    Path(account): Path<(i64, i64)>,
-    Query(query): Query<TransfersQuery>,
+    ApiPath(account): ApiPath<(i64, i64)>,
+    ApiQuery(query): ApiQuery<TransfersQuery>,
 ) -> Response {
     let columns = "previous_transfer_number, coordinator_type, sender, recipient, acquired_amount, transfer_note,
                    transfer_note_format, committed_at, principal";
@@ -117,8 +126,8 @@ pub async fn transfers(
 /// coordinator needs to finalize them.
 pub async fn prepared_transfers(
     State(gateway): State<Gateway>,
-    Path(account): Path<(i64, i64)>,
-    Query(query): Query<TransfersQuery>,
+    ApiPath(account): ApiPath<(i64, i64)>,
+    ApiQuery(query): ApiQuery<TransfersQuery>,
 ) -> Response {
     let columns =
         "coordinator_type, coordinator_id, coordinator_request_id, locked_amount, recipient, prepared_at, deadline";
@@ -136,7 +145,7 @@ async fn account_rows(
 ) -> Response {
     let limit = match limit(query.limit) {
         Ok(limit) => limit,
-        Err(reason) => return problem(StatusCode::BAD_REQUEST, reason),
+        Err(refused) => return refused.into_response(),
     };
     let sql = format!(
         "SELECT coalesce(json_agg(row_to_json(t) ORDER BY t.{cursor}), '[]'::json) FROM (

@@ -9,16 +9,20 @@
 //!   transfers), with pagination, and the fetch API
 //!   (`/accounts/{debtor_id}/{creditor_id}/reachable` and `/config`).
 //! - `GET /health`: the process is up (liveness).
-//! - `GET /ready`: Postgres answers and the broker returns metadata (readiness); 503 naming
-//!   the failing dependency otherwise.
+//! - `GET /ready`: Postgres answers, the broker returns metadata and the schema registry
+//!   lists its subjects (readiness); 503 naming the failing dependency otherwise.
 //! - `GET /openapi.json`: the OpenAPI 3.1 document of this gateway.
 //! - [`docs`]: `GET /docs/`: the rendered AsyncAPI documentation of every topic and record.
+//! - [`problem`]: every refusal (path, query, body, content type, size, route, method) is a
+//!   JSON body naming what was refused.
 
 pub mod docs;
 pub mod ledger;
 pub mod openapi;
+pub mod problem;
 pub mod produce;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +31,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use clio_runtime::catalogue::Catalogue;
+use clio_runtime::catalogue::{Catalogue, Compression};
 use clio_runtime::codec::Codec;
 use clio_runtime::kafka;
 use clio_runtime::settings::KafkaSettings;
@@ -44,7 +48,8 @@ pub struct Gateway {
     pub kafka: KafkaSettings,
     pub catalogue: Arc<Catalogue>,
     pub codec: Codec,
-    pub producer: FutureProducer,
+    /// One producer per compression the catalogue's topics use.
+    pub producers: Arc<BTreeMap<Compression, FutureProducer>>,
     /// The Postgres schema of the ledger's read model.
     pub ledger_schema: String,
     /// Where the rendered AsyncAPI documentation is (`None`: `/docs` answers 404).
@@ -58,16 +63,26 @@ impl Gateway {
         catalogue: Catalogue,
         codec: Codec,
     ) -> Result<Self, clio_runtime::Error> {
-        let producer = kafka::producer(&kafka)?;
+        let mut producers = BTreeMap::new();
+        for topic in &catalogue.topics {
+            if let std::collections::btree_map::Entry::Vacant(entry) = producers.entry(topic.compression) {
+                entry.insert(kafka::producer_for(&kafka, topic.compression)?);
+            }
+        }
         Ok(Self {
             pool,
             kafka,
             catalogue: Arc::new(catalogue),
             codec,
-            producer,
+            producers: Arc::new(producers),
             ledger_schema: "ledger".into(),
             docs_dir: None,
         })
+    }
+
+    /// The producer for `topic`'s compression.
+    pub fn producer(&self, topic: &str) -> Option<&FutureProducer> {
+        self.producers.get(&self.catalogue.compression(topic))
     }
 
     /// Serves the rendered AsyncAPI documentation from `dir` at `/docs/`.
@@ -97,6 +112,10 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/v1/ledger/accounts", get(ledger::accounts))
         .route("/v1/ledger/accounts/{debtor_id}/{creditor_id}/transfers", get(ledger::transfers))
         .route("/v1/ledger/accounts/{debtor_id}/{creditor_id}/prepared-transfers", get(ledger::prepared_transfers))
+        .fallback(problem::no_route)
+        .method_not_allowed_fallback(problem::wrong_method)
+        .layer(axum::extract::DefaultBodyLimit::max(problem::MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(problem::json_refusals))
         .with_state(gateway)
 }
 
@@ -110,12 +129,32 @@ async fn ready(State(gateway): State<Gateway>) -> impl IntoResponse {
     })
     .await
     .unwrap_or_else(|e| Err(e.to_string()));
-    let status = if database.is_ok() && broker.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let registry = registry_answers(gateway.codec.registry_url()).await;
+    let status = if database.is_ok() && broker.is_ok() && registry.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let describe = |r: &Result<(), String>| match r {
         Ok(()) => json!("ok"),
         Err(e) => json!(e),
     };
-    (status, Json(json!({"postgres": describe(&database), "broker": describe(&broker)})))
+    (
+        status,
+        Json(json!({"postgres": describe(&database), "broker": describe(&broker), "registry": describe(&registry)})),
+    )
+}
+
+async fn registry_answers(url: &str) -> Result<(), String> {
+    let request = async {
+        let response = reqwest::get(format!("{}/subjects", url.trim_end_matches('/'))).await?;
+        response.error_for_status().map(|_| ())
+    };
+    match tokio::time::timeout(Duration::from_secs(5), request).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("no answer within 5 s".to_string()),
+    }
 }
 
 /// Serves the gateway on `listener` until `shutdown` is cancelled.

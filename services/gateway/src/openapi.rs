@@ -3,7 +3,11 @@
 use serde_json::{Value, json};
 
 pub fn document() -> Value {
-    let error = json!({"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}});
+    // Every refusal has this shape (see `problem`): the reason, and what was refused.
+    let error = json!({"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string", "description": "Why the request was refused."},
+        "parameter": {"type": "string", "description": "The path or query parameter, header (content-type) or part of the body (body, topic, type, value) that was refused."}
+    }});
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -34,9 +38,11 @@ pub fn document() -> Value {
                             "properties": {"topic": {"type": "string"}, "partition": {"type": "integer"}, "offset": {"type": "integer"}, "schema_id": {"type": "integer"}}
                         }}}},
                         "400": {"description": "Not a produce request, or a record type is needed", "content": {"application/json": {"schema": error}}},
+                        "413": {"description": "The body is larger than 1 MiB", "content": {"application/json": {"schema": error}}},
+                        "415": {"description": "The body is not JSON", "content": {"application/json": {"schema": error}}},
                         "404": {"description": "Unknown topic or record type", "content": {"application/json": {"schema": error}}},
                         "422": {"description": "The value does not fit the schema", "content": {"application/json": {"schema": {
-                            "type": "object", "properties": {"error": {"type": "string"}, "path": {"type": "string"}, "reason": {"type": "string"}}
+                            "type": "object", "required": ["error"], "properties": {"error": {"type": "string"}, "parameter": {"type": "string"}, "path": {"type": "string"}, "reason": {"type": "string"}}
                         }}}},
                         "503": {"description": "Registry or broker unavailable", "content": {"application/json": {"schema": error}}}
                     }
@@ -46,13 +52,13 @@ pub fn document() -> Value {
                 "summary": "Whether the account can receive transfers (the root account, creditor 0, always can)",
                 "parameters": account_parameters(),
                 "responses": {"204": {"description": "Reachable"}, "404": {"description": "No such account, deleted, or scheduled for deletion"},
-                              "400": {"description": "Not integers"}}
+                              "400": {"description": "Not integers", "content": {"application/json": {"schema": error}}}}
             }},
             "/accounts/{debtor_id}/{creditor_id}/config": {"get": {
                 "summary": "The account's config_data",
                 "parameters": account_parameters(),
                 "responses": {"200": {"description": "config_data", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                              "404": {"description": "No such account"}, "400": {"description": "Not integers"}}
+                              "404": {"description": "No such account"}, "400": {"description": "Not integers", "content": {"application/json": {"schema": error}}}}
             }},
             "/v1/ledger/accounts": {"get": {
                 "summary": "A debtor's accounts with their balances (ledger.account_balances), by creditor id",
@@ -86,7 +92,7 @@ pub fn document() -> Value {
             "/docs/": {"get": {"summary": "The AsyncAPI documentation of every topic and record, as HTML (rendered by `make asyncapi`)",
                 "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}, "404": {"description": "Not rendered"}}}},
             "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Up"}}}},
-            "/ready": {"get": {"summary": "Readiness: Postgres and the broker answer", "responses": {
+            "/ready": {"get": {"summary": "Readiness: Postgres, the broker and the schema registry answer", "responses": {
                 "200": {"description": "Ready"}, "503": {"description": "A dependency does not answer"}
             }}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}

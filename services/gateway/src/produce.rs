@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clio_runtime::catalogue::ValueFormat;
@@ -23,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 
 use crate::Gateway;
+use crate::problem::{ApiPath, Problem, require_json};
 
 /// Why a produce request was refused; each maps to a status and a JSON body with the reason.
 #[derive(Debug, thiserror::Error)]
@@ -41,18 +43,40 @@ pub enum ProduceError {
     RegistryUnavailable(String),
     #[error("the broker did not take the record: {0}")]
     Broker(String),
+    #[error("{}", .0.error)]
+    Refused(Problem),
+}
+
+impl From<Problem> for ProduceError {
+    fn from(problem: Problem) -> Self {
+        Self::Refused(problem)
+    }
 }
 
 impl IntoResponse for ProduceError {
     fn into_response(self) -> Response {
+        if let Self::Refused(problem) = self {
+            return problem.into_response();
+        }
         let status = match &self {
             Self::BadRequest(_) | Self::TypeNeeded { .. } => StatusCode::BAD_REQUEST,
             Self::UnknownTopic(_) | Self::UnknownRecord { .. } => StatusCode::NOT_FOUND,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RegistryUnavailable(_) | Self::Broker(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Refused(problem) => problem.status,
         };
         let mut body = json!({"error": self.to_string()});
+        if matches!(self, Self::BadRequest(_)) {
+            body["parameter"] = json!("body");
+        }
+        if matches!(self, Self::UnknownTopic(_)) {
+            body["parameter"] = json!("topic");
+        }
+        if matches!(self, Self::UnknownRecord { .. } | Self::TypeNeeded { .. }) {
+            body["parameter"] = json!("type");
+        }
         if let Self::Invalid { path, reason, .. } = &self {
+            body["parameter"] = json!("value");
             body["path"] = json!(path);
             body["reason"] = json!(reason);
         }
@@ -71,10 +95,16 @@ struct ProduceRequest {
 
 pub async fn produce(
     State(gateway): State<Gateway>,
-    Path(topic): Path<String>,
+    ApiPath(topic): ApiPath<String>,
     request_headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Json_>, ProduceError> {
+    require_json(&request_headers)?;
+    let body = body.map_err(|rejection| Problem {
+        status: rejection.status(),
+        error: rejection.body_text(),
+        parameter: Some("body".to_string()),
+    })?;
     let incoming = request_headers.get(headers::TRACEPARENT).and_then(|v| v.to_str().ok());
     // Lives until the answer: the span covers validation, encoding and the broker's ack.
     let span = tracing::info_span!("produce record", topic = %topic, record = tracing::field::Empty);
@@ -105,8 +135,8 @@ pub async fn produce(
     if let Some(key) = &request.key {
         future = future.key(key.as_str());
     }
-    let delivery = gateway
-        .producer
+    let producer = gateway.producer(&topic).ok_or_else(|| ProduceError::UnknownTopic(topic.clone()))?;
+    let delivery = producer
         .send(future, Duration::from_secs(30))
         .await
         .map_err(|(error, _)| ProduceError::Broker(error.to_string()))?;

@@ -7,8 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
-use tracing::{info, warn};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use tracing::{debug, error, info, warn};
 
 /// The current assignment, updated by the rebalance callback and read by the loop.
 #[derive(Debug, Default)]
@@ -35,7 +37,36 @@ pub struct TrackingContext {
     pub assignments: Arc<Assignments>,
 }
 
-impl ClientContext for TrackingContext {}
+/// A consumer's errors while the broker is away are reported once by the loop that meets them
+/// ([`crate::outage`]); librdkafka's own line for each reconnect attempt is kept at debug level.
+impl ClientContext for TrackingContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        let connection = fac == "FAIL" || log_message.contains("Connection refused");
+        match level {
+            _ if connection => debug!(target: "librdkafka", "librdkafka: {fac} {log_message}"),
+            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
+                error!(target: "librdkafka", "librdkafka: {fac} {log_message}")
+            }
+            RDKafkaLogLevel::Warning => warn!(target: "librdkafka", "librdkafka: {fac} {log_message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                info!(target: "librdkafka", "librdkafka: {fac} {log_message}")
+            }
+            RDKafkaLogLevel::Debug => debug!(target: "librdkafka", "librdkafka: {fac} {log_message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        let unreachable = matches!(
+            error.rdkafka_error_code(),
+            Some(RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::AllBrokersDown)
+        );
+        if unreachable {
+            debug!(%error, reason, "the broker is unreachable");
+        } else {
+            error!(%error, reason, "librdkafka reported an error");
+        }
+    }
+}
 
 impl ConsumerContext for TrackingContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {

@@ -128,7 +128,10 @@ pub fn document(catalogue: &Catalogue, endpoints: &Endpoints) -> Value {
                     "topic": topic.name,
                     "partitions": topic.partitions,
                     "replicas": 1,
-                    "topicConfiguration": {"cleanup.policy": [topic.cleanup_policy.as_kafka()]},
+                    "topicConfiguration": {
+                        "cleanup.policy": [topic.cleanup_policy.as_kafka()],
+                        "compression.type": topic.compression.as_kafka()
+                    },
                     "bindingVersion": KAFKA_BINDING
                 }}
             }),
@@ -157,7 +160,7 @@ pub fn document(catalogue: &Catalogue, endpoints: &Endpoints) -> Value {
         "info": {
             "title": "Clio",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Every topic of the Clio platform. Values are Confluent-framed Avro (magic byte 0, 4-byte schema id, Avro body); subjects are `<topic>-<full.record.Name>`. Keys are UTF-8 strings, partitioned by the Java client's murmur2 hash (librdkafka: partitioner=murmur2_random); a command on another partition is forwarded to the right one. Generated from schemas/catalogue.toml: do not edit by hand.",
+            "description": "Every topic of the Clio platform. Values are Confluent-framed Avro (magic byte 0, 4-byte schema id, Avro body); subjects are `<topic>-<full.record.Name>`. Keys are UTF-8 strings, partitioned by the Java client's murmur2 hash (librdkafka: partitioner=murmur2_random); a command on another partition is forwarded to the right one. Records are compressed as each channel's `compression.type` binding says: gzip on every topic integrators read (every mainstream client, kafkajs included, reads it with nothing extra installed), lz4 on the processors' internal state topics. Generated from schemas/catalogue.toml: do not edit by hand.",
             "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
             "contact": {"name": "Clio developers"}
         },
@@ -213,6 +216,8 @@ mod tests {
             let channel = &document["channels"][camel(&topic.name)];
             assert_eq!(channel["address"], topic.name.as_str());
             assert_eq!(channel["bindings"]["kafka"]["partitions"], topic.partitions);
+            let configuration = &channel["bindings"]["kafka"]["topicConfiguration"];
+            assert_eq!(configuration["compression.type"], topic.compression.as_kafka());
             for record in &topic.values {
                 let message = &document["components"]["messages"][record.as_str()];
                 assert_eq!(message["payload"]["schemaFormat"], AVRO_FORMAT);

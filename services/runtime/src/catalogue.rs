@@ -40,6 +40,39 @@ impl CleanupPolicy {
     }
 }
 
+/// The compression a topic's records are produced with. Every mainstream Kafka client reads
+/// `none` and `gzip` with nothing extra installed; kafkajs (Node.js) reads no other codec
+/// without a plug-in, so topics integrators read use one of those two.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    None,
+    #[default]
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    /// The name librdkafka's `compression.type` and Kafka's topic config use.
+    pub fn as_kafka(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Gzip => "gzip",
+            Self::Snappy => "snappy",
+            Self::Lz4 => "lz4",
+            Self::Zstd => "zstd",
+        }
+    }
+
+    /// Whether every mainstream client (Java, librdkafka-based, kafkajs, franz-go, sarama)
+    /// reads it without an extra package.
+    pub fn universally_readable(self) -> bool {
+        matches!(self, Self::None | Self::Gzip)
+    }
+}
+
 /// One topic of the catalogue.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +81,9 @@ pub struct TopicSpec {
     pub description: String,
     pub partitions: i32,
     pub cleanup_policy: CleanupPolicy,
+    /// How its records are compressed (default gzip, which every mainstream client reads).
+    #[serde(default)]
+    pub compression: Compression,
     /// What the record key is, in words an integrator can follow.
     pub key: String,
     pub format: ValueFormat,
@@ -132,6 +168,13 @@ impl Catalogue {
             if topic.partitions < 1 {
                 return Err(Error::Catalogue(format!("topic {} needs at least one partition", topic.name)));
             }
+            if topic.format != ValueFormat::Snapshot && !topic.compression.universally_readable() {
+                return Err(Error::Catalogue(format!(
+                    "topic {} is read by integrators and operators, but {} is not a codec every client reads; use none or gzip",
+                    topic.name,
+                    topic.compression.as_kafka()
+                )));
+            }
             if topic.format == ValueFormat::Avro && topic.values.is_empty() {
                 return Err(Error::Catalogue(format!("Avro topic {} lists no value records", topic.name)));
             }
@@ -146,6 +189,11 @@ impl Catalogue {
             }
         }
         Ok(())
+    }
+
+    /// The compression of `topic`; a topic the catalogue does not list gets the default.
+    pub fn compression(&self, topic: &str) -> Compression {
+        self.topic(topic).map_or_else(Compression::default, |t| t.compression)
     }
 
     pub fn topic(&self, name: &str) -> Option<&TopicSpec> {

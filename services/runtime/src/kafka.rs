@@ -13,7 +13,7 @@ use rdkafka::message::{OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-use crate::catalogue::TopicSpec;
+use crate::catalogue::{Compression, TopicSpec};
 use crate::settings::KafkaSettings;
 use crate::{Error, Result};
 
@@ -21,23 +21,30 @@ use crate::{Error, Result};
 pub const METADATA_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Producer settings every Clio producer shares: idempotent (no duplicates from retries,
-/// order kept per partition), acks from all replicas, lz4, a short linger for batching, and
-/// the Java client's murmur2 partitioner so that every client agrees where a key lives.
-pub fn producer_config(settings: &KafkaSettings) -> ClientConfig {
+/// order kept per partition), acks from all replicas, the topic's compression, a short linger
+/// for batching, and the Java client's murmur2 partitioner so that every client agrees where a
+/// key lives.
+pub fn producer_config(settings: &KafkaSettings, compression: Compression) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", &settings.brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("compression.type", "lz4")
+        .set("compression.type", compression.as_kafka())
         .set("linger.ms", "5")
         .set("partitioner", "murmur2_random")
         .set("message.timeout.ms", "60000");
     config
 }
 
+/// A producer for topics of the default compression (see [`Compression`]).
 pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer> {
-    Ok(producer_config(settings).create()?)
+    producer_for(settings, Compression::default())
+}
+
+/// A producer for topics compressed with `compression`.
+pub fn producer_for(settings: &KafkaSettings, compression: Compression) -> Result<FutureProducer> {
+    Ok(producer_config(settings, compression).create()?)
 }
 
 /// One record to produce; `partition: None` lets the partitioner choose from the key.
@@ -123,6 +130,9 @@ pub async fn create_topics(settings: &KafkaSettings, topics: &[&TopicSpec]) -> R
         .map(|t| {
             NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(1))
                 .set("cleanup.policy", t.cleanup_policy.as_kafka())
+                // A broker that honours it recompresses what other producers send, so the
+                // topic reads the same to every client whoever wrote it.
+                .set("compression.type", t.compression.as_kafka())
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
@@ -155,12 +165,27 @@ pub fn read_partition(
     topic: &str,
     partition: i32,
     from: i64,
-    mut each: impl FnMut(OwnedMessage),
+    each: impl FnMut(OwnedMessage),
 ) -> Result<i64> {
-    let (low, high) = consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT)?;
+    let (_, high) = consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT)?;
+    read_range(consumer, topic, partition, from, high, each)?;
+    Ok(high)
+}
+
+/// Reads `topic`/`partition` from `from` up to (not including) `until`, handing each record
+/// to `each`. Blocking: call it from `spawn_blocking`.
+pub fn read_range(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+    from: i64,
+    until: i64,
+    mut each: impl FnMut(OwnedMessage),
+) -> Result<()> {
+    let (low, _) = consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT)?;
     let start = from.max(low);
-    if start >= high {
-        return Ok(high);
+    if start >= until {
+        return Ok(());
     }
     let mut assignment = TopicPartitionList::new();
     assignment.add_partition_offset(topic, partition, Offset::Offset(start))?;
@@ -171,8 +196,11 @@ pub fn read_partition(
             Some(Ok(message)) => {
                 idle_polls = 0;
                 let offset = message.offset();
+                if offset >= until {
+                    break;
+                }
                 each(message.detach());
-                if offset + 1 >= high {
+                if offset + 1 >= until {
                     break;
                 }
             }
@@ -182,7 +210,7 @@ pub fn read_partition(
                 // Records below the end can vanish (compaction, retention); re-check the end.
                 if idle_polls % 20 == 0 {
                     let (low_now, _) = consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT)?;
-                    if low_now >= high {
+                    if low_now >= until {
                         break;
                     }
                     if idle_polls > 240 {
@@ -193,7 +221,7 @@ pub fn read_partition(
         }
     }
     consumer.unassign()?;
-    Ok(high)
+    Ok(())
 }
 
 /// The low and high watermarks of every partition of `topics`, by topic and partition.

@@ -15,6 +15,7 @@
 //! - [`database`]: connecting to Postgres, creating the database on first use.
 //! - [`kafka`]: client configuration, topic creation, reading a partition to its end.
 //! - [`dead_letter`]: what a record that cannot be handled becomes.
+//! - [`outage`]: riding out a broker that does not answer, without exiting.
 //! - [`processor`]: the generic processor loop, restore on assignment, completion of
 //!   partial outcomes.
 //! - [`assignments`]: which partitions a group consumer holds, by assignment generation.
@@ -28,6 +29,7 @@ pub mod database;
 pub mod dead_letter;
 pub mod headers;
 pub mod kafka;
+pub mod outage;
 pub mod processor;
 pub mod settings;
 pub mod shutdown;

@@ -38,10 +38,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, info_span, warn};
 
 use crate::assignments::{Assignments, TrackingContext};
+use crate::catalogue::{Catalogue, Compression};
 use crate::codec::{Codec, retry_transient};
 use crate::dead_letter;
 use crate::headers;
 use crate::kafka::{self, Outgoing};
+use crate::outage::{self, Outage};
 use crate::settings::KafkaSettings;
 use crate::telemetry;
 
@@ -83,6 +85,11 @@ pub struct ProcessorConfig {
     /// clean stop). Snapshots only shorten a restore; writing them after every batch cost a
     /// round trip to the broker per batch and a state record per changed entity.
     pub snapshot_interval: Duration,
+    /// How the commands, events and dead letters it writes are compressed: topics other
+    /// clients read.
+    pub compression: Compression,
+    /// How its snapshots are compressed: only processors read the state topic.
+    pub state_compression: Compression,
 }
 
 impl ProcessorConfig {
@@ -93,7 +100,16 @@ impl ProcessorConfig {
             max_batch: 500,
             linger: Duration::from_millis(5),
             snapshot_interval: Duration::from_secs(1),
+            compression: Compression::default(),
+            state_compression: Compression::Lz4,
         }
+    }
+
+    /// Takes each topic's compression from the catalogue.
+    pub fn compressed_as_in(mut self, catalogue: &Catalogue) -> Self {
+        self.compression = catalogue.compression(&self.topics.events);
+        self.state_compression = catalogue.compression(&self.topics.state);
+        self
     }
 }
 
@@ -164,7 +180,12 @@ where
     let consumer: StreamConsumer<TrackingContext> = kafka::consumer_config(kafka_settings, &config.group_id)
         .create_with_context(context)
         .context("creating the command consumer")?;
-    let producer = kafka::producer(kafka_settings).context("creating the producer")?;
+    let producer = kafka::producer_for(kafka_settings, config.compression).context("creating the producer")?;
+    let state_producer = if config.state_compression == config.compression {
+        producer.clone()
+    } else {
+        kafka::producer_for(kafka_settings, config.state_compression).context("creating the snapshot producer")?
+    };
     let partitions = check_topics(kafka_settings, &config.topics)?;
     consumer.subscribe(&[&config.topics.commands]).context("subscribing to the commands topic")?;
     info!(domain = A::NAME, commands = %config.topics.commands, partitions, group = %config.group_id, "processor started");
@@ -174,6 +195,7 @@ where
         codec,
         config,
         producer,
+        state_producer,
         partition_count: partitions,
         assignments,
         partitions: HashMap::new(),
@@ -181,6 +203,7 @@ where
         counters: Counters::default(),
         _aggregate: PhantomData,
     };
+    let mut broker = Outage::default();
     loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => {
@@ -193,7 +216,17 @@ where
             }
             message = consumer.recv() => message,
         };
-        let mut batch = vec![first.context("receiving commands")?.detach()];
+        let first = match first {
+            Ok(message) => message.detach(),
+            Err(error) => {
+                if broker.failed("receiving commands", &error.to_string(), outage::CONSUMER_PAUSE, &shutdown).await {
+                    continue;
+                }
+                break;
+            }
+        };
+        broker.recovered("receiving commands");
+        let mut batch = vec![first];
         while batch.len() < processor.config.max_batch {
             match tokio::time::timeout(processor.config.linger, consumer.recv()).await {
                 Ok(Ok(message)) => batch.push(message.detach()),
@@ -278,6 +311,8 @@ struct Processor<A: Aggregate> {
     codec: Codec,
     config: ProcessorConfig,
     producer: FutureProducer,
+    /// Writes the state topic, whose compression may differ.
+    state_producer: FutureProducer,
     partition_count: i32,
     assignments: Arc<Assignments>,
     partitions: HashMap<i32, PartitionState<A::State>>,
@@ -447,7 +482,7 @@ where
             let checkpoint = Checkpoint { events_through: safe_events_through, commands_through: applied };
             written.push((partition, replayed, Some(checkpoint)));
         }
-        self.send_all(snapshots).await.context("producing snapshots")?;
+        kafka::send_all(&self.state_producer, snapshots).await.context("producing snapshots")?;
         let mut checkpoint_records = Vec::new();
         for (partition, replayed, checkpoint) in written {
             let Some(state) = self.partitions.get_mut(&partition) else { continue };
@@ -467,7 +502,7 @@ where
             state.checkpointed_events_through = checkpoint.events_through;
             state.applied_through = state.applied_through.max(checkpoint.commands_through);
         }
-        self.send_all(checkpoint_records).await.context("producing checkpoints")?;
+        kafka::send_all(&self.state_producer, checkpoint_records).await.context("producing checkpoints")?;
         self.last_checkpoint = std::time::Instant::now();
         Ok(())
     }

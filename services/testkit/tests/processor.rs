@@ -42,6 +42,7 @@ impl Running {
             max_batch: 50,
             linger: Duration::from_millis(5),
             snapshot_interval: Duration::ZERO,
+            ..ProcessorConfig::for_domain("tally")
         };
         let token = CancellationToken::new();
         let (kafka, codec, stop) = (env.kafka.clone(), Codec::new(&env.registry_url), token.clone());

@@ -130,5 +130,49 @@ async fn the_gateway_describes_itself_and_reports_readiness() {
     let ready = reqwest::get(format!("{}/ready", gateway.url)).await.expect("answer");
     assert_eq!(ready.status().as_u16(), 200);
     let body: Json = ready.json().await.expect("json");
-    assert_eq!(body, json!({"postgres": "ok", "broker": "ok"}));
+    assert_eq!(body, json!({"postgres": "ok", "broker": "ok", "registry": "ok"}));
+}
+
+/// Every refusal is JSON naming what was refused, as the OpenAPI document promises: the
+/// requests an OpenAPI fuzzer sent, and their kin for every parameter kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal_is_a_json_problem_naming_the_parameter() {
+    let env = TestEnv::start().await.expect("env");
+    let (schemas, topic) = private_catalogue(&env, "gw-problem");
+    let gateway = serve(&env, &schemas).await;
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", gateway.url);
+    let records = url(&format!("/v1/topics/{topic}/records"));
+    let big = "x".repeat(2 * 1024 * 1024);
+    let cases: Vec<(reqwest::RequestBuilder, u16, Option<&str>)> = vec![
+        (client.get(url("/v1/ledger/accounts?debtor_id=0&limit=null")), 400, Some("limit")),
+        (client.get(url("/v1/ledger/accounts?debtor_id=0&after=x")), 400, Some("after")),
+        (client.get(url("/v1/ledger/accounts?debtor_id=0&limit=0")), 400, Some("limit")),
+        (client.get(url("/v1/ledger/accounts?limit=5")), 400, Some("debtor_id")),
+        (client.get(url("/v1/ledger/accounts?debtor_id=99999999999999999999")), 400, Some("debtor_id")),
+        (client.get(url("/v1/ledger/accounts/1/2/transfers?limit=null")), 400, Some("limit")),
+        (client.get(url("/v1/ledger/accounts/1/2/prepared-transfers?limit=null")), 400, Some("limit")),
+        (client.get(url("/v1/ledger/accounts/one/2/transfers")), 400, Some("debtor_id")),
+        (client.get(url("/v1/ledger/accounts/1/two/prepared-transfers")), 400, Some("creditor_id")),
+        (client.get(url("/accounts/1/x/reachable")), 400, Some("creditor_id")),
+        (client.get(url("/accounts/x/1/config")), 400, Some("debtor_id")),
+        (client.post(&records).header("content-type", "text/plain").body("{}"), 415, Some("content-type")),
+        (client.post(&records).header("content-type", "application/json").body("not json"), 400, Some("body")),
+        (client.post(&records).header("content-type", "application/json").body(big), 413, Some("body")),
+        (client.get(url("/v1/no-such-route")), 404, None),
+        (client.delete(url("/v1/ledger/accounts?debtor_id=1")), 405, None),
+    ];
+    for (request, status, parameter) in cases {
+        let request = request.build().expect("request");
+        let what = format!("{} {}", request.method(), request.url());
+        let response = client.execute(request).await.expect("answer");
+        assert_eq!(response.status().as_u16(), status, "{what}");
+        let content_type = response.headers()["content-type"].to_str().expect("text").to_string();
+        assert!(content_type.starts_with("application/json"), "{what}: {content_type}");
+        let body: Json = response.json().await.expect("JSON body");
+        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{what}: {body}");
+        if let Some(parameter) = parameter {
+            assert_eq!(body["parameter"], parameter, "{what}: {body}");
+        }
+    }
 }

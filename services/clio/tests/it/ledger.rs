@@ -22,7 +22,7 @@ fn schemas_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
 }
 
-async fn ledger_events(env: &TestEnv, codec: &Codec, topic: &str) -> Vec<LedgerEvent> {
+pub(crate) async fn ledger_events(env: &TestEnv, codec: &Codec, topic: &str) -> Vec<LedgerEvent> {
     let mut out = Vec::new();
     for message in read_all(&env.kafka, topic).await {
         out.push(codec.decode_as::<LedgerEvent>(message.payload().expect("payload")).await.expect("an event"));
@@ -37,7 +37,7 @@ fn principal_of(events: &[LedgerEvent], creditor: i64) -> Option<i64> {
     })
 }
 
-fn configure(creditor_id: i64, now: i64) -> (String, LedgerCommand) {
+pub(crate) fn configure(creditor_id: i64, now: i64) -> (String, LedgerCommand) {
     (
         format!("{DEBTOR}/{creditor_id}"),
         LedgerCommand::ConfigureAccount(ConfigureAccount {
@@ -74,11 +74,11 @@ fn prepare(from: i64, to: i64, request: i64, amount: i64, now: i64) -> (String, 
 
 /// The ledger on the real broker and Postgres, on topics and a read-model schema of the
 /// test's own: its processor and its projector running until `stop`.
-struct LedgerStack {
-    env: TestEnv,
-    topics: ProcessorTopics,
+pub(crate) struct LedgerStack {
+    pub(crate) env: TestEnv,
+    pub(crate) topics: ProcessorTopics,
     catalogue: Catalogue,
-    codec: Codec,
+    pub(crate) codec: Codec,
     model: String,
     token: CancellationToken,
     running: tokio::task::JoinHandle<anyhow::Result<processor::Counters>>,
@@ -86,7 +86,7 @@ struct LedgerStack {
 }
 
 impl LedgerStack {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let env = TestEnv::start().await.expect("env");
         let prefix = env.unique("ledger");
         let topics = ProcessorTopics {
@@ -131,7 +131,7 @@ impl LedgerStack {
         Self { env, topics, catalogue, codec, model, token, running, projecting }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.token.cancel();
         let stopped = tokio::time::timeout(Duration::from_secs(30), self.running).await;
         stopped.expect("stops").expect("joined").expect("ran cleanly");
@@ -635,5 +635,73 @@ async fn one_trace_follows_a_request_from_the_gateway_through_the_processor_to_t
     assert_eq!(path[0].2, "00f067aa0ba902b7", "the gateway's span continues the caller's");
     assert_eq!(path[1].2, path[0].1, "the processor's span is a child of the gateway's");
     assert_eq!(path[2].2, path[1].1, "the projector's span is a child of the processor's");
+    stack.stop().await;
+}
+
+/// `clio ledger audit` on a live log: run again and again while transfers flow it never
+/// reports a violation (credits can reach the log before their sender's commit), and a credit
+/// that no account sent is still caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_is_exact_on_a_live_log_and_still_catches_a_forged_credit() {
+    let stack = LedgerStack::start().await;
+    let (env, topics, codec, model) = (&stack.env, &stack.topics, &stack.codec, &stack.model);
+    let debtor = 11;
+    let seed_args = ["seed", "--schema", model, "--topic", &topics.commands, "--demo-debtor-id", "11"];
+    let seed_args = [&seed_args[..], &["--demo-accounts", "8", "--demo-amount", "10000"]].concat();
+    let (ok, _, stderr) = crate::cli::clio(env, &schemas_dir(), &seed_args, None).await;
+    assert!(ok, "{stderr}");
+
+    let producer = clio_runtime::kafka::producer(&env.kafka).expect("producer");
+    let target = clio_cli::ledger_scan::LedgerTarget { schema: model.clone(), commands_topic: topics.commands.clone() };
+    let streaming = CancellationToken::new();
+    let running = {
+        let (pool, codec, token) = (env.pool.clone(), codec.clone(), streaming.clone());
+        tokio::spawn(async move {
+            let ledger =
+                clio_cli::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
+            let demo = clio_cli::demo::Demo { debtor_id: 11, accounts: 8, amount: 10_000 };
+            clio_cli::demo::stream(&ledger, &demo, 80.0, token).await
+        })
+    };
+    let audit = ["ledger", "audit", "--topic", &topics.events];
+    let mut ahead_seen = 0;
+    for round in 0..8 {
+        let (balanced, stdout, stderr) = crate::cli::clio(env, &schemas_dir(), &audit, None).await;
+        assert!(balanced, "round {round} while transfers flow:\n{stdout}{stderr}");
+        assert!(stdout.contains(&format!("debtor {debtor}: 9 accounts")), "{stdout}");
+        ahead_seen += usize::from(stdout.contains("before their sender's commit"));
+    }
+    streaming.cancel();
+    running.await.expect("joined").expect("the stream ran cleanly");
+    println!("{ahead_seen} of 8 audits met credits ahead of their commit");
+
+    // A credit no account sent: account 1 receives 500 from account 777, which never paid it.
+    let forged = LedgerCommand::PendingBalanceChange(PendingBalanceChange {
+        debtor_id: debtor,
+        creditor_id: 1,
+        change_id: 4_242,
+        coordinator_type: "direct".into(),
+        transfer_note_format: String::new(),
+        transfer_note: String::new(),
+        committed_at: chrono::Utc::now().timestamp_micros(),
+        principal_delta: 500,
+        other_creditor_id: 777,
+    });
+    produce(&env.kafka, codec, &topics.commands, &[(format!("{debtor}/1"), forged)]).await;
+    let applied = eventually(60, async || {
+        ledger_events(env, codec, &topics.events)
+            .await
+            .iter()
+            .any(|e| matches!(e, LedgerEvent::BalanceChanged(b) if b.change_id == 4_242))
+    })
+    .await;
+    assert!(applied, "the ledger applied the forged credit");
+    let args = [&audit[..], &["--settle-seconds", "2"]].concat();
+    let (balanced, stdout, _) = crate::cli::clio(env, &schemas_dir(), &args, None).await;
+    assert!(!balanced, "the forged credit is caught: {stdout}");
+    assert!(
+        stdout.contains("a credit of 500 from account 777 (change 4242)") && stdout.contains("MONEY CREATED"),
+        "{stdout}"
+    );
     stack.stop().await;
 }

@@ -9,6 +9,8 @@ mod docs;
 mod gateway;
 mod guide;
 mod ledger;
+mod node;
+mod outage;
 mod python;
 mod registry;
 

@@ -22,6 +22,9 @@ pub struct World {
     pub accounts: BTreeMap<String, Account>,
     pub now: i64,
     pub events: Vec<LedgerEvent>,
+    /// Each decision's events with the entity they belong to, in decision order: what one
+    /// account's partition of the log holds, outcome by outcome.
+    pub outcomes: Vec<(String, Vec<LedgerEvent>)>,
     pub invalid: Vec<String>,
     pub in_flight: VecDeque<LedgerCommand>,
     offset: i64,
@@ -45,6 +48,7 @@ impl World {
     pub fn decide(&mut self, command: LedgerCommand) -> Vec<LedgerEvent> {
         self.offset += 1;
         let key = Ledger::entity_key(&command);
+        let entity = key.clone();
         let context = Context { now_micros: self.now, cause: Cause::new("ledger.commands", 0, self.offset) };
         let state = self.accounts.entry(key).or_default();
         let decision = Ledger::decide(state, &command, &context);
@@ -56,6 +60,9 @@ impl World {
         }
         self.in_flight.extend(decision.commands.into_iter().map(|(_, c)| c));
         self.events.extend(decision.events.iter().cloned());
+        if !decision.events.is_empty() {
+            self.outcomes.push((entity, decision.events.clone()));
+        }
         decision.events
     }
 

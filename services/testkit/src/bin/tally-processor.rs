@@ -37,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
         linger: std::time::Duration::from_millis(5),
         // A checkpoint after every batch: the crash test kills it in the middle of one.
         snapshot_interval: std::time::Duration::ZERO,
+        ..ProcessorConfig::for_domain("tally")
     };
     let shutdown = clio_runtime::shutdown::on_signal();
     let codec = Codec::new(&settings.registry.registry_url);
