@@ -32,10 +32,7 @@ pub async fn migrate_platform(pool: &PgPool) -> Result<()> {
     Ok(result?)
 }
 
-/// A quoted SQL identifier.
-pub(crate) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub(crate) use clio_runtime::database::quote_ident as ident;
 
 /// Checks that a projection name can be a schema name with room for `__rebuild`.
 pub fn validate_name(name: &str) -> Result<()> {

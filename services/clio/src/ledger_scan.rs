@@ -151,10 +151,7 @@ pub async fn send_commands(
     Ok(())
 }
 
-/// The quoted name of a Postgres schema.
-pub fn quoted(schema: &str) -> String {
-    format!("\"{}\"", schema.replace('"', "\"\""))
-}
+pub use clio_runtime::database::quote_ident as quoted;
 
 /// Scans every `interval` until shutdown (the first scan right away).
 pub async fn run(

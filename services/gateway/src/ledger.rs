@@ -45,7 +45,7 @@ fn limit(requested: Option<i64>) -> Result<i64, Problem> {
 }
 
 fn schema(gateway: &Gateway) -> String {
-    format!("\"{}\"", gateway.ledger_schema.replace('"', "\"\""))
+    clio_runtime::database::quote_ident(&gateway.ledger_schema)
 }
 
 pub async fn reachable(

@@ -250,6 +250,7 @@ fn prepare(account: &Account, p: &PrepareTransfer, now: i64) -> LedgerDecision {
                 ts: p.ts,
             }),
         )],
+        foreign: Vec::new(),
         invalid: None,
     }
 }
@@ -274,6 +275,7 @@ fn verify_recipient(account: &Account, v: &VerifyRecipient) -> LedgerDecision {
                 ts: v.ts,
             }),
         )],
+        foreign: Vec::new(),
         invalid: None,
     }
 }
@@ -428,7 +430,7 @@ fn finalize(account: &Account, f: &FinalizeTransfer, now: i64) -> LedgerDecision
             }),
         ));
     }
-    Decision { events, commands, invalid: None }
+    Decision::with_commands(events, commands)
 }
 
 /// One side of a committed transfer.

@@ -83,7 +83,7 @@ impl Work {
     }
 
     fn into_decision(self) -> LedgerDecision {
-        Decision { events: self.events, commands: self.commands, invalid: None }
+        Decision::with_commands(self.events, self.commands)
     }
 
     fn is_root(&self) -> bool {

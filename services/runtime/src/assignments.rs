@@ -26,6 +26,14 @@ impl Assignments {
         self.lock().get(&(topic.to_string(), partition)).copied()
     }
 
+    /// The partitions of `topic` this consumer holds now, with their generations.
+    pub fn held(&self, topic: &str) -> Vec<(i32, u64)> {
+        let mut held: Vec<(i32, u64)> =
+            self.lock().iter().filter(|((t, _), _)| t == topic).map(|((_, p), g)| (*p, *g)).collect();
+        held.sort_unstable();
+        held
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, i32), u64>> {
         self.current.lock().unwrap_or_else(|e| e.into_inner())
     }

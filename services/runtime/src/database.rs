@@ -21,7 +21,7 @@ pub async fn connect_creating(url: &str) -> anyhow::Result<PgPool> {
             let admin = options.clone().database("postgres");
             let mut connection =
                 admin.connect().await.context("connecting to the 'postgres' database to create ours")?;
-            let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+            let create = format!("CREATE DATABASE {}", quote_ident(&name));
             match sqlx::query(&create).execute(&mut connection).await {
                 Ok(_) => tracing::info!(database = %name, "database created"),
                 // Created meanwhile by another process (42P04, or 23505 when both raced).
@@ -32,6 +32,12 @@ pub async fn connect_creating(url: &str) -> anyhow::Result<PgPool> {
         }
         Err(error) => Err(error).with_context(|| format!("connecting to Postgres at {}", redact(url))),
     }
+}
+
+/// A name (a database, a schema, a table) as a quoted SQL identifier, safe in any SQL text
+/// whatever characters it holds. The one quoting helper of the workspace.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The URL without its password, for messages.

@@ -15,6 +15,9 @@ pub const RECORD_TYPE: &str = "clio.record-type";
 pub const COVERS_OFFSET: &str = "clio.covers-offset";
 /// On a forwarded command: `topic/partition/offset` where it first arrived.
 pub const FORWARDED_FROM: &str = "clio.forwarded-from";
+/// On a command a timer produced: the instant it was due (microseconds since the Unix epoch),
+/// which is the `now` of its decision.
+pub const TIMER_DUE: &str = "clio.timer-due";
 /// W3C trace context, carried from the gateway through processors to projectors.
 pub const TRACEPARENT: &str = "traceparent";
 

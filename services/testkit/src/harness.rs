@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use clio_aggregate::RecordSet as _;
 use clio_runtime::settings::KafkaSettings;
 use rdkafka::consumer::Consumer;
 use sqlx::PgPool;
@@ -194,11 +195,8 @@ impl TestEnv {
         self.create_topics(&[&topics.commands, &topics.events, &topics.state, &topics.dead_letters], partitions)
             .await?;
         for (name, text) in crate::tally::schema_files() {
-            let topic = if matches!(name, "clio.testkit.Deposit" | "clio.testkit.Transfer" | "clio.testkit.Bump") {
-                &topics.commands
-            } else {
-                &topics.events
-            };
+            let topic =
+                if crate::tally::TallyCommand::RECORDS.contains(&name) { &topics.commands } else { &topics.events };
             self.register(&clio_runtime::catalogue::subject(topic, name), text).await?;
         }
         Ok(topics)

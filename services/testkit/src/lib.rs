@@ -9,8 +9,10 @@
 //! - [`harness`]: a real broker (nisshi, started once and shared by all test processes), the
 //!   test database, an in-process schema registry, unique topic names.
 //! - [`records`]: producing records and reading whole topics back.
+//! - [`running`]: the tally's processor inside a test, and tally commands.
 
 pub mod harness;
 pub mod records;
+pub mod running;
 pub mod tally;
 pub mod tally_model;

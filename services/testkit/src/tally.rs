@@ -1,8 +1,10 @@
-//! The tally: counters that take deposits, transfer to each other, and count arrivals.
+//! The tally: counters that take deposits, transfer to each other, count arrivals, deposit
+//! later when a timer of their own fires, and export to a counter of another tally (a command
+//! for another domain's topic).
 
 use std::collections::BTreeSet;
 
-use clio_aggregate::{Aggregate, Context, Decision, record_set};
+use clio_aggregate::{Aggregate, Context, Decision, ForeignCommand, Timer, record_set};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
@@ -68,12 +70,74 @@ pub struct Bumped {
     pub bumps: i64,
 }
 
+/// Deposit later, when a timer of the counter's own fires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
+#[avro(namespace = "clio.testkit")]
+pub struct Schedule {
+    pub command_id: String,
+    pub counter: String,
+    pub delay_ms: i64,
+    pub amount: i64,
+}
+
+/// The command a counter's timer produces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
+#[avro(namespace = "clio.testkit")]
+pub struct Fire {
+    pub command_id: String,
+    pub counter: String,
+    pub due: i64,
+}
+
+/// Move an amount to a counter of another tally.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
+#[avro(namespace = "clio.testkit")]
+pub struct Export {
+    pub command_id: String,
+    pub counter: String,
+    pub to_topic: String,
+    pub to_counter: String,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
+#[avro(namespace = "clio.testkit")]
+pub struct Scheduled {
+    pub command_id: String,
+    pub counter: String,
+    pub due: i64,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
+#[avro(namespace = "clio.testkit")]
+pub struct Fired {
+    pub command_id: String,
+    pub counter: String,
+    pub due: i64,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
+#[avro(namespace = "clio.testkit")]
+pub struct Exported {
+    pub command_id: String,
+    pub counter: String,
+    pub to_topic: String,
+    pub to_counter: String,
+    pub amount: i64,
+    pub deposit_id: String,
+}
+
 record_set! {
     #[derive(Debug, Clone, PartialEq)]
     pub enum TallyCommand {
         Deposit(Deposit) = "clio.testkit.Deposit",
         Transfer(Transfer) = "clio.testkit.Transfer",
         Bump(Bump) = "clio.testkit.Bump",
+        Schedule(Schedule) = "clio.testkit.Schedule",
+        Fire(Fire) = "clio.testkit.Fire",
+        Export(Export) = "clio.testkit.Export",
     }
 }
 
@@ -85,6 +149,9 @@ record_set! {
         Balance(Balance) = "clio.testkit.Balance",
         Refused(Refused) = "clio.testkit.Refused",
         Bumped(Bumped) = "clio.testkit.Bumped",
+        Scheduled(Scheduled) = "clio.testkit.Scheduled",
+        Fired(Fired) = "clio.testkit.Fired",
+        Exported(Exported) = "clio.testkit.Exported",
     }
 }
 
@@ -96,6 +163,10 @@ pub struct Counter {
     pub bumps: i64,
     /// Idempotency keys already applied.
     pub seen: BTreeSet<String>,
+    /// Scheduled deposits not made yet: (due, command id, counter, amount), earliest first;
+    /// the first is the counter's timer.
+    #[serde(default)]
+    pub scheduled: BTreeSet<(i64, String, String, i64)>,
 }
 
 /// A counter named this makes `decide` panic: the runtime must dead-letter the command.
@@ -114,10 +185,13 @@ impl Aggregate for Tally {
             TallyCommand::Deposit(d) => d.counter.clone(),
             TallyCommand::Transfer(t) => t.counter.clone(),
             TallyCommand::Bump(b) => b.counter.clone(),
+            TallyCommand::Schedule(s) => s.counter.clone(),
+            TallyCommand::Fire(f) => f.counter.clone(),
+            TallyCommand::Export(e) => e.counter.clone(),
         }
     }
 
-    fn decide(state: &Counter, command: &TallyCommand, _context: &Context) -> Decision<TallyEvent, TallyCommand> {
+    fn decide(state: &Counter, command: &TallyCommand, context: &Context) -> Decision<TallyEvent, TallyCommand> {
         let refuse = |command_id: &str, counter: &str, reason: &str| {
             Decision::events(vec![TallyEvent::Refused(Refused {
                 command_id: command_id.into(),
@@ -131,6 +205,62 @@ impl Aggregate for Tally {
                 bumps: state.bumps + 1,
             })]),
             TallyCommand::Deposit(d) if state.seen.contains(&d.command_id) => Decision::nothing(),
+            TallyCommand::Schedule(s) if state.seen.contains(&s.command_id) => Decision::nothing(),
+            TallyCommand::Export(e) if state.seen.contains(&e.command_id) => Decision::nothing(),
+            TallyCommand::Schedule(s) if s.amount <= 0 || s.delay_ms < 0 => {
+                refuse(&s.command_id, &s.counter, "amount must be positive and the delay not negative")
+            }
+            TallyCommand::Schedule(s) => Decision::events(vec![TallyEvent::Scheduled(Scheduled {
+                command_id: s.command_id.clone(),
+                counter: s.counter.clone(),
+                due: context.now_micros + s.delay_ms * 1_000,
+                amount: s.amount,
+            })]),
+            TallyCommand::Fire(f) => {
+                match state.scheduled.iter().find(|(due, id, _, _)| *due == f.due && *id == f.command_id) {
+                    // Fired already (a timer produced twice), or never scheduled: nothing to do.
+                    None => Decision::nothing(),
+                    Some((_, _, _, amount)) => Decision::events(vec![
+                        TallyEvent::Fired(Fired {
+                            command_id: f.command_id.clone(),
+                            counter: f.counter.clone(),
+                            due: f.due,
+                            amount: *amount,
+                        }),
+                        TallyEvent::Balance(Balance { counter: f.counter.clone(), total: state.total + amount }),
+                    ]),
+                }
+            }
+            TallyCommand::Export(e) if e.amount <= 0 || e.amount > state.total => {
+                refuse(&e.command_id, &e.counter, "insufficient total")
+            }
+            TallyCommand::Export(e) => {
+                // The other tally's idempotency key, from this command's place on the log: a
+                // re-run after a crash sends the same key, and the second deposit is a no-op.
+                let deposit_id = format!("export:{}", context.cause.event_id(0));
+                let deposit =
+                    Deposit { command_id: deposit_id.clone(), counter: e.to_counter.clone(), amount: e.amount };
+                let foreign = ForeignCommand::to_topic(&e.to_topic, &e.to_counter, "clio.testkit.Deposit", &deposit);
+                let Ok(foreign) = foreign else {
+                    return Decision::invalid("the deposit for the other tally does not serialise");
+                };
+                Decision {
+                    events: vec![
+                        TallyEvent::Exported(Exported {
+                            command_id: e.command_id.clone(),
+                            counter: e.counter.clone(),
+                            to_topic: e.to_topic.clone(),
+                            to_counter: e.to_counter.clone(),
+                            amount: e.amount,
+                            deposit_id,
+                        }),
+                        TallyEvent::Balance(Balance { counter: e.counter.clone(), total: state.total - e.amount }),
+                    ],
+                    commands: Vec::new(),
+                    foreign: vec![foreign],
+                    invalid: None,
+                }
+            }
             TallyCommand::Transfer(t) if state.seen.contains(&t.command_id) => Decision::nothing(),
             TallyCommand::Deposit(d) if d.counter == EXPLODING_COUNTER => {
                 panic!("the tally cannot count {EXPLODING_COUNTER}")
@@ -165,6 +295,7 @@ impl Aggregate for Tally {
                         amount: t.amount,
                     }),
                 )],
+                foreign: Vec::new(),
                 invalid: None,
             },
         }
@@ -185,7 +316,25 @@ impl Aggregate for Tally {
             }
             TallyEvent::Bumped(b) => state.bumps = b.bumps,
             TallyEvent::Balance(_) => {}
+            TallyEvent::Scheduled(s) => {
+                state.seen.insert(s.command_id.clone());
+                state.scheduled.insert((s.due, s.command_id.clone(), s.counter.clone(), s.amount));
+            }
+            TallyEvent::Fired(f) => {
+                state.scheduled.retain(|(due, id, _, _)| !(*due == f.due && *id == f.command_id));
+                state.total += f.amount;
+            }
+            TallyEvent::Exported(e) => {
+                state.total -= e.amount;
+                state.seen.insert(e.command_id.clone());
+            }
         }
+    }
+
+    fn timer(state: &Counter) -> Option<Timer<TallyCommand>> {
+        let (due, command_id, counter, _) = state.scheduled.first()?;
+        let fire = Fire { command_id: command_id.clone(), counter: counter.clone(), due: *due };
+        Some(Timer { due_micros: *due, command: TallyCommand::Fire(fire) })
     }
 }
 
@@ -204,6 +353,12 @@ pub fn schema_files() -> Vec<(&'static str, &'static str)> {
         ("clio.testkit.Refused", include_str!("../schemas/Refused.avsc")),
         ("clio.testkit.Bump", include_str!("../schemas/Bump.avsc")),
         ("clio.testkit.Bumped", include_str!("../schemas/Bumped.avsc")),
+        ("clio.testkit.Schedule", include_str!("../schemas/Schedule.avsc")),
+        ("clio.testkit.Fire", include_str!("../schemas/Fire.avsc")),
+        ("clio.testkit.Export", include_str!("../schemas/Export.avsc")),
+        ("clio.testkit.Scheduled", include_str!("../schemas/Scheduled.avsc")),
+        ("clio.testkit.Fired", include_str!("../schemas/Fired.avsc")),
+        ("clio.testkit.Exported", include_str!("../schemas/Exported.avsc")),
     ]
 }
 
@@ -228,6 +383,12 @@ mod tests {
             ("clio.testkit.Refused", Refused::get_schema()),
             ("clio.testkit.Bump", Bump::get_schema()),
             ("clio.testkit.Bumped", Bumped::get_schema()),
+            ("clio.testkit.Schedule", Schedule::get_schema()),
+            ("clio.testkit.Fire", Fire::get_schema()),
+            ("clio.testkit.Export", Export::get_schema()),
+            ("clio.testkit.Scheduled", Scheduled::get_schema()),
+            ("clio.testkit.Fired", Fired::get_schema()),
+            ("clio.testkit.Exported", Exported::get_schema()),
         ];
         for (name, derived) in pairs {
             assert_eq!(derived.canonical_form(), schema_of(name).canonical_form(), "{name} drifted from its .avsc");

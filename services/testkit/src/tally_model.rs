@@ -62,6 +62,19 @@ async fn apply(tx: &mut PgConnection, events: &[Envelope<TallyEvent>]) -> Result
                 (&w.counter, None, None, 0)
             }
             TallyEvent::Refused(r) => (&r.counter, None, None, 0),
+            TallyEvent::Scheduled(s) => (&s.counter, None, None, 0),
+            TallyEvent::Fired(f) => {
+                move_amounts.push(f.amount);
+                move_commands.push(f.command_id.clone());
+                push_position(&mut moves, &f.counter, e);
+                (&f.counter, None, None, 0)
+            }
+            TallyEvent::Exported(x) => {
+                move_amounts.push(-x.amount);
+                move_commands.push(x.command_id.clone());
+                push_position(&mut moves, &x.counter, e);
+                (&x.counter, None, None, 0)
+            }
         };
         rows.total.push(total);
         rows.bumps.push(bumps);

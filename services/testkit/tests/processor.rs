@@ -7,60 +7,15 @@ use std::time::Duration;
 use clio_aggregate::{Aggregate, Cause, Context, partition_for_key};
 use clio_runtime::codec::Codec;
 use clio_runtime::headers;
-use clio_runtime::processor::{self, ProcessorConfig, ProcessorTopics};
+use clio_runtime::processor::ProcessorTopics;
 use clio_testkit::harness::TestEnv;
-use clio_testkit::tally::{Bump, Counter, Deposit, EXPLODING_COUNTER, Tally, TallyCommand, TallyEvent, Transfer};
+use clio_testkit::running::{Running, deposit, schedule, transfer};
+use clio_testkit::tally::{Bump, Counter, EXPLODING_COUNTER, Tally, TallyCommand, TallyEvent};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rdkafka::Message;
-use tokio_util::sync::CancellationToken;
 
 use clio_testkit::records::{eventually, produce, produce_raw, read_all, tally_events};
-
-fn deposit(id: &str, counter: &str, amount: i64) -> (String, TallyCommand) {
-    (counter.to_string(), TallyCommand::Deposit(Deposit { command_id: id.into(), counter: counter.into(), amount }))
-}
-
-fn transfer(id: &str, from: &str, to: &str, amount: i64) -> (String, TallyCommand) {
-    (
-        from.to_string(),
-        TallyCommand::Transfer(Transfer { command_id: id.into(), counter: from.into(), to: to.into(), amount }),
-    )
-}
-
-/// A processor running in this test's runtime; stops when the guard drops.
-struct Running {
-    token: CancellationToken,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<processor::Counters>>>,
-}
-
-impl Running {
-    fn start(env: &TestEnv, topics: &ProcessorTopics) -> Self {
-        let config = ProcessorConfig {
-            topics: topics.clone(),
-            group_id: format!("{}-group", topics.commands),
-            max_batch: 50,
-            linger: Duration::from_millis(5),
-            snapshot_interval: Duration::ZERO,
-            ..ProcessorConfig::for_domain("tally")
-        };
-        let token = CancellationToken::new();
-        let (kafka, codec, stop) = (env.kafka.clone(), Codec::new(&env.registry_url), token.clone());
-        let task = tokio::spawn(async move { processor::run::<Tally>(&kafka, codec, config, stop).await });
-        Self { token, task: Some(task) }
-    }
-
-    async fn stop(mut self) -> processor::Counters {
-        self.token.cancel();
-        self.task.take().expect("running").await.expect("joined").expect("processor ran cleanly")
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.token.cancel();
-    }
-}
 
 /// Two counter names whose keys hash to different partitions.
 fn on_different_partitions(partitions: i32) -> (String, String) {
@@ -255,7 +210,11 @@ async fn clean_replay(
             codec.decode_as(message.payload().expect("payload")).await.expect("command decodes");
         let key = Tally::entity_key(&command);
         let cause = Cause::new(message.topic(), message.partition(), message.offset());
-        let context = Context { now_micros: message.timestamp().to_millis().unwrap_or(0) * 1000, cause: cause.clone() };
+        // As the runtime does: a timer's command is decided at the instant it was due.
+        let now_micros = headers::get(&message, headers::TIMER_DUE)
+            .and_then(|due| due.parse().ok())
+            .unwrap_or(message.timestamp().to_millis().unwrap_or(0) * 1000);
+        let context = Context { now_micros, cause: cause.clone() };
         let state = states.entry((message.partition(), key.clone())).or_default();
         let decision = Tally::decide(state, &command, &context);
         for (index, event) in decision.events.into_iter().enumerate() {
@@ -277,13 +236,17 @@ async fn killing_the_processor_at_random_moments_leaves_exactly_the_log_of_a_cle
     let counters: Vec<String> = (0..24).map(|i| format!("counter-{i}")).collect();
 
     // The command stream: deposits, transfers between counters (often across partitions),
-    // repeats of earlier commands (an integrator's retries), and bumps, which have no
-    // idempotency key: only the runtime keeps a redelivered bump from counting twice.
+    // repeats of earlier commands (an integrator's retries), bumps, which have no
+    // idempotency key: only the runtime keeps a redelivered bump from counting twice, and
+    // deposits scheduled for later, which timers in the counters' state fire while the
+    // processor is being killed.
     let mut stream: Vec<(String, TallyCommand)> = Vec::new();
     for n in 0..900 {
         let counter = &counters[rng.random_range(0..counters.len())];
         let command = if n > 50 && rng.random_bool(0.06) {
             stream[rng.random_range(0..stream.len())].clone()
+        } else if rng.random_bool(0.1) {
+            schedule(&format!("s{n}"), counter, rng.random_range(0..4_000), rng.random_range(1..100))
         } else if rng.random_bool(0.25) {
             (counter.clone(), TallyCommand::Bump(Bump { counter: counter.clone() }))
         } else if rng.random_bool(0.55) {
@@ -334,7 +297,9 @@ async fn killing_the_processor_at_random_moments_leaves_exactly_the_log_of_a_cle
         let commands = read_all(&env.kafka, &topics.commands).await.len();
         // At least as many events as a clean run: equal when right; more when an effect was
         // doubled, which the comparison below then names.
-        commands >= stream.len() && actual.len() >= expected.values().map(Vec::len).sum::<usize>()
+        let scheduled = actual.iter().filter(|(_, _, _, e)| matches!(e, TallyEvent::Scheduled(_))).count();
+        let fired = actual.iter().filter(|(_, _, _, e)| matches!(e, TallyEvent::Fired(_))).count();
+        commands >= stream.len() && actual.len() >= expected.values().map(Vec::len).sum::<usize>() && fired >= scheduled
     })
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -356,8 +321,18 @@ async fn killing_the_processor_at_random_moments_leaves_exactly_the_log_of_a_cle
             assert_eq!(g, w, "partition {partition}, event {i}: differs from the clean run");
         }
     }
-    // Conservation: every withdrawal was credited exactly once.
+    // Conservation: every withdrawal was credited exactly once, every timer fired once, when due.
     let all: Vec<TallyEvent> = expected.into_values().flatten().map(|(_, _, e)| e).collect();
+    let scheduled: Vec<&clio_testkit::tally::Scheduled> =
+        all.iter().filter_map(|e| if let TallyEvent::Scheduled(s) = e { Some(s) } else { None }).collect();
+    assert!(scheduled.len() > 20, "the stream scheduled deposits: {}", scheduled.len());
+    for s in &scheduled {
+        let fired = all
+            .iter()
+            .filter(|e| matches!(e, TallyEvent::Fired(f) if f.command_id == s.command_id && f.due == s.due))
+            .count();
+        assert_eq!(fired, 1, "the timer of {} fired exactly once", s.command_id);
+    }
     for event in &all {
         if let TallyEvent::Withdrawn(w) = event {
             let credits = all
@@ -367,5 +342,9 @@ async fn killing_the_processor_at_random_moments_leaves_exactly_the_log_of_a_cle
             assert_eq!(credits, 1, "transfer {} credited exactly once", w.command_id);
         }
     }
-    eprintln!("crash test: {kills} SIGKILLs, {} events, all equal to a clean run", all.len());
+    eprintln!(
+        "crash test: {kills} SIGKILLs, {} events ({} timers), all equal to a clean run",
+        all.len(),
+        scheduled.len()
+    );
 }

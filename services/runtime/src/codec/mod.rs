@@ -188,6 +188,22 @@ impl Codec {
         })
     }
 
+    /// Encodes an Avro value as `record` of `topic`, with the record's latest registered schema
+    /// (a command another domain publishes, built by a decision as a plain value).
+    pub async fn encode_value(
+        &self,
+        topic: &str,
+        record: &str,
+        value: apache_avro::types::Value,
+    ) -> Result<Vec<u8>, CodecError> {
+        let strategy = Self::strategy(topic, record);
+        self.inner.encoder.encode_value(value, &strategy).await.map_err(|e| {
+            self.forget_failures();
+            let subject = crate::catalogue::subject(topic, record);
+            classify(e, |reason| CodecError::Encode { subject, reason })
+        })
+    }
+
     /// Decodes a Confluent-framed value with its writer's schema.
     pub async fn decode(&self, bytes: &[u8]) -> Result<Decoded, CodecError> {
         let id = frame_schema_id(bytes)?;

@@ -5,13 +5,17 @@
 //! 2. for each command, in offset order: restore its partition if this instance does not hold
 //!    it yet, skip it if its outcome is already on the log, forward it if it sits on the wrong
 //!    partition, else `decide` and `apply` on a copy of the entity's state;
-//! 3. produce commands for other entities, forwards and dead letters, and wait for the acks;
+//! 3. produce commands for other entities and for other domains, forwards and dead letters,
+//!    and wait for the acks;
 //! 4. produce the events (each with a deterministic id, its cause, its index and the outcome's
 //!    size), and wait for the acks;
 //! 5. commit the consumed offsets;
 //! 6. once every `snapshot_interval` (and on a clean stop), between batches: produce
 //!    snapshots of the entities changed since the last time and a checkpoint per partition to
-//!    `<domain>.state`, and wait for the acks.
+//!    `<domain>.state`, and wait for the acks (`checkpoint.rs`).
+//!
+//! Between batches, and at least once a second, partitions assigned since are restored
+//! (`restore.rs`) and due timers fire (`timers.rs`).
 //!
 //! A crash anywhere leaves a log from which a restore can tell what was done: an outcome is
 //! complete when its last event is on the log, and a partial one (a prefix, because one
@@ -37,6 +41,12 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, info_span, warn};
 
+mod checkpoint;
+mod restore;
+mod timers;
+
+pub use timers::timer_command_id;
+
 use crate::assignments::{Assignments, TrackingContext};
 use crate::catalogue::{Catalogue, Compression};
 use crate::codec::{Codec, retry_transient};
@@ -46,6 +56,10 @@ use crate::kafka::{self, Outgoing};
 use crate::outage::{self, Outage};
 use crate::settings::KafkaSettings;
 use crate::telemetry;
+
+/// How often the loop, when no command comes, restores newly assigned partitions and looks
+/// for due timers.
+const TEND_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The key of the per-partition checkpoint record on the state topic. It starts with a NUL
 /// byte, which no entity key contains.
@@ -150,6 +164,8 @@ struct PartitionState<S> {
     /// The last command decided since the last checkpoint, if any.
     unchecked_commands_through: Option<i64>,
     partial: Option<Partial>,
+    /// The entities' timers (a cache of their state).
+    timers: timers::Timers,
 }
 
 /// Counters an operator reads in the logs (and, later, as metrics).
@@ -160,6 +176,8 @@ pub struct Counters {
     pub skipped: u64,
     pub forwarded: u64,
     pub dead_letters: u64,
+    /// Timer commands produced.
+    pub timers: u64,
 }
 
 /// Runs one processor until `shutdown` is cancelled; the batch in flight is finished and
@@ -205,6 +223,9 @@ where
     };
     let mut broker = Outage::default();
     loop {
+        // Between batches: partitions assigned since are restored (their timers must run even
+        // when no command comes), and due timers fire.
+        let wake = tokio::time::Instant::now() + processor.until_next_timer().min(TEND_INTERVAL);
         let first = tokio::select! {
             _ = shutdown.cancelled() => {
                 // Between batches every decided outcome is on the log: snapshot what changed,
@@ -213,6 +234,12 @@ where
                     warn!(error = %format!("{error:#}"), "the last checkpoint failed; the next start replays more events");
                 }
                 break;
+            }
+            _ = tokio::time::sleep_until(wake) => {
+                if let Err(error) = processor.tend(&shutdown).await {
+                    warn!(error = %format!("{error:#}"), "restoring assigned partitions or firing timers failed; trying again");
+                }
+                continue;
             }
             message = consumer.recv() => message,
         };
@@ -432,81 +459,6 @@ where
         Ok(Some(commit))
     }
 
-    /// Step 6: snapshots of the entities changed since the last checkpoint (and of a few
-    /// thousand a restore left uncovered), then a checkpoint of each partition that decided
-    /// something since and has no uncovered entity left. Only between batches, when every
-    /// decided outcome is on the log, and only for partitions still held: a partition that
-    /// moved may already have newer snapshots from its new owner.
-    async fn checkpoint(&mut self) -> anyhow::Result<()> {
-        const REPLAYED_PER_CHECKPOINT: usize = 5_000;
-        let mut snapshots = Vec::new();
-        let mut written: Vec<(i32, Vec<String>, Option<Checkpoint>)> = Vec::new();
-        for (&partition, state) in &mut self.partitions {
-            let Some(command_offset) = state.unchecked_commands_through else { continue };
-            if self.assignments.generation(&self.config.topics.commands, partition) != Some(state.generation) {
-                continue;
-            }
-            let covers = state.events_through.to_string();
-            // The changed entities are snapshotted anyway. (Should the snapshots fail, the
-            // batch fails and this partition's state is restored again from the log.)
-            for key in &state.dirty {
-                state.replayed.remove(key);
-            }
-            let replayed: Vec<String> = state.replayed.iter().take(REPLAYED_PER_CHECKPOINT).cloned().collect();
-            let uncovered_left = state.replayed.len() > replayed.len();
-            for key in state.dirty.iter().chain(&replayed) {
-                let Some(entity) = state.entities.get(key) else { continue };
-                let payload = serde_json::to_vec(entity).context("serialising a snapshot")?;
-                snapshots.push(Outgoing {
-                    topic: self.config.topics.state.clone(),
-                    partition: Some(partition),
-                    key: Some(key.as_bytes().to_vec()),
-                    payload: Some(payload),
-                    headers: OwnedHeaders::new().insert(Header { key: headers::COVERS_OFFSET, value: Some(&covers) }),
-                });
-            }
-            if uncovered_left {
-                written.push((partition, replayed, None));
-                continue;
-            }
-            // A partial outcome's events are on the log but not folded in yet: the checkpoint
-            // must not pass them, or a restore would never see them.
-            let safe_events_through = match &state.partial {
-                Some(partial) => state.events_through.min(partial.first_event_offset - 1),
-                None => state.events_through,
-            };
-            let applied = state.applied_through.max(match &state.partial {
-                Some(partial) => command_offset.min(partial.command_offset - 1),
-                None => command_offset,
-            });
-            let checkpoint = Checkpoint { events_through: safe_events_through, commands_through: applied };
-            written.push((partition, replayed, Some(checkpoint)));
-        }
-        kafka::send_all(&self.state_producer, snapshots).await.context("producing snapshots")?;
-        let mut checkpoint_records = Vec::new();
-        for (partition, replayed, checkpoint) in written {
-            let Some(state) = self.partitions.get_mut(&partition) else { continue };
-            state.dirty.clear();
-            for key in replayed {
-                state.replayed.remove(&key);
-            }
-            let Some(checkpoint) = checkpoint else { continue };
-            checkpoint_records.push(Outgoing {
-                topic: self.config.topics.state.clone(),
-                partition: Some(partition),
-                key: Some(CHECKPOINT_KEY.as_bytes().to_vec()),
-                payload: Some(serde_json::to_vec(&checkpoint)?),
-                headers: OwnedHeaders::new(),
-            });
-            state.unchecked_commands_through = None;
-            state.checkpointed_events_through = checkpoint.events_through;
-            state.applied_through = state.applied_through.max(checkpoint.commands_through);
-        }
-        kafka::send_all(&self.state_producer, checkpoint_records).await.context("producing checkpoints")?;
-        self.last_checkpoint = std::time::Instant::now();
-        Ok(())
-    }
-
     /// Decides one command and plans what to send. `None` means shutdown while the registry
     /// was unreachable.
     async fn plan(&mut self, message: &OwnedMessage, shutdown: &CancellationToken) -> Option<Planned> {
@@ -549,7 +501,11 @@ where
         telemetry::continue_trace(&span, incoming);
         let traceparent = telemetry::traceparent_of(&span, incoming);
         let cause = Cause::new(message.topic(), partition, message.offset());
-        let context = Context { now_micros: timestamp_micros(message), cause: cause.clone() };
+        // A timer's command is decided at the instant it was due, whenever it arrives.
+        let now_micros = headers::get(message, headers::TIMER_DUE)
+            .and_then(|due| due.parse().ok())
+            .unwrap_or(timestamp_micros(message));
+        let context = Context { now_micros, cause: cause.clone() };
         let state = self.partitions.get(&partition).and_then(|p| p.entities.get(&key)).cloned().unwrap_or_default();
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let decision = A::decide(&state, &command, &context);
@@ -594,6 +550,28 @@ where
                 headers: record_headers(&id, &cause_text, None, command.record_name(), traceparent.as_deref()),
             });
         }
+        // Commands for other domains: ids after this domain's commands, a key of the cause.
+        let offset_of_foreign = count + decision.commands.len();
+        for (j, foreign) in decision.foreign.iter().enumerate() {
+            let encode = || self.codec.encode_value(&foreign.topic, &foreign.record, foreign.value.clone());
+            let payload = match retry_transient(shutdown, encode).await? {
+                Ok(payload) => payload,
+                Err(error) => {
+                    return Some(
+                        self.dead(message, format!("its command for {} cannot be encoded: {error}", foreign.topic)),
+                    );
+                }
+            };
+            let id = cause.event_id(offset_of_foreign + j);
+            planned.first.push(Outgoing {
+                topic: foreign.topic.clone(),
+                // The receiving topic's own partitioner (murmur2, as every client) places it.
+                partition: None,
+                key: Some(foreign.key.as_bytes().to_vec()),
+                payload: Some(payload),
+                headers: record_headers(&id, &cause_text, None, &foreign.record, traceparent.as_deref()),
+            });
+        }
         let already_present = match self.partitions.get(&partition).and_then(|p| p.partial.as_ref()) {
             Some(partial) if partial.command_offset == message.offset() => partial.present,
             _ => 0,
@@ -629,6 +607,7 @@ where
                 state.partial = None;
             }
             if count > 0 {
+                state.timers.set(&key, A::timer(&next).map(|t| t.due_micros));
                 state.entities.insert(key.clone(), next);
             }
         }
@@ -668,173 +647,43 @@ where
         Ok(kafka::send_all(&self.producer, outgoing).await?)
     }
 
-    /// Rebuilds what this instance needs for `partition`: the latest snapshots and checkpoint
-    /// from the state topic, then the tail of the events topic after the checkpoint.
-    async fn restore(&self, partition: i32, generation: u64) -> anyhow::Result<PartitionState<A::State>> {
-        let started = std::time::Instant::now();
-        let topics = self.config.topics.clone();
-        let settings = self.kafka_settings.clone();
-
-        // The state topic: latest snapshot per key and the latest checkpoint.
-        let state_topic = topics.state.clone();
-        let settings_for_state = settings.clone();
-        let (snapshots, checkpoint) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let reader = kafka::reader(&settings_for_state)?;
-            let mut snapshots: HashMap<String, (i64, Vec<u8>)> = HashMap::new();
-            let mut checkpoint: Option<Vec<u8>> = None;
-            kafka::read_partition(&reader, &state_topic, partition, 0, |message| {
-                let Some(key) = key_text(&message) else { return };
-                match message.payload() {
-                    None => {
-                        snapshots.remove(&key);
-                    }
-                    Some(payload) if key == CHECKPOINT_KEY => checkpoint = Some(payload.to_vec()),
-                    Some(payload) => {
-                        let covers =
-                            headers::get(&message, headers::COVERS_OFFSET).and_then(|c| c.parse().ok()).unwrap_or(-1);
-                        snapshots.insert(key, (covers, payload.to_vec()));
-                    }
-                }
-            })?;
-            Ok((snapshots, checkpoint))
-        })
-        .await??;
-
-        let mut entities = HashMap::with_capacity(snapshots.len());
-        let mut covers = HashMap::with_capacity(snapshots.len());
-        let mut checkpoint: Option<Checkpoint> = checkpoint.and_then(|c| serde_json::from_slice(&c).ok());
-        for (key, (covered, payload)) in snapshots {
-            match serde_json::from_slice::<A::State>(&payload) {
-                Ok(state) => {
-                    entities.insert(key.clone(), state);
-                    covers.insert(key, covered);
-                }
-                Err(error) => {
-                    // Snapshots are a cache: one that no longer reads means a full replay.
-                    warn!(partition, %error, "a snapshot does not read as the current state type; replaying all events");
-                    entities.clear();
-                    covers.clear();
-                    checkpoint = None;
-                    break;
-                }
-            }
-        }
-        let from = checkpoint.as_ref().map_or(0, |c| c.events_through + 1);
-        let mut applied_through = checkpoint.as_ref().map_or(-1, |c| c.commands_through);
-
-        // The events topic after the checkpoint, streamed so memory stays flat.
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<OwnedMessage>(1024);
-        let events_topic = topics.events.clone();
-        let reading = tokio::task::spawn_blocking(move || -> anyhow::Result<i64> {
-            let reader = kafka::reader(&settings)?;
-            Ok(kafka::read_partition(&reader, &events_topic, partition, from, |message| {
-                let _ = sender.blocking_send(message);
-            })?)
-        });
-
-        struct Open<E> {
-            command_offset: i64,
-            count: usize,
-            key: String,
-            events: Vec<(i64, E)>,
-        }
-        let mut open: Option<Open<A::Event>> = None;
-        let mut replayed_keys = HashSet::new();
-        let mut replayed = 0u64;
-        let fold = |open: Open<A::Event>, entities: &mut HashMap<String, A::State>, dirty: &mut HashSet<String>| {
-            let covered = covers.get(&open.key).copied().unwrap_or(-1);
-            for (offset, event) in &open.events {
-                if *offset > covered {
-                    A::apply(entities.entry(open.key.clone()).or_default(), event);
-                    dirty.insert(open.key.clone());
-                }
-            }
-        };
-        while let Some(message) = receiver.recv().await {
-            replayed += 1;
-            let Some(payload) = message.payload() else { continue };
-            let event = match self.codec.decode_as::<A::Event>(payload).await {
-                Ok(event) => event,
-                Err(error) => {
-                    error!(partition, offset = message.offset(), %error, "an event on the log cannot be decoded; it is left out of the state");
-                    continue;
-                }
-            };
-            let key = key_text(&message).unwrap_or_default();
-            let cause = headers::get(&message, headers::CAUSE).and_then(Cause::parse);
-            let index: usize = headers::get(&message, headers::EVENT_INDEX).and_then(|i| i.parse().ok()).unwrap_or(0);
-            let count: usize = headers::get(&message, headers::EVENT_COUNT).and_then(|c| c.parse().ok()).unwrap_or(1);
-            let command_offset = match &cause {
-                Some(cause) if cause.topic == topics.commands && cause.partition == partition => cause.offset,
-                _ => -1,
-            };
-            let continues = open.as_ref().is_some_and(|o| o.command_offset == command_offset && command_offset >= 0);
-            if !continues {
-                if let Some(previous) = open.take() {
-                    if previous.events.len() < previous.count {
-                        warn!(
-                            partition,
-                            command_offset = previous.command_offset,
-                            "an incomplete outcome is followed by another; keeping what is there"
-                        );
-                    }
-                    fold(previous, &mut entities, &mut replayed_keys);
-                }
-                open = Some(Open { command_offset, count, key, events: Vec::new() });
-            }
-            let current = open.as_mut().expect("opened above");
-            current.events.push((message.offset(), event));
-            if index + 1 >= current.count {
-                applied_through = applied_through.max(current.command_offset);
-                if let Some(done) = open.take() {
-                    fold(done, &mut entities, &mut replayed_keys);
-                }
-            }
-        }
-        let end = reading.await??;
-        let partial = match open {
-            Some(open) if open.command_offset >= 0 && open.events.len() < open.count => {
-                info!(
-                    partition,
-                    command_offset = open.command_offset,
-                    present = open.events.len(),
-                    count = open.count,
-                    "found a partial outcome; it will be finished"
-                );
-                Some(Partial {
-                    command_offset: open.command_offset,
-                    present: open.events.len(),
-                    first_event_offset: open.events.first().map_or(end, |(offset, _)| *offset),
-                })
-            }
-            Some(open) => {
-                applied_through = applied_through.max(open.command_offset);
-                fold(open, &mut entities, &mut replayed_keys);
-                None
-            }
-            None => None,
-        };
-        let checkpointed = checkpoint.as_ref().map_or(-1, |c| c.events_through);
-        info!(
-            partition,
-            entities = entities.len(),
-            replayed,
-            applied_through,
-            seconds = started.elapsed().as_secs_f64(),
-            "partition restored"
-        );
-        Ok(PartitionState {
-            generation,
-            entities,
-            applied_through,
-            events_through: end - 1,
-            checkpointed_events_through: checkpointed,
-            dirty: HashSet::new(),
-            replayed: replayed_keys,
-            unchecked_commands_through: None,
-            partial,
-        })
+    /// Whether this instance holds `partition` in the assignment `generation`.
+    fn holds(&self, partition: i32, generation: u64) -> bool {
+        self.assignments.generation(&self.config.topics.commands, partition) == Some(generation)
     }
+
+    /// How long until the next timer is due (zero when one is overdue).
+    fn until_next_timer(&self) -> Duration {
+        match self.next_timer() {
+            Some(due) => Duration::from_micros(due.saturating_sub(now_micros()).max(0) as u64),
+            None => Duration::MAX,
+        }
+    }
+
+    /// Restores the partitions assigned to this instance that it has not restored yet, then
+    /// fires the timers that are due.
+    async fn tend(&mut self, shutdown: &CancellationToken) -> anyhow::Result<()> {
+        let assigned = self.assignments.held(&self.config.topics.commands);
+        self.partitions.retain(|partition, state| assigned.contains(&(*partition, state.generation)));
+        let missing: Vec<(i32, u64)> =
+            assigned.into_iter().filter(|(partition, _)| !self.partitions.contains_key(partition)).collect();
+        let this = &*self;
+        let restored = futures::future::try_join_all(missing.into_iter().map(|(partition, generation)| async move {
+            let state = this
+                .restore(partition, generation)
+                .await
+                .with_context(|| format!("restoring partition {partition}"))?;
+            anyhow::Ok((partition, state))
+        }))
+        .await?;
+        self.partitions.extend(restored);
+        self.fire_timers(now_micros(), shutdown).await
+    }
+}
+
+/// The wall clock, in microseconds since the Unix epoch: when timers are due.
+fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
 }
 
 fn record_headers(
