@@ -67,3 +67,28 @@ macro_rules! record_set {
         }
     };
 }
+
+/// Declares Avro records as Rust structs, each deriving serde and its Avro schema, in one
+/// namespace. Field types are single identifiers (`ty` fragments would hide them from the Avro
+/// derive). The crate that uses it depends on `serde`, `serde_json` and `apache-avro`.
+///
+/// ```
+/// clio_aggregate::avro_records! {
+///     namespace = "demo";
+///     /// A ping.
+///     pub struct Ping { pub n: i64, }
+/// }
+/// use apache_avro::AvroSchema as _;
+/// assert_eq!(Ping::get_schema().name().map(|n| n.fullname(None)), Some("demo.Ping".to_string()));
+/// ```
+#[macro_export]
+macro_rules! avro_records {
+    (namespace = $ns:literal; $($(#[$doc:meta])* pub struct $name:ident { $(pub $field:ident: $ty:ident,)* })*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize, ::apache_avro::AvroSchema)]
+            #[avro(namespace = $ns)]
+            pub struct $name { $(pub $field: $ty,)* }
+        )*
+    };
+}

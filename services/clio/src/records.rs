@@ -97,6 +97,7 @@ pub async fn consume(settings: ConsumeSettings) -> anyhow::Result<()> {
         }
         // With --last, the tails of all partitions are read first, then the newest are sent.
         let mut tails: Vec<OwnedMessage> = Vec::new();
+        let mut newer: Vec<OwnedMessage> = Vec::new();
         let flush = |tails: &mut Vec<OwnedMessage>| -> bool {
             tails.sort_by_key(|m| (m.timestamp().to_millis().unwrap_or(0), m.partition(), m.offset()));
             let skip = tails.len().saturating_sub(last.unwrap_or(usize::MAX));
@@ -114,14 +115,23 @@ pub async fn consume(settings: ConsumeSettings) -> anyhow::Result<()> {
                 Some(Ok(message)) => {
                     let (partition, offset) = (message.partition(), message.offset());
                     let in_tail = open.get(&partition).is_some_and(|end| offset < *end);
-                    if last.is_some() && in_tail {
+                    if !in_tail && !follow {
+                        // Past the end taken at the start: a bounded read stops there.
+                    } else if last.is_some() && in_tail {
                         tails.push(message.detach());
+                    } else if last.is_some() && !open.is_empty() {
+                        // New records (with --follow) wait until the newest N are printed.
+                        newer.push(message.detach());
                     } else if sender.blocking_send(message.detach()).is_err() {
                         return Ok(());
                     }
                     if in_tail && open.get(&partition).is_some_and(|end| offset + 1 >= *end) {
                         open.remove(&partition);
-                        if open.is_empty() && (!flush(&mut tails) || !follow) {
+                        if open.is_empty()
+                            && (!flush(&mut tails)
+                                || !newer.drain(..).all(|m| sender.blocking_send(m).is_ok())
+                                || !follow)
+                        {
                             return Ok(());
                         }
                     }

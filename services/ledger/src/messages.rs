@@ -2,22 +2,10 @@
 //! checks that they match). Timestamps are microseconds since the Unix epoch
 //! (`timestamp-micros`); dates are days since the epoch (`date`).
 
-use clio_aggregate::record_set;
-use serde::{Deserialize, Serialize};
+use clio_aggregate::{avro_records, record_set};
 
-// Field types are single identifiers (`ty` fragments would hide them from the Avro derive).
-macro_rules! records {
-    ($($(#[$doc:meta])* pub struct $name:ident { $(pub $field:ident: $ty:ident,)* })*) => {
-        $(
-            $(#[$doc])*
-            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-            #[avro(namespace = "clio.ledger")]
-            pub struct $name { $(pub $field: $ty,)* }
-        )*
-    };
-}
-
-records! {
+avro_records! {
+    namespace = "clio.ledger";
     /// Configure (and if need be create) an account.
     pub struct ConfigureAccount {
         pub debtor_id: i64,
@@ -207,7 +195,8 @@ record_set! {
     }
 }
 
-records! {
+avro_records! {
+    namespace = "clio.ledger";
     /// Internal: the sender's account asks the recipient's account whether it can receive a
     /// transfer (the protocol's reachability check, done as a message because the two
     /// accounts may live on different partitions). Keyed by the recipient.
@@ -256,7 +245,8 @@ records! {
     }
 }
 
-records! {
+avro_records! {
+    namespace = "clio.ledger";
     /// Internal: the ledger's clock. Time-driven work (interest rate changes, capitalisation,
     /// deletion, purge, heartbeats, reminders) happens only when one of these reaches the
     /// account, so a replay of the log decides exactly as the first run did. The scanner

@@ -159,7 +159,7 @@ fn the_checks_come_in_the_protocols_order() {
     // Newer interest rate AND insufficient: the interest check comes first.
     let mut account = w.account(1);
     account.update.as_mut().expect("exists").last_interest_rate_change_ts = T0 + 1;
-    w.accounts.insert(format!("{DEBTOR}/1"), account);
+    w.entities.insert(format!("{DEBTOR}/1"), account);
     let mut stale = prepare(1, 0, "direct", 1, 2, 100, 100);
     if let clio_ledger::LedgerCommand::PrepareTransfer(p) = &mut stale {
         p.final_interest_rate_ts = T0;
@@ -337,7 +337,7 @@ fn a_balance_change_delivered_twice_is_applied_once() {
 fn a_balance_change_for_a_missing_account_creates_it_so_no_money_is_lost() {
     let mut w = World::with_accounts(&[(1, 100), (2, 0)]);
     let p = prepared(&w.send(prepare(1, 2, "direct", 1, 1, 40, 40)));
-    w.accounts.remove(&format!("{DEBTOR}/2")); // purged after the prepare
+    w.entities.remove(&format!("{DEBTOR}/2")); // purged after the prepare
     w.send(finalize(&p, 40));
     assert_eq!(w.principal(2), 40);
 }

@@ -191,6 +191,25 @@ impl Catalogue {
         Ok(())
     }
 
+    /// Checks that `topic` carries exactly `records` (a domain's record set): a record the
+    /// domain writes that the catalogue does not list would have no registered schema, and one
+    /// the catalogue lists that the domain does not know would be a dead letter.
+    pub fn check_records(&self, topic: &str, records: &[&str]) -> Result<()> {
+        let spec = self.topic(topic).ok_or_else(|| {
+            Error::Catalogue(format!("topic {topic} is not in the catalogue ({})", self.dir.display()))
+        })?;
+        let listed: std::collections::BTreeSet<&str> = spec.values.iter().map(String::as_str).collect();
+        let known: std::collections::BTreeSet<&str> = records.iter().copied().collect();
+        let missing: Vec<&str> = known.difference(&listed).copied().collect();
+        let unknown: Vec<&str> = listed.difference(&known).copied().collect();
+        if missing.is_empty() && unknown.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Catalogue(format!(
+            "topic {topic}: the catalogue does not list {missing:?}, which the domain writes, and lists {unknown:?}, which the domain does not know"
+        )))
+    }
+
     /// The compression of `topic`; a topic the catalogue does not list gets the default.
     pub fn compression(&self, topic: &str) -> Compression {
         self.topic(topic).map_or_else(Compression::default, |t| t.compression)
@@ -229,4 +248,27 @@ fn avsc_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     found.sort();
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalogue(values: &[&str]) -> Catalogue {
+        let text = format!(
+            "[[topic]]\nname = \"d.commands\"\ndescription = \"\"\npartitions = 1\ncleanup_policy = \"delete\"\nkey = \"\"\nformat = \"raw\"\nvalues = {values:?}\nproducers = []\nconsumers = []\n"
+        );
+        let file: CatalogueFile = toml::from_str(&text).expect("toml");
+        Catalogue { dir: PathBuf::from("test"), topics: file.topics, schemas: BTreeMap::new() }
+    }
+
+    #[test]
+    fn a_topic_must_list_exactly_the_domains_records() {
+        assert!(catalogue(&["d.A", "d.B"]).check_records("d.commands", &["d.B", "d.A"]).is_ok());
+        let missing = catalogue(&["d.A"]).check_records("d.commands", &["d.A", "d.B"]).expect_err("refused");
+        assert!(missing.to_string().contains("does not list [\"d.B\"]"), "{missing}");
+        let unknown = catalogue(&["d.A", "d.C"]).check_records("d.commands", &["d.A"]).expect_err("refused");
+        assert!(unknown.to_string().contains("lists [\"d.C\"]"), "{unknown}");
+        assert!(catalogue(&[]).check_records("elsewhere", &[]).is_err(), "a topic the catalogue lacks");
+    }
 }

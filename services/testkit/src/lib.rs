@@ -10,9 +10,14 @@
 //!   test database, an in-process schema registry, unique topic names.
 //! - [`records`]: producing records and reading whole topics back.
 //! - [`running`]: the tally's processor inside a test, and tally commands.
+//! - [`scenario`]: `given(events).when(command).then(events)` and a world of entities, over
+//!   any aggregate, with no I/O.
+//! - [`schemas`]: Rust record types checked against their .avsc files, for any domain.
 
 pub mod harness;
 pub mod records;
 pub mod running;
+pub mod scenario;
+pub mod schemas;
 pub mod tally;
 pub mod tally_model;

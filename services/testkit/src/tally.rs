@@ -4,129 +4,104 @@
 
 use std::collections::BTreeSet;
 
-use clio_aggregate::{Aggregate, Context, Decision, ForeignCommand, Timer, record_set};
+use clio_aggregate::{Aggregate, Context, Decision, ForeignCommand, Timer, avro_records, record_set};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Deposit {
-    pub command_id: String,
-    pub counter: String,
-    pub amount: i64,
-}
+avro_records! {
+    namespace = "clio.testkit";
+    pub struct Deposit {
+        pub command_id: String,
+        pub counter: String,
+        pub amount: i64,
+    }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Transfer {
-    pub command_id: String,
-    pub counter: String,
-    pub to: String,
-    pub amount: i64,
-}
+    pub struct Transfer {
+        pub command_id: String,
+        pub counter: String,
+        pub to: String,
+        pub amount: i64,
+    }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Deposited {
-    pub command_id: String,
-    pub counter: String,
-    pub amount: i64,
-}
+    pub struct Deposited {
+        pub command_id: String,
+        pub counter: String,
+        pub amount: i64,
+    }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Withdrawn {
-    pub command_id: String,
-    pub counter: String,
-    pub to: String,
-    pub amount: i64,
-}
+    pub struct Withdrawn {
+        pub command_id: String,
+        pub counter: String,
+        pub to: String,
+        pub amount: i64,
+    }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Balance {
-    pub counter: String,
-    pub total: i64,
-}
+    pub struct Balance {
+        pub counter: String,
+        pub total: i64,
+    }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Refused {
-    pub command_id: String,
-    pub counter: String,
-    pub reason: String,
-}
+    pub struct Refused {
+        pub command_id: String,
+        pub counter: String,
+        pub reason: String,
+    }
 
-/// Counts one arrival; it has no idempotency key on purpose (see the .avsc).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Bump {
-    pub counter: String,
-}
+    /// Counts one arrival; it has no idempotency key on purpose (see the .avsc).
+    pub struct Bump {
+        pub counter: String,
+    }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Bumped {
-    pub counter: String,
-    pub bumps: i64,
-}
+    pub struct Bumped {
+        pub counter: String,
+        pub bumps: i64,
+    }
 
-/// Deposit later, when a timer of the counter's own fires.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Schedule {
-    pub command_id: String,
-    pub counter: String,
-    pub delay_ms: i64,
-    pub amount: i64,
-}
+    /// Deposit later, when a timer of the counter's own fires.
+    pub struct Schedule {
+        pub command_id: String,
+        pub counter: String,
+        pub delay_ms: i64,
+        pub amount: i64,
+    }
 
-/// The command a counter's timer produces.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Fire {
-    pub command_id: String,
-    pub counter: String,
-    pub due: i64,
-}
+    /// The command a counter's timer produces.
+    pub struct Fire {
+        pub command_id: String,
+        pub counter: String,
+        pub due: i64,
+    }
 
-/// Move an amount to a counter of another tally.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Export {
-    pub command_id: String,
-    pub counter: String,
-    pub to_topic: String,
-    pub to_counter: String,
-    pub amount: i64,
-}
+    /// Move an amount to a counter of another tally.
+    pub struct Export {
+        pub command_id: String,
+        pub counter: String,
+        pub to_topic: String,
+        pub to_counter: String,
+        pub amount: i64,
+    }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Scheduled {
-    pub command_id: String,
-    pub counter: String,
-    pub due: i64,
-    pub amount: i64,
-}
+    pub struct Scheduled {
+        pub command_id: String,
+        pub counter: String,
+        pub due: i64,
+        pub amount: i64,
+    }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Fired {
-    pub command_id: String,
-    pub counter: String,
-    pub due: i64,
-    pub amount: i64,
-}
+    pub struct Fired {
+        pub command_id: String,
+        pub counter: String,
+        pub due: i64,
+        pub amount: i64,
+    }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, apache_avro::AvroSchema)]
-#[avro(namespace = "clio.testkit")]
-pub struct Exported {
-    pub command_id: String,
-    pub counter: String,
-    pub to_topic: String,
-    pub to_counter: String,
-    pub amount: i64,
-    pub deposit_id: String,
+    pub struct Exported {
+        pub command_id: String,
+        pub counter: String,
+        pub to_topic: String,
+        pub to_counter: String,
+        pub amount: i64,
+        pub deposit_id: String,
+    }
 }
 
 record_set! {
@@ -365,33 +340,29 @@ pub fn schema_files() -> Vec<(&'static str, &'static str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use apache_avro::{AvroSchema, Schema};
-
-    fn schema_of(name: &str) -> Schema {
-        let text = schema_files().into_iter().find(|(n, _)| *n == name).unwrap().1;
-        Schema::parse_str(text).unwrap()
-    }
+    use apache_avro::AvroSchema;
 
     #[test]
     fn rust_types_match_their_avsc_files() {
-        let pairs = [
-            ("clio.testkit.Deposit", Deposit::get_schema()),
-            ("clio.testkit.Transfer", Transfer::get_schema()),
-            ("clio.testkit.Deposited", Deposited::get_schema()),
-            ("clio.testkit.Withdrawn", Withdrawn::get_schema()),
-            ("clio.testkit.Balance", Balance::get_schema()),
-            ("clio.testkit.Refused", Refused::get_schema()),
-            ("clio.testkit.Bump", Bump::get_schema()),
-            ("clio.testkit.Bumped", Bumped::get_schema()),
-            ("clio.testkit.Schedule", Schedule::get_schema()),
-            ("clio.testkit.Fire", Fire::get_schema()),
-            ("clio.testkit.Export", Export::get_schema()),
-            ("clio.testkit.Scheduled", Scheduled::get_schema()),
-            ("clio.testkit.Fired", Fired::get_schema()),
-            ("clio.testkit.Exported", Exported::get_schema()),
-        ];
-        for (name, derived) in pairs {
-            assert_eq!(derived.canonical_form(), schema_of(name).canonical_form(), "{name} drifted from its .avsc");
-        }
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas"));
+        crate::schemas::assert_types_match_files(
+            dir,
+            &[
+                ("Deposit", Deposit::get_schema()),
+                ("Transfer", Transfer::get_schema()),
+                ("Deposited", Deposited::get_schema()),
+                ("Withdrawn", Withdrawn::get_schema()),
+                ("Balance", Balance::get_schema()),
+                ("Refused", Refused::get_schema()),
+                ("Bump", Bump::get_schema()),
+                ("Bumped", Bumped::get_schema()),
+                ("Schedule", Schedule::get_schema()),
+                ("Fire", Fire::get_schema()),
+                ("Export", Export::get_schema()),
+                ("Scheduled", Scheduled::get_schema()),
+                ("Fired", Fired::get_schema()),
+                ("Exported", Exported::get_schema()),
+            ],
+        );
     }
 }

@@ -60,6 +60,22 @@ impl OwnBroker {
     }
 }
 
+/// Stops the broker and drops its storage whatever the test's outcome.
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(crate::repo_root().join("infra/broker.sh"))
+            .args(["reset", &self.name])
+            .env("CLIO_DATA_DIR", &self.data)
+            .stdin(Stdio::null())
+            .status();
+        // The logs (clio up's and the broker's) stay when the test failed.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.data);
+        }
+    }
+}
+
 fn configure(debtor_id: i64, creditor_id: i64) -> ConfigureAccount {
     ConfigureAccount {
         debtor_id,
@@ -198,6 +214,5 @@ async fn clio_up_rides_out_the_broker_killed_for_5_and_for_60_seconds() {
     let stopped = tokio::time::timeout(Duration::from_secs(30), platform.wait()).await;
     assert!(stopped.is_ok_and(|s| s.is_ok_and(|s| s.success())), "clio up stops cleanly on SIGTERM");
     pool.close().await;
-    broker.script(&["reset", &name]).await;
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).execute(&env.pool).await;
 }

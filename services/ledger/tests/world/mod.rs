@@ -1,87 +1,56 @@
-//! A world of accounts for scenario tests: commands are decided and applied as the runtime
-//! does, and commands for other accounts (verifications, balance changes) are delivered in
-//! order, until nothing is left in flight. No I/O.
+//! A world of accounts for scenario tests: the test kit's world over the ledger (commands are
+//! decided and applied as the runtime does, and commands for other accounts — verifications,
+//! balance changes — are delivered in order, until nothing is left in flight), with the
+//! ledger's own helpers. No I/O.
 
 // Each test crate uses part of the world.
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, VecDeque};
-
-use clio_aggregate::{Aggregate, Cause, Context};
 use clio_ledger::messages::*;
 use clio_ledger::{Account, Ledger, LedgerCommand, LedgerEvent};
+pub use clio_testkit::scenario::T0;
 
 pub const DEBTOR: i64 = 666;
 pub const DAY: i64 = 86_400_000_000;
-/// 2026-11-22T00:00:00Z in microseconds.
-pub const T0: i64 = 1_795_305_600_000_000;
 pub const NO_CONSTRAINT: i64 = 253_402_214_400_000_000; // 9999-12-31
 
-#[derive(Default)]
-pub struct World {
-    pub accounts: BTreeMap<String, Account>,
-    pub now: i64,
-    pub events: Vec<LedgerEvent>,
-    /// Each decision's events with the entity they belong to, in decision order: what one
-    /// account's partition of the log holds, outcome by outcome.
-    pub outcomes: Vec<(String, Vec<LedgerEvent>)>,
-    pub invalid: Vec<String>,
-    pub in_flight: VecDeque<LedgerCommand>,
-    offset: i64,
+/// The ledger's world: the test kit's world of entities, with the ledger's accounts.
+pub type World = clio_testkit::scenario::World<Ledger>;
+
+/// What the ledger's scenarios add to the world.
+pub trait LedgerWorld {
+    fn new() -> Self;
+    fn account(&self, creditor_id: i64) -> Account;
+    fn principal(&self, creditor_id: i64) -> i64;
+    fn configure(&mut self, creditor_id: i64, seqnum: i32, config_data: &str) -> Vec<LedgerEvent>;
+    /// Root account with a limit, and holders with money issued to them.
+    fn with_accounts(holders: &[(i64, i64)]) -> Self;
+    /// The ledger's clock reaches one account `days` after the current time, with the root
+    /// account's `rate`; returns every event it causes.
+    fn tick(&mut self, creditor_id: i64, days: i64, rate: f64) -> Vec<LedgerEvent>;
+    /// Prepares and commits a transfer of `amount`; returns the transfer's prepare answer.
+    fn transfer(&mut self, from: i64, to: i64, amount: i64) -> Vec<LedgerEvent>;
 }
 
-impl World {
-    pub fn new() -> Self {
+impl LedgerWorld for World {
+    fn new() -> Self {
         Self { now: T0, ..Self::default() }
     }
 
-    pub fn account(&self, creditor_id: i64) -> Account {
-        self.accounts.get(&format!("{DEBTOR}/{creditor_id}")).cloned().unwrap_or_default()
+    fn account(&self, creditor_id: i64) -> Account {
+        self.state(&format!("{DEBTOR}/{creditor_id}"))
     }
 
-    pub fn principal(&self, creditor_id: i64) -> i64 {
+    fn principal(&self, creditor_id: i64) -> i64 {
         self.account(creditor_id).principal()
     }
 
-    /// Decides one command and applies its events; commands for other accounts wait in
-    /// `in_flight`. Returns the events.
-    pub fn decide(&mut self, command: LedgerCommand) -> Vec<LedgerEvent> {
-        self.offset += 1;
-        let key = Ledger::entity_key(&command);
-        let entity = key.clone();
-        let context = Context { now_micros: self.now, cause: Cause::new("ledger.commands", 0, self.offset) };
-        let state = self.accounts.entry(key).or_default();
-        let decision = Ledger::decide(state, &command, &context);
-        for event in &decision.events {
-            Ledger::apply(state, event);
-        }
-        if let Some(reason) = decision.invalid {
-            self.invalid.push(reason);
-        }
-        self.in_flight.extend(decision.commands.into_iter().map(|(_, c)| c));
-        self.events.extend(decision.events.iter().cloned());
-        if !decision.events.is_empty() {
-            self.outcomes.push((entity, decision.events.clone()));
-        }
-        decision.events
-    }
-
-    /// Sends a command and delivers everything it causes; returns every event.
-    pub fn send(&mut self, command: LedgerCommand) -> Vec<LedgerEvent> {
-        let mut out = self.decide(command);
-        while let Some(next) = self.in_flight.pop_front() {
-            out.extend(self.decide(next));
-        }
-        out
-    }
-
-    pub fn configure(&mut self, creditor_id: i64, seqnum: i32, config_data: &str) -> Vec<LedgerEvent> {
+    fn configure(&mut self, creditor_id: i64, seqnum: i32, config_data: &str) -> Vec<LedgerEvent> {
         self.send(configure(creditor_id, self.now, seqnum, 0.0, 0, config_data))
     }
 
-    /// Root account with a limit, and holders with money issued to them.
-    pub fn with_accounts(holders: &[(i64, i64)]) -> Self {
-        let mut world = World::new();
+    fn with_accounts(holders: &[(i64, i64)]) -> Self {
+        let mut world = <World as LedgerWorld>::new();
         world.configure(0, 1, "");
         for &(creditor, amount) in holders {
             world.configure(creditor, 1, "");
@@ -92,15 +61,12 @@ impl World {
         world
     }
 
-    /// The ledger's clock reaches one account `days` after the current time, with the root
-    /// account's `rate`; returns every event it causes.
-    pub fn tick(&mut self, creditor_id: i64, days: i64, rate: f64) -> Vec<LedgerEvent> {
+    fn tick(&mut self, creditor_id: i64, days: i64, rate: f64) -> Vec<LedgerEvent> {
         self.now += days * DAY;
         self.send(maintain(creditor_id, self.now, rate))
     }
 
-    /// Prepares and commits a transfer of `amount`; returns the transfer's prepare answer.
-    pub fn transfer(&mut self, from: i64, to: i64, amount: i64) -> Vec<LedgerEvent> {
+    fn transfer(&mut self, from: i64, to: i64, amount: i64) -> Vec<LedgerEvent> {
         let kind = if from == 0 { "issuing" } else { "direct" };
         let coordinator = if from == 0 { DEBTOR } else { from };
         self.offset += 1;

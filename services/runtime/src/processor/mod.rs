@@ -119,6 +119,14 @@ impl ProcessorConfig {
         }
     }
 
+    /// Checks that the catalogue's commands and events topics carry exactly the domain's
+    /// records (a start-up check: they are written in two places, the .avsc list of the
+    /// catalogue and the domain's record sets).
+    pub fn check_records<A: Aggregate>(&self, catalogue: &Catalogue) -> crate::Result<()> {
+        catalogue.check_records(&self.topics.commands, A::Command::RECORDS)?;
+        catalogue.check_records(&self.topics.events, A::Event::RECORDS)
+    }
+
     /// Takes each topic's compression from the catalogue.
     pub fn compressed_as_in(mut self, catalogue: &Catalogue) -> Self {
         self.compression = catalogue.compression(&self.topics.events);
