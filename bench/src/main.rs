@@ -327,15 +327,15 @@ async fn main() -> anyhow::Result<()> {
     )?;
     writeln!(
         report,
-        "| compression of the topics integrators read: broker produce+consume, {} event-like records, gzip | {:.0} records/s (produce {:.0}/s, consume {:.0}/s) | lz4, the codec before (kafkajs cannot read it): {:.0} records/s; none: {:.0} records/s | {:.2} of lz4, {:.2} of none | what readability costs |",
+        "| compression of the topics integrators read: broker produce+consume, {} event-like records, uncompressed | {:.0} records/s (produce {:.0}/s, consume {:.0}/s) | lz4, the codec before (kafkajs cannot read it): {:.0} records/s; gzip, the other codec every client reads: {:.0} records/s | {:.2} of lz4, {:.2} of gzip | ≥ 1 (readability costs nothing) |",
         e2e.broker_records,
         e2e.broker.ceiling_per_second,
         e2e.broker.produce_per_second,
         e2e.broker.consume_per_second,
         e2e.lz4.ceiling_per_second,
-        e2e.uncompressed.ceiling_per_second,
+        e2e.gzip.ceiling_per_second,
         e2e.broker.ceiling_per_second / e2e.lz4.ceiling_per_second,
-        e2e.broker.ceiling_per_second / e2e.uncompressed.ceiling_per_second
+        e2e.broker.ceiling_per_second / e2e.gzip.ceiling_per_second
     )?;
     let rebuild = &e2e.rebuild;
     writeln!(
@@ -388,10 +388,10 @@ async fn main() -> anyhow::Result<()> {
 }
 
 struct EndToEnd {
-    /// With the compression of the topics integrators read (gzip).
+    /// With the compression of the topics integrators read (none).
     broker: end_to_end::BrokerBaseline,
     lz4: end_to_end::BrokerBaseline,
-    uncompressed: end_to_end::BrokerBaseline,
+    gzip: end_to_end::BrokerBaseline,
     broker_records: usize,
     pgbench_tps: f64,
     pgbench_seconds: u64,
@@ -415,9 +415,9 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
     eprintln!("broker baseline: {broker_records} records (as many as the ledger run wrote)");
     let broker_records = broker_records.max(10_000);
     let broker = end_to_end::broker_baseline(&kafka, &prefix, broker_records, Compression::default()).await?;
-    eprintln!("compression: the same records with lz4 (the codec before) and with none");
+    eprintln!("compression: the same records with lz4 (the codec before) and with gzip");
     let lz4 = end_to_end::broker_baseline(&kafka, &prefix, broker_records, Compression::Lz4).await?;
-    let uncompressed = end_to_end::broker_baseline(&kafka, &prefix, broker_records, Compression::None).await?;
+    let gzip = end_to_end::broker_baseline(&kafka, &prefix, broker_records, Compression::Gzip).await?;
     eprintln!("broker latency: {} records/s for {} s", end_to_end::LATENCY_RATE, end_to_end::LATENCY_SECONDS);
     let broker_latency =
         end_to_end::broker_latency(&kafka, &prefix, end_to_end::LATENCY_RATE, end_to_end::LATENCY_SECONDS).await?;
@@ -436,7 +436,7 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
     Ok(EndToEnd {
         broker,
         lz4,
-        uncompressed,
+        gzip,
         broker_records,
         pgbench_tps,
         pgbench_seconds,
@@ -511,7 +511,7 @@ async fn one_figure(settings: &Settings, pool: &PgPool, figure: Figure) -> anyho
             }
         }
         Figure::Compression => {
-            for compression in [Compression::default(), Compression::Lz4, Compression::None] {
+            for compression in [Compression::Gzip, Compression::Lz4, Compression::None] {
                 let run = end_to_end::broker_baseline(&kafka, &prefix, settings.events, compression).await?;
                 println!(
                     "broker with {}: {:.0} records/s produced then consumed (produce {:.0}/s, consume {:.0}/s)",

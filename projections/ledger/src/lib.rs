@@ -29,6 +29,14 @@ pub struct LedgerModel;
 impl ReadModel for LedgerModel {
     type Event = LedgerEvent;
 
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn topics(&self) -> &'static [&'static str] {
+        &[TOPIC]
+    }
+
     fn migrations(&self) -> &[Migration] {
         MIGRATIONS
     }

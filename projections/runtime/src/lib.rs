@@ -21,8 +21,10 @@
 //! - [`projector`]: the consumer-group loop.
 //! - [`rebuild`]: rebuild into new tables and the atomic swap.
 //! - [`status`]: offsets and lag for operators.
+//! - [`plugged`]: any read model behind one object-safe trait, for the platform's one list.
 
 pub mod batch;
+pub mod plugged;
 pub mod projector;
 pub mod rebuild;
 pub mod schema;
@@ -79,6 +81,13 @@ pub struct Envelope<E> {
 /// A read model: tables defined by migrations, and how a batch of events changes them.
 pub trait ReadModel: Send + Sync + 'static {
     type Event: RecordSet + Clone + Send + Sync + 'static;
+
+    /// The read model's name: its Postgres schema, its key in `clio.projection_offsets`, and
+    /// what `clio projections rebuild <name>` and `clio run projector <name>` call it.
+    fn name(&self) -> &'static str;
+
+    /// The event topics it reads.
+    fn topics(&self) -> &'static [&'static str];
 
     /// The migrations that create and evolve the tables, in order. They are run with the
     /// read model's schema as `search_path`, so they name tables without a schema: the same

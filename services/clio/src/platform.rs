@@ -21,6 +21,11 @@ use crate::{projections, setup};
 /// `clio_aggregate::Aggregate`, and each domain adds one line to `spawn_processor`.
 pub const DOMAINS: &[&str] = &["ledger"];
 
+/// The read models of the plugged domains.
+pub fn plugged_read_models() -> Vec<std::sync::Arc<dyn clio_projection::plugged::Projection>> {
+    vec![std::sync::Arc::new(clio_ledger_projection::LedgerModel)]
+}
+
 /// Spawns the processor of `domain`.
 fn spawn_processor(
     tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
@@ -201,8 +206,8 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     for domain in DOMAINS {
         spawn_processor(&mut tasks, domain, &catalogue, &settings.kafka, &codec, &token)?;
     }
-    for (name, _) in projections::PROJECTIONS {
-        projections::spawn(&mut tasks, name, &settings.kafka, &pool, &codec, &token)?;
+    for model in projections::read_models() {
+        projections::spawn(&mut tasks, model.name(), &settings.kafka, &pool, &codec, &token)?;
     }
     {
         let interval = Duration::from_secs(settings.ledger_scan_interval_seconds.max(1));
@@ -246,7 +251,7 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     );
     println!(
         "  read models      {}  (Postgres schemas; clio projections status)",
-        projections::PROJECTIONS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+        projections::read_models().iter().map(|model| model.name()).collect::<Vec<_>>().join(", ")
     );
     if settings.demo {
         println!(

@@ -1,11 +1,10 @@
 //! The read models this build runs, and the `projections` commands.
 
 use std::io::IsTerminal as _;
+use std::sync::Arc;
 
-use anyhow::Context as _;
-use clio_ledger_projection::LedgerModel;
-use clio_projection::projector::{self, ProjectorConfig};
-use clio_projection::rebuild::{self, Progress};
+use clio_projection::plugged::{Projection, find};
+use clio_projection::rebuild::Progress;
 use clio_runtime::codec::Codec;
 use clio_runtime::settings::KafkaSettings;
 use sqlx::PgPool;
@@ -15,15 +14,9 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::ProjectionSettings;
 use crate::setup;
 
-/// Every read model: its name (also its Postgres schema) and the topics it reads.
-pub const PROJECTIONS: &[(&str, &[&str])] = &[(clio_ledger_projection::NAME, &[clio_ledger_projection::TOPIC])];
-
-fn config(name: &str) -> anyhow::Result<ProjectorConfig> {
-    let (name, topics) = PROJECTIONS.iter().find(|(n, _)| *n == name).with_context(|| {
-        let known: Vec<&str> = PROJECTIONS.iter().map(|(n, _)| *n).collect();
-        format!("unknown read model {name:?}; this build has: {}", known.join(", "))
-    })?;
-    Ok(ProjectorConfig::new(name, topics))
+/// Every read model of the plugged domains.
+pub fn read_models() -> Vec<Arc<dyn Projection>> {
+    crate::platform::plugged_read_models()
 }
 
 /// Spawns the projector of read model `name`.
@@ -35,26 +28,24 @@ pub fn spawn(
     codec: &Codec,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let config = config(name)?;
+    let all = read_models();
+    let model = find(&all, name)?.clone();
+    let config = model.config();
     let (kafka, pool, codec, token) = (kafka.clone(), pool.clone(), codec.clone(), shutdown.clone());
     let part = format!("{name} projector");
-    match name {
-        clio_ledger_projection::NAME => tasks.spawn(crate::platform::restarting(part, token.clone(), move || {
-            let (kafka, pool, codec, config, token) =
-                (kafka.clone(), pool.clone(), codec.clone(), config.clone(), token.clone());
-            async move { projector::run(&kafka, pool, codec, LedgerModel, config, token).await.map(|_| ()) }
-        })),
-        other => anyhow::bail!("no projector for {other:?}"),
-    };
+    tasks.spawn(crate::platform::restarting(part, token.clone(), move || {
+        let run = model.run(kafka.clone(), pool.clone(), codec.clone(), config.clone(), token.clone());
+        async move { run.await.map(|_| ()) }
+    }));
     Ok(())
 }
 
 /// `clio projections status`.
 pub async fn status(settings: &ProjectionSettings) -> anyhow::Result<()> {
     let pool = setup::connect_creating(&settings.database.database_url).await?;
-    let known: Vec<(String, Vec<String>)> = PROJECTIONS
+    let known: Vec<(String, Vec<String>)> = read_models()
         .iter()
-        .map(|(name, topics)| (name.to_string(), topics.iter().map(|t| t.to_string()).collect()))
+        .map(|model| (model.name().to_string(), model.topics().iter().map(|t| t.to_string()).collect()))
         .collect();
     let rows = clio_projection::status::status(&settings.kafka, &pool, &known).await?;
     println!("{:<20} {:<24} {:>9} {:>12} {:>12} {:>10}", "projection", "topic", "partition", "stored", "end", "lag");
@@ -70,17 +61,13 @@ pub async fn status(settings: &ProjectionSettings) -> anyhow::Result<()> {
 
 /// `clio projections rebuild <name>`.
 pub async fn rebuild(name: &str, settings: &ProjectionSettings) -> anyhow::Result<()> {
-    let config = config(name)?;
+    let all = read_models();
+    let model = find(&all, name)?;
     let pool = setup::connect_creating(&settings.database.database_url).await?;
     let codec = Codec::new(&settings.registry.registry_url);
     let shutdown = clio_runtime::shutdown::on_signal();
     let progress = if std::io::stderr().is_terminal() { Progress::Bar } else { Progress::Hidden };
-    let report = match name {
-        clio_ledger_projection::NAME => {
-            rebuild::rebuild(&settings.kafka, &pool, &codec, &LedgerModel, &config, progress, &shutdown).await?
-        }
-        other => anyhow::bail!("no projector for {other:?}"),
-    };
+    let report = model.rebuild(&settings.kafka, &pool, &codec, &model.config(), progress, &shutdown).await?;
     let seconds = report.elapsed.as_secs_f64();
     println!(
         "rebuilt {name}: {} records ({} events applied, {} duplicates, {} dead letters) in {seconds:.1} s, {:.0} records/s; swapped in",

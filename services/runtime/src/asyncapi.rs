@@ -160,7 +160,7 @@ pub fn document(catalogue: &Catalogue, endpoints: &Endpoints) -> Value {
         "info": {
             "title": "Clio",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Every topic of the Clio platform. Values are Confluent-framed Avro (magic byte 0, 4-byte schema id, Avro body); subjects are `<topic>-<full.record.Name>`. Keys are UTF-8 strings, partitioned by the Java client's murmur2 hash (librdkafka: partitioner=murmur2_random); a command on another partition is forwarded to the right one. Records are compressed as each channel's `compression.type` binding says: gzip on every topic integrators read (every mainstream client, kafkajs included, reads it with nothing extra installed), lz4 on the processors' internal state topics. Generated from schemas/catalogue.toml: do not edit by hand.",
+            "description": "Every topic of the Clio platform. Values are Confluent-framed Avro (magic byte 0, 4-byte schema id, Avro body); subjects are `<topic>-<full.record.Name>`. Keys are UTF-8 strings, partitioned by the Java client's murmur2 hash (librdkafka: partitioner=murmur2_random); a command on another partition is forwarded to the right one. Records are compressed as each channel's `compression.type` binding says: none or gzip on every topic integrators read, which every mainstream client (kafkajs included) reads with nothing extra installed. Generated from schemas/catalogue.toml: do not edit by hand.",
             "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
             "contact": {"name": "Clio developers"}
         },

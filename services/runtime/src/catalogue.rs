@@ -46,8 +46,8 @@ impl CleanupPolicy {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Compression {
-    None,
     #[default]
+    None,
     Gzip,
     Snappy,
     Lz4,
@@ -81,7 +81,7 @@ pub struct TopicSpec {
     pub description: String,
     pub partitions: i32,
     pub cleanup_policy: CleanupPolicy,
-    /// How its records are compressed (default gzip, which every mainstream client reads).
+    /// How its records are compressed (default none, which every client reads).
     #[serde(default)]
     pub compression: Compression,
     /// What the record key is, in words an integrator can follow.

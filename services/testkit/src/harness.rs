@@ -147,11 +147,7 @@ impl TestEnv {
                 } else {
                     clio_runtime::catalogue::CleanupPolicy::Delete
                 },
-                compression: if name.ends_with(".state") {
-                    clio_runtime::catalogue::Compression::Lz4
-                } else {
-                    clio_runtime::catalogue::Compression::default()
-                },
+                compression: clio_runtime::catalogue::Compression::default(),
                 key: String::new(),
                 format: clio_runtime::catalogue::ValueFormat::Raw,
                 values: Vec::new(),

@@ -15,6 +15,14 @@ pub struct TallyModel;
 impl ReadModel for TallyModel {
     type Event = TallyEvent;
 
+    fn name(&self) -> &'static str {
+        "tally"
+    }
+
+    fn topics(&self) -> &'static [&'static str] {
+        &["tally.events"]
+    }
+
     fn migrations(&self) -> &[Migration] {
         MIGRATIONS
     }

@@ -444,6 +444,14 @@ struct InterruptingModel {
 impl clio_projection::ReadModel for InterruptingModel {
     type Event = TallyEvent;
 
+    fn name(&self) -> &'static str {
+        TallyModel.name()
+    }
+
+    fn topics(&self) -> &'static [&'static str] {
+        TallyModel.topics()
+    }
+
     fn migrations(&self) -> &[clio_projection::Migration] {
         clio_testkit::tally_model::MIGRATIONS
     }

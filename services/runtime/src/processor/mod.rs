@@ -115,7 +115,7 @@ impl ProcessorConfig {
             linger: Duration::from_millis(5),
             snapshot_interval: Duration::from_secs(1),
             compression: Compression::default(),
-            state_compression: Compression::Lz4,
+            state_compression: Compression::default(),
         }
     }
 
