@@ -6,14 +6,9 @@
 source "$(dirname "$0")/lib.sh"
 
 tools="${CLIO_ASYNCAPI_TOOLS:-$HOME/.cache/clio/asyncapi-tools}"
-packages=("@asyncapi/parser@3.6.3" "@asyncapi/avro-schema-parser@3.0.24" "@asyncapi/react-component@3.2.1")
-marker="$tools/.installed-3.6.3-react-3.2.1"
-if [ ! -f "$marker" ]; then
-  command -v npm >/dev/null || apt_install nodejs npm
-  say "installing the AsyncAPI parser and React component (npm) into $tools"
-  mkdir -p "$tools"
-  (cd "$tools" && [ -f package.json ] || echo '{"name": "clio-asyncapi-tools", "private": true, "type": "module"}' > "$tools/package.json")
-  (cd "$tools" && npm install --no-audit --no-fund --no-package-lock --loglevel=error "${packages[@]}" >&2)
-  touch "$marker"
-fi
+# ES modules: render.mjs and validate.mjs import these packages.
+mkdir -p "$tools"
+[ -f "$tools/package.json" ] || echo '{"name": "clio-asyncapi-tools", "private": true, "type": "module"}' > "$tools/package.json"
+npm_tools "$tools" .installed-3.6.3-react-3.2.1 "the AsyncAPI parser and React component" \
+  @asyncapi/parser@3.6.3 @asyncapi/avro-schema-parser@3.0.24 @asyncapi/react-component@3.2.1
 echo "$tools"

@@ -39,3 +39,17 @@ wait_for_port() {
 }
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# Installs npm packages into DIR when MARKER (a file in DIR naming the pinned versions) is
+# missing; no lockfile is written: versions are pinned by the caller.
+#   npm_tools DIR MARKER WHAT PACKAGE...
+npm_tools() {
+  local dir=$1 marker=$2 what=$3; shift 3
+  [ -f "$dir/$marker" ] && return 0
+  command -v npm >/dev/null || apt_install nodejs npm
+  say "installing $what (npm) into $dir"
+  mkdir -p "$dir"
+  [ -f "$dir/package.json" ] || echo '{"name": "clio-tools", "private": true}' > "$dir/package.json"
+  (cd "$dir" && npm install --no-audit --no-fund --no-package-lock --loglevel=error "$@" >&2)
+  touch "$dir/$marker"
+}

@@ -40,18 +40,8 @@ fn run(steps: Vec<Step>) -> World {
     for step in steps {
         match step {
             Step::Transfer { from, to, amount, commit_percent } => {
-                let (from, to) = (creditors[from], creditors[to]);
-                let (kind, coordinator) = if from == 0 { ("issuing", DEBTOR) } else { ("direct", from) };
                 request += 1;
-                let mut events = w.decide(prepare(from, to, kind, coordinator, request, 0, amount));
-                while events.is_empty() && !w.in_flight.is_empty() {
-                    let next = w.in_flight.pop_back().expect("in flight");
-                    events = w.decide(next);
-                }
-                if let Some(E::PreparedTransfer(p)) = events.last() {
-                    let p = p.clone();
-                    w.decide(finalize(&p, p.locked_amount * commit_percent / 100));
-                }
+                w.prepare_and_commit(creditors[from], creditors[to], request, amount, commit_percent);
             }
             Step::Deliver { pick } => {
                 if !w.in_flight.is_empty() {

@@ -131,6 +131,27 @@ impl LedgerStack {
         Self { env, topics, catalogue, codec, model, token, running, projecting }
     }
 
+    /// The demo's stream of random transfers against this stack, until the token is cancelled.
+    fn demo_stream(
+        &self,
+        demo: clio_cli::demo::Demo,
+        per_second: f64,
+    ) -> (CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
+        let producer = clio_runtime::kafka::producer(&self.env.kafka).expect("producer");
+        let target = clio_cli::ledger_scan::LedgerTarget {
+            schema: self.model.clone(),
+            commands_topic: self.topics.commands.clone(),
+        };
+        let streaming = CancellationToken::new();
+        let (pool, codec, token) = (self.env.pool.clone(), self.codec.clone(), streaming.clone());
+        let running = tokio::spawn(async move {
+            let ledger =
+                clio_cli::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
+            clio_cli::demo::stream(&ledger, &demo, per_second, token).await
+        });
+        (streaming, running)
+    }
+
     pub(crate) async fn stop(self) {
         self.token.cancel();
         let stopped = tokio::time::timeout(Duration::from_secs(30), self.running).await;
@@ -471,7 +492,7 @@ async fn the_ledger_clock_sets_interest_rates_capitalises_interest_and_deletes_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeding_twice_issues_once_and_the_demo_stream_moves_money_between_holders() {
     let stack = LedgerStack::start().await;
-    let (env, topics, codec, model) = (&stack.env, &stack.topics, &stack.codec, &stack.model);
+    let (env, topics, model) = (&stack.env, &stack.topics, &stack.model);
     let seed_args = [
         "seed",
         "--schema",
@@ -510,18 +531,8 @@ async fn seeding_twice_issues_once_and_the_demo_stream_moves_money_between_holde
     assert_eq!(principals().await, seeded, "and nothing more was issued");
 
     // The demo stream: transfers between the holders, the total unchanged.
-    let producer = clio_runtime::kafka::producer(&env.kafka).expect("producer");
-    let target = clio_cli::ledger_scan::LedgerTarget { schema: model.clone(), commands_topic: topics.commands.clone() };
-    let streaming = CancellationToken::new();
-    let running = {
-        let (pool, codec, token) = (env.pool.clone(), codec.clone(), streaming.clone());
-        tokio::spawn(async move {
-            let ledger =
-                clio_cli::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
-            let demo = clio_cli::demo::Demo { debtor_id: 7, accounts: 5, amount: 1_000 };
-            clio_cli::demo::stream(&ledger, &demo, 20.0, token).await
-        })
-    };
+    let (streaming, running) =
+        stack.demo_stream(clio_cli::demo::Demo { debtor_id: 7, accounts: 5, amount: 1_000 }, 20.0);
     let direct =
         format!("SELECT count(*) FROM \"{model}\".transfers WHERE debtor_id = 7 AND coordinator_type = 'direct'");
     let moved = eventually(60, async || {
@@ -651,18 +662,8 @@ async fn the_audit_is_exact_on_a_live_log_and_still_catches_a_forged_credit() {
     let (ok, _, stderr) = crate::cli::clio(env, &schemas_dir(), &seed_args, None).await;
     assert!(ok, "{stderr}");
 
-    let producer = clio_runtime::kafka::producer(&env.kafka).expect("producer");
-    let target = clio_cli::ledger_scan::LedgerTarget { schema: model.clone(), commands_topic: topics.commands.clone() };
-    let streaming = CancellationToken::new();
-    let running = {
-        let (pool, codec, token) = (env.pool.clone(), codec.clone(), streaming.clone());
-        tokio::spawn(async move {
-            let ledger =
-                clio_cli::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
-            let demo = clio_cli::demo::Demo { debtor_id: 11, accounts: 8, amount: 10_000 };
-            clio_cli::demo::stream(&ledger, &demo, 80.0, token).await
-        })
-    };
+    let (streaming, running) =
+        stack.demo_stream(clio_cli::demo::Demo { debtor_id: 11, accounts: 8, amount: 10_000 }, 80.0);
     let audit = ["ledger", "audit", "--topic", &topics.events];
     let mut ahead_seen = 0;
     for round in 0..8 {

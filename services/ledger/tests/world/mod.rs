@@ -30,6 +30,10 @@ pub trait LedgerWorld {
     fn tick(&mut self, creditor_id: i64, days: i64, rate: f64) -> Vec<LedgerEvent>;
     /// Prepares and commits a transfer of `amount`; returns the transfer's prepare answer.
     fn transfer(&mut self, from: i64, to: i64, amount: i64) -> Vec<LedgerEvent>;
+    /// Prepares a transfer of up to `amount` as request `request` (letting only the recipient
+    /// check go round), then commits `commit_percent` of what was locked (0 dismisses it);
+    /// the credit stays in flight.
+    fn prepare_and_commit(&mut self, from: i64, to: i64, request: i64, amount: i64, commit_percent: i64);
 }
 
 impl LedgerWorld for World {
@@ -64,6 +68,20 @@ impl LedgerWorld for World {
     fn tick(&mut self, creditor_id: i64, days: i64, rate: f64) -> Vec<LedgerEvent> {
         self.now += days * DAY;
         self.send(maintain(creditor_id, self.now, rate))
+    }
+
+    fn prepare_and_commit(&mut self, from: i64, to: i64, request: i64, amount: i64, commit_percent: i64) {
+        let (kind, coordinator) = if from == 0 { ("issuing", DEBTOR) } else { ("direct", from) };
+        let mut events = self.decide(prepare(from, to, kind, coordinator, request, 0, amount));
+        // Let the reachability check go round, as the partitions would.
+        while events.is_empty() && !self.in_flight.is_empty() {
+            let next = self.in_flight.pop_back().expect("in flight");
+            events = self.decide(next);
+        }
+        if let Some(LedgerEvent::PreparedTransfer(p)) = events.last() {
+            let p = p.clone();
+            self.decide(finalize(&p, p.locked_amount * commit_percent / 100));
+        }
     }
 
     fn transfer(&mut self, from: i64, to: i64, amount: i64) -> Vec<LedgerEvent> {

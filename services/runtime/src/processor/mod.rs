@@ -392,17 +392,7 @@ where
                 to_restore.insert(partition, generation);
             }
         }
-        let this = &*self;
-        let restored =
-            futures::future::try_join_all(to_restore.into_iter().map(|(partition, generation)| async move {
-                let state = this
-                    .restore(partition, generation)
-                    .await
-                    .with_context(|| format!("restoring partition {partition}"))?;
-                anyhow::Ok((partition, state))
-            }))
-            .await?;
-        self.partitions.extend(restored);
+        self.restore_all(to_restore).await?;
 
         for message in batch {
             let partition = message.partition();
@@ -675,17 +665,25 @@ where
         self.partitions.retain(|partition, state| assigned.contains(&(*partition, state.generation)));
         let missing: Vec<(i32, u64)> =
             assigned.into_iter().filter(|(partition, _)| !self.partitions.contains_key(partition)).collect();
-        let this = &*self;
-        let restored = futures::future::try_join_all(missing.into_iter().map(|(partition, generation)| async move {
-            let state = this
-                .restore(partition, generation)
-                .await
-                .with_context(|| format!("restoring partition {partition}"))?;
-            anyhow::Ok((partition, state))
-        }))
-        .await?;
-        self.partitions.extend(restored);
+        self.restore_all(missing).await?;
         self.fire_timers(now_micros(), shutdown).await
+    }
+
+    /// Restores these partitions at once (after a rebalance each would otherwise wait for the
+    /// one before it) and holds them.
+    async fn restore_all(&mut self, partitions: impl IntoIterator<Item = (i32, u64)>) -> anyhow::Result<()> {
+        let this = &*self;
+        let restored =
+            futures::future::try_join_all(partitions.into_iter().map(|(partition, generation)| async move {
+                let state = this
+                    .restore(partition, generation)
+                    .await
+                    .with_context(|| format!("restoring partition {partition}"))?;
+                anyhow::Ok((partition, state))
+            }))
+            .await?;
+        self.partitions.extend(restored);
+        Ok(())
     }
 }
 
