@@ -10,10 +10,10 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use clio_cli::demo::{Demo, LedgerClient};
-use clio_cli::ledger_scan::{LedgerTarget, send_commands};
 use clio_ledger::messages::{FinalizeTransfer, PrepareTransfer};
 use clio_ledger::{Ledger, LedgerCommand, rules};
+use clio_ledger_plug::demo::{Demo, LedgerClient};
+use clio_ledger_plug::scan::{LedgerTarget, send_commands};
 use clio_ledger_projection::LedgerModel;
 use clio_projection::projector::{self, ProjectorConfig};
 use clio_runtime::catalogue::{Catalogue, Compression};
@@ -228,7 +228,7 @@ pub async fn ledger(
         let target = LedgerTarget { schema: schema.clone(), commands_topic: topics.commands.clone() };
         let client = LedgerClient { pool, target: &target, producer: &producer, codec: &codec };
         eprintln!("  ledger: seeding {accounts} accounts");
-        clio_cli::demo::seed(&client, &Demo { debtor_id: 1, accounts, amount: 1_000_000_000 }, true).await?;
+        clio_ledger_plug::demo::seed(&client, &Demo { debtor_id: 1, accounts, amount: 1_000_000_000 }, true).await?;
         let log_topics = vec![topics.commands.clone(), topics.events.clone(), topics.state.clone()];
         let before = total_records(kafka, &log_topics).await?;
         let run = transfer(&client, &schema, accounts, transfers).await?;
@@ -268,8 +268,8 @@ fn spawn_processor(
 /// The ledger's topics under `prefix`, created, with the catalogue's schemas registered.
 async fn ledger_topics(kafka: &KafkaSettings, registry_url: &str, prefix: &str) -> anyhow::Result<ProcessorTopics> {
     let catalogue = ledger_catalogue(prefix)?;
-    clio_cli::setup::create_topics(kafka, &catalogue).await?;
-    clio_cli::setup::register_schemas(registry_url, &catalogue).await?;
+    kafka::create_topics(kafka, &catalogue.topics.iter().collect::<Vec<_>>()).await?;
+    catalogue.register_all(registry_url).await?;
     Ok(ProcessorTopics {
         commands: format!("{prefix}.commands"),
         events: format!("{prefix}.events"),
@@ -302,7 +302,7 @@ async fn total_records(kafka: &KafkaSettings, topics: &[String]) -> anyhow::Resu
 /// and waits until every recipient's credit is in the read model.
 async fn transfer(client: &LedgerClient<'_>, schema: &str, accounts: i64, count: usize) -> anyhow::Result<LedgerRun> {
     let (debtor, now) = (1, chrono::Utc::now().timestamp_micros());
-    let quoted = clio_cli::ledger_scan::quoted(schema);
+    let quoted = clio_ledger_plug::scan::quoted(schema);
     // Only rows the coordinator has not seen: the projector writes each events partition in
     // offset order, so a watermark per partition is enough. (Reading every open transfer on
     // every poll made Postgres send 20,000 rows 20 times a second, and the figure measured it.)
@@ -510,7 +510,7 @@ async fn command_to_read_model(
     use std::collections::{HashMap, VecDeque};
     let sql = format!(
         "SELECT creditor_id, last_config_seqnum FROM {}.accounts WHERE debtor_id = 1 AND creditor_id BETWEEN 1 AND $1",
-        clio_cli::ledger_scan::quoted(schema)
+        clio_ledger_plug::scan::quoted(schema)
     );
     let total = u64::from(per_second) * seconds;
     let mut waiting: HashMap<i64, VecDeque<(i32, Instant)>> = HashMap::new();

@@ -19,10 +19,12 @@
 //! - [`schema`]: the platform tables and each read model's schema and migrations.
 //! - [`batch`]: one batch of records and the transaction that applies it.
 //! - [`projector`]: the consumer-group loop.
+//! - `applier`: applying one batch to a read model, shared by the projector and the rebuild.
 //! - [`rebuild`]: rebuild into new tables and the atomic swap.
 //! - [`status`]: offsets and lag for operators.
 //! - [`plugged`]: any read model behind one object-safe trait, for the platform's one list.
 
+mod applier;
 pub mod batch;
 pub mod plugged;
 pub mod projector;

@@ -31,8 +31,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::applier::{Applier, Settled};
 use crate::batch::{self, Outcome, Target, TopicPartition};
-use crate::projector::{Applier, Counters, ProjectorConfig, Settled, prepare};
+use crate::projector::{Counters, ProjectorConfig, prepare};
 use crate::schema::{self, ident};
 use crate::{Error, ReadModel};
 

@@ -85,8 +85,8 @@ pub struct DemoSettings {
 }
 
 impl DemoSettings {
-    pub fn demo(&self) -> crate::demo::Demo {
-        crate::demo::Demo { debtor_id: self.debtor_id, accounts: self.accounts, amount: self.amount }
+    pub fn demo(&self) -> clio_ledger_plug::demo::Demo {
+        clio_ledger_plug::demo::Demo { debtor_id: self.debtor_id, accounts: self.accounts, amount: self.amount }
     }
 }
 
@@ -128,14 +128,14 @@ impl LedgerAccess {
     /// The database pool, a producer, the codec and the target, ready to use.
     async fn open(
         &self,
-    ) -> anyhow::Result<(sqlx::PgPool, rdkafka::producer::FutureProducer, Codec, crate::ledger_scan::LedgerTarget)>
+    ) -> anyhow::Result<(sqlx::PgPool, rdkafka::producer::FutureProducer, Codec, clio_ledger_plug::scan::LedgerTarget)>
     {
         use anyhow::Context as _;
         let pool = crate::setup::connect_creating(&self.database.database_url).await?;
         let producer = clio_runtime::kafka::producer(&self.kafka).context("creating the producer")?;
         let codec = Codec::new(&self.registry.registry_url);
         let target =
-            crate::ledger_scan::LedgerTarget { schema: self.schema.clone(), commands_topic: self.topic.clone() };
+            clio_ledger_plug::scan::LedgerTarget { schema: self.schema.clone(), commands_topic: self.topic.clone() };
         Ok((pool, producer, codec, target))
     }
 }
@@ -385,7 +385,11 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Produce(settings) => crate::records::produce(settings).await,
         Command::Consume(settings) => crate::records::consume(settings).await,
         Command::Asyncapi(settings) => crate::setup::asyncapi(&settings),
-        Command::Ledger { action: LedgerAction::Audit(settings) } => crate::audit::audit(&settings).await,
+        Command::Ledger { action: LedgerAction::Audit(settings) } => {
+            let settle = std::time::Duration::from_secs(settings.settle_seconds);
+            clio_ledger_plug::audit::audit(&settings.kafka, &settings.registry.registry_url, &settings.topic, settle)
+                .await
+        }
         Command::Ledger { action: LedgerAction::Scan(settings) } => scan(&settings).await,
         Command::Seed(settings) => seed(&settings).await,
         Command::Projections { action: ProjectionsAction::Status(settings) } => {
@@ -400,7 +404,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
 async fn scan(settings: &ScanSettings) -> anyhow::Result<()> {
     let (pool, producer, codec, target) = settings.ledger.open().await?;
     let at = settings.at.unwrap_or_else(chrono::Utc::now);
-    let report = crate::ledger_scan::scan_once(&pool, &target, &producer, &codec, at, true).await?;
+    let report = clio_ledger_plug::scan::scan_once(&pool, &target, &producer, &codec, at, true).await?;
     println!(
         "ledger scan at {}: {} debtors, {} accounts sent MaintainAccount",
         at.to_rfc3339(),
@@ -412,10 +416,11 @@ async fn scan(settings: &ScanSettings) -> anyhow::Result<()> {
 
 async fn seed(settings: &SeedSettings) -> anyhow::Result<()> {
     let (pool, producer, codec, target) = settings.ledger.open().await?;
-    let ledger = crate::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
+    let ledger =
+        clio_ledger_plug::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
     let demo = settings.demo.demo();
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let report = crate::demo::seed(&ledger, &demo, progress).await?;
+    let report = clio_ledger_plug::demo::seed(&ledger, &demo, progress).await?;
     println!(
         "ledger: debtor {} with {} holders; {} accounts configured and {} issues made by this run",
         demo.debtor_id, demo.accounts, report.configured, report.issued

@@ -6,15 +6,11 @@
 //! - [`setup`]: the database, topics and schema registration that `up` performs and that
 //!   `topics create` / `schemas register` expose.
 //! - [`records`]: `produce` (JSON in, Avro out) and `consume` (Avro in, JSON out).
-//! - [`audit`]: `ledger audit`, conservation of money checked from the log.
 //! - [`projections`]: the read models this build knows, `projections status` and `rebuild`.
 //! - [`platform`]: `up` and `run`: the registry, the gateway, processors and projectors as tasks
 //!   under one shutdown token.
 
-pub mod audit;
 pub mod cli;
-pub mod demo;
-pub mod ledger_scan;
 pub mod platform;
 pub mod projections;
 pub mod records;

@@ -216,7 +216,7 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
             let (pool, codec, kafka, token) = (pool.clone(), codec.clone(), kafka.clone(), token.clone());
             async move {
                 let producer = clio_runtime::kafka::producer(&kafka).context("creating the scanner's producer")?;
-                crate::ledger_scan::run(pool, producer, codec, interval, token).await
+                clio_ledger_plug::scan::run(pool, producer, codec, interval, token).await
             }
         }));
     }
@@ -269,14 +269,15 @@ async fn run_demo(
     pool: sqlx::PgPool,
     producer: rdkafka::producer::FutureProducer,
     codec: Codec,
-    demo: crate::demo::Demo,
+    demo: clio_ledger_plug::demo::Demo,
     rate: f64,
     token: CancellationToken,
 ) -> anyhow::Result<()> {
-    let target = crate::ledger_scan::LedgerTarget::default();
-    let ledger = crate::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
+    let target = clio_ledger_plug::scan::LedgerTarget::default();
+    let ledger =
+        clio_ledger_plug::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
     loop {
-        match crate::demo::seed(&ledger, &demo, false).await {
+        match clio_ledger_plug::demo::seed(&ledger, &demo, false).await {
             Ok(report) => {
                 tracing::info!(configured = report.configured, issued = report.issued, "demo data seeded");
                 break;
@@ -288,7 +289,7 @@ async fn run_demo(
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
         }
     }
-    crate::demo::stream(&ledger, &demo, rate, token).await
+    clio_ledger_plug::demo::stream(&ledger, &demo, rate, token).await
 }
 
 /// `clio run <part>`: one part alone.

@@ -1,7 +1,5 @@
 //! Preparing a platform: the database, the topics and the schemas. Every step is idempotent.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use clio_runtime::catalogue::Catalogue;
 use clio_runtime::kafka::{self, TopicOutcome};
@@ -63,31 +61,7 @@ pub fn topics_list(settings: &TopicsSettings) -> anyhow::Result<()> {
 
 /// Registers every subject of the catalogue with the registry at `registry_url`.
 pub async fn register_schemas(registry_url: &str, catalogue: &Catalogue) -> anyhow::Result<Vec<(String, i64)>> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-    let mut registered = Vec::new();
-    for (subject, schema) in catalogue.subjects() {
-        let url = format!("{}/subjects/{subject}/versions", registry_url.trim_end_matches('/'));
-        let response = client
-            .post(&url)
-            .header("content-type", "application/vnd.schemaregistry.v1+json")
-            .json(&serde_json::json!({"schema": schema.text}))
-            .send()
-            .await
-            .with_context(|| format!("reaching the schema registry at {registry_url}"))?;
-        let status = response.status();
-        let body: serde_json::Value =
-            response.json().await.with_context(|| format!("reading the registry's answer for {subject}"))?;
-        if !status.is_success() {
-            anyhow::bail!(
-                "the registry refused {subject} ({}): {}",
-                schema.path.display(),
-                body.get("message").and_then(|m| m.as_str()).unwrap_or("no message")
-            );
-        }
-        let id = body.get("id").and_then(serde_json::Value::as_i64).unwrap_or_default();
-        registered.push((subject, id));
-    }
-    Ok(registered)
+    Ok(catalogue.register_all(registry_url).await?)
 }
 
 pub async fn schemas_register(settings: &SchemasSettings) -> anyhow::Result<()> {

@@ -15,6 +15,8 @@
 //! - [`decide`]: what each command means, in the protocol's order of checks.
 //! - [`maintain`]: time-driven work (interest, deletion, purge, heartbeats, reminders), done
 //!   when a `MaintainAccount` command, the ledger's clock, reaches the account.
+//! - [`update`]: how a principal changes and the AccountUpdate that announces it (used by both
+//!   `decide` and `maintain`, which no longer import each other's helpers).
 //! - [`audit`]: conservation of money per debtor, from the events.
 
 pub mod account;
@@ -23,6 +25,7 @@ pub mod decide;
 pub mod maintain;
 pub mod messages;
 pub mod rules;
+pub mod update;
 
 use clio_aggregate::{Aggregate, Context, Decision};
 

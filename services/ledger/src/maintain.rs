@@ -16,9 +16,9 @@
 use clio_aggregate::Decision;
 
 use crate::account::Account;
-use crate::decide::{Change, first_number, next_update, principal_changed};
 use crate::messages::*;
 use crate::rules::*;
+use crate::update::{Change, first_number, next_update, principal_changed};
 
 type LedgerDecision = Decision<LedgerEvent, LedgerCommand>;
 

@@ -210,6 +210,36 @@ impl Catalogue {
         )))
     }
 
+    /// Registers every subject with the registry at `registry_url` (safe to repeat; a changed
+    /// schema must pass the subject's compatibility level); returns each subject's schema id.
+    pub async fn register_all(&self, registry_url: &str) -> Result<Vec<(String, i64)>> {
+        let failed = |reason: String| Error::Registry { url: registry_url.to_string(), reason };
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| failed(e.to_string()))?;
+        let mut registered = Vec::new();
+        for (subject, schema) in self.subjects() {
+            let url = format!("{}/subjects/{subject}/versions", registry_url.trim_end_matches('/'));
+            let response = client
+                .post(&url)
+                .header("content-type", "application/vnd.schemaregistry.v1+json")
+                .json(&serde_json::json!({"schema": schema.text}))
+                .send()
+                .await
+                .map_err(|e| failed(format!("registering {subject}: {e}")))?;
+            let status = response.status();
+            let body: serde_json::Value =
+                response.json().await.map_err(|e| failed(format!("reading the answer for {subject}: {e}")))?;
+            if !status.is_success() {
+                let message = body.get("message").and_then(|m| m.as_str()).unwrap_or("no message");
+                return Err(failed(format!("refused {subject} ({}): {message}", schema.path.display())));
+            }
+            registered.push((subject, body.get("id").and_then(serde_json::Value::as_i64).unwrap_or_default()));
+        }
+        Ok(registered)
+    }
+
     /// The compression of `topic`; a topic the catalogue does not list gets the default.
     pub fn compression(&self, topic: &str) -> Compression {
         self.topic(topic).map_or_else(Compression::default, |t| t.compression)

@@ -134,20 +134,24 @@ impl LedgerStack {
     /// The demo's stream of random transfers against this stack, until the token is cancelled.
     fn demo_stream(
         &self,
-        demo: clio_cli::demo::Demo,
+        demo: clio_ledger_plug::demo::Demo,
         per_second: f64,
     ) -> (CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
         let producer = clio_runtime::kafka::producer(&self.env.kafka).expect("producer");
-        let target = clio_cli::ledger_scan::LedgerTarget {
+        let target = clio_ledger_plug::scan::LedgerTarget {
             schema: self.model.clone(),
             commands_topic: self.topics.commands.clone(),
         };
         let streaming = CancellationToken::new();
         let (pool, codec, token) = (self.env.pool.clone(), self.codec.clone(), streaming.clone());
         let running = tokio::spawn(async move {
-            let ledger =
-                clio_cli::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
-            clio_cli::demo::stream(&ledger, &demo, per_second, token).await
+            let ledger = clio_ledger_plug::demo::LedgerClient {
+                pool: &pool,
+                target: &target,
+                producer: &producer,
+                codec: &codec,
+            };
+            clio_ledger_plug::demo::stream(&ledger, &demo, per_second, token).await
         });
         (streaming, running)
     }
@@ -532,7 +536,7 @@ async fn seeding_twice_issues_once_and_the_demo_stream_moves_money_between_holde
 
     // The demo stream: transfers between the holders, the total unchanged.
     let (streaming, running) =
-        stack.demo_stream(clio_cli::demo::Demo { debtor_id: 7, accounts: 5, amount: 1_000 }, 20.0);
+        stack.demo_stream(clio_ledger_plug::demo::Demo { debtor_id: 7, accounts: 5, amount: 1_000 }, 20.0);
     let direct =
         format!("SELECT count(*) FROM \"{model}\".transfers WHERE debtor_id = 7 AND coordinator_type = 'direct'");
     let moved = eventually(60, async || {
@@ -663,7 +667,7 @@ async fn the_audit_is_exact_on_a_live_log_and_still_catches_a_forged_credit() {
     assert!(ok, "{stderr}");
 
     let (streaming, running) =
-        stack.demo_stream(clio_cli::demo::Demo { debtor_id: 11, accounts: 8, amount: 10_000 }, 80.0);
+        stack.demo_stream(clio_ledger_plug::demo::Demo { debtor_id: 11, accounts: 8, amount: 10_000 }, 80.0);
     let audit = ["ledger", "audit", "--topic", &topics.events];
     let mut ahead_seen = 0;
     for round in 0..8 {

@@ -22,8 +22,6 @@ use rdkafka::Message as _;
 use rdkafka::consumer::Consumer as _;
 use rdkafka::message::OwnedMessage;
 
-use crate::cli::AuditSettings;
-
 /// The events of one cause's outcome, as they are read.
 struct Outcome {
     cause: Option<String>,
@@ -40,10 +38,17 @@ struct PartitionRead {
     resume_at: i64,
 }
 
-pub async fn audit(settings: &AuditSettings) -> anyhow::Result<()> {
-    let codec = Codec::new(&settings.registry.registry_url);
-    let topic = settings.topic.clone();
-    let kafka_settings = settings.kafka.clone();
+/// Audits the ledger's events on `topic`; fails when money was created or lost. Waits up to
+/// `settle` for the commits of credits applied ahead of them.
+pub async fn audit(
+    kafka_settings: &clio_runtime::settings::KafkaSettings,
+    registry_url: &str,
+    topic: &str,
+    settle: Duration,
+) -> anyhow::Result<()> {
+    let codec = Codec::new(registry_url);
+    let topic = topic.to_string();
+    let kafka_settings = kafka_settings.clone();
     let ends = {
         let (kafka_settings, topic) = (kafka_settings.clone(), topic.clone());
         tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
@@ -70,7 +75,6 @@ pub async fn audit(settings: &AuditSettings) -> anyhow::Result<()> {
         Vec::new()
     } else {
         let wanted: BTreeSet<ChangeKey> = ahead.iter().map(|(key, _)| *key).collect();
-        let settle = Duration::from_secs(settings.settle_seconds);
         let missing = confirm(&kafka_settings, &codec, &topic, &resume_at, wanted, settle).await?;
         ahead.iter().filter(|(key, _)| missing.contains(key)).copied().collect()
     };

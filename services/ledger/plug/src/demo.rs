@@ -25,7 +25,8 @@ use rdkafka::producer::FutureProducer;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::ledger_scan::{LedgerTarget, quoted, send_commands};
+use crate::scan::{LedgerTarget, send_commands};
+use clio_runtime::database::quote_ident as quoted;
 
 /// What to seed.
 #[derive(Debug, Clone)]
