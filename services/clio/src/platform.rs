@@ -41,16 +41,13 @@ fn spawn_processor(
     match domain {
         "ledger" => {
             config.check_records::<Ledger>(catalogue).with_context(|| format!("the {domain} domain's records"))?;
+            tasks.spawn(restarting(name, token.clone(), move || {
+                let (kafka, codec, config, token) = (kafka.clone(), codec.clone(), config.clone(), token.clone());
+                async move { processor::run::<Ledger>(&kafka, codec, config, token).await.map(|_| ()) }
+            }));
         }
         other => anyhow::bail!("unknown domain {other:?}; this build runs: {}", DOMAINS.join(", ")),
     }
-    match domain {
-        "ledger" => tasks.spawn(restarting(name, token.clone(), move || {
-            let (kafka, codec, config, token) = (kafka.clone(), codec.clone(), config.clone(), token.clone());
-            async move { processor::run::<Ledger>(&kafka, codec, config, token).await.map(|_| ()) }
-        })),
-        other => anyhow::bail!("unknown domain {other:?}; this build runs: {}", DOMAINS.join(", ")),
-    };
     Ok(())
 }
 

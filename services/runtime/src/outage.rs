@@ -52,9 +52,4 @@ impl Outage {
             self.errors = 0;
         }
     }
-
-    /// Whether an outage is going on.
-    pub fn ongoing(&self) -> bool {
-        self.since.is_some()
-    }
 }

@@ -140,7 +140,9 @@ async fn every_refusal_is_a_json_problem_naming_the_parameter() {
     let env = TestEnv::start().await.expect("env");
     let (schemas, topic) = private_catalogue(&env, "gw-problem");
     let gateway = serve(&env, &schemas).await;
-    let client = reqwest::Client::new();
+    // A fresh connection per request: the server answers an oversized body (413) without
+    // reading it and closes the connection, which a pooled next request would then meet.
+    let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
     let url = |path: &str| format!("{}{path}", gateway.url);
     let records = url(&format!("/v1/topics/{topic}/records"));
     let big = "x".repeat(2 * 1024 * 1024);
