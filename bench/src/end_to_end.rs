@@ -14,7 +14,8 @@ use clio_ledger::messages::{FinalizeTransfer, PrepareTransfer};
 use clio_ledger::{Ledger, LedgerCommand, rules};
 use clio_ledger_plug::demo::{Demo, LedgerClient};
 use clio_ledger_plug::scan::{LedgerTarget, send_commands};
-use clio_ledger_projection::LedgerModel;
+use clio_ledger_projection::{LedgerModel, queries};
+use clio_plug::Home;
 use clio_projection::projector::{self, ProjectorConfig};
 use clio_runtime::catalogue::{Catalogue, Compression};
 use clio_runtime::codec::Codec;
@@ -267,26 +268,10 @@ fn spawn_processor(
 
 /// The ledger's topics under `prefix`, created, with the catalogue's schemas registered.
 async fn ledger_topics(kafka: &KafkaSettings, registry_url: &str, prefix: &str) -> anyhow::Result<ProcessorTopics> {
-    let catalogue = ledger_catalogue(prefix)?;
-    kafka::create_topics(kafka, &catalogue.topics.iter().collect::<Vec<_>>()).await?;
-    catalogue.register_all(registry_url).await?;
-    Ok(ProcessorTopics {
-        commands: format!("{prefix}.commands"),
-        events: format!("{prefix}.events"),
-        state: format!("{prefix}.state"),
-        dead_letters: format!("{prefix}.dead-letters"),
-    })
-}
-
-fn ledger_catalogue(prefix: &str) -> anyhow::Result<Catalogue> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
-    let mut catalogue = Catalogue::load(&dir)?;
-    catalogue.topics.retain(|t| t.name.starts_with("ledger.") || t.name == "platform.dead-letters");
-    for topic in &mut catalogue.topics {
-        let suffix = topic.name.rsplit('.').next().unwrap_or("x").to_string();
-        topic.name = format!("{prefix}.{suffix}");
-    }
-    Ok(catalogue)
+    let catalogue = Catalogue::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas"))?;
+    let home = Home::prefixed("ledger", prefix);
+    clio_plug::provision::provision(kafka, registry_url, &catalogue, &home).await?;
+    Ok(home.processor_config().topics)
 }
 
 async fn total_records(kafka: &KafkaSettings, topics: &[String]) -> anyhow::Result<i64> {
@@ -302,20 +287,12 @@ async fn total_records(kafka: &KafkaSettings, topics: &[String]) -> anyhow::Resu
 /// and waits until every recipient's credit is in the read model.
 async fn transfer(client: &LedgerClient<'_>, schema: &str, accounts: i64, count: usize) -> anyhow::Result<LedgerRun> {
     let (debtor, now) = (1, chrono::Utc::now().timestamp_micros());
-    let quoted = clio_ledger_plug::scan::quoted(schema);
     // Only rows the coordinator has not seen: the projector writes each events partition in
     // offset order, so a watermark per partition is enough. (Reading every open transfer on
     // every poll made Postgres send 20,000 rows 20 times a second, and the figure measured it.)
-    let open_sql = format!(
-        "SELECT creditor_id, transfer_id, coordinator_request_id, locked_amount, source_partition, source_offset
-           FROM {quoted}.prepared_transfers
-          WHERE debtor_id = $1 AND coordinator_type = 'direct'
-            AND source_offset > COALESCE(($2::int8[])[source_partition + 1], -1)"
-    );
+    let open_sql = queries::DIRECT_TRANSFERS_SINCE.in_schema(schema);
     let mut seen_through: Vec<i64> = Vec::new();
-    let credited_sql = format!(
-        "SELECT count(*) FROM {quoted}.transfers WHERE debtor_id = $1 AND coordinator_type = 'direct' AND acquired_amount > 0"
-    );
+    let credited_sql = queries::DIRECT_CREDITS.in_schema(schema);
     let started = Instant::now();
     for chunk in (0..count as i64).collect::<Vec<_>>().chunks(5_000) {
         let prepares: Vec<(String, LedgerCommand)> = chunk
@@ -508,10 +485,7 @@ async fn command_to_read_model(
     seconds: u64,
 ) -> anyhow::Result<Latency> {
     use std::collections::{HashMap, VecDeque};
-    let sql = format!(
-        "SELECT creditor_id, last_config_seqnum FROM {}.accounts WHERE debtor_id = 1 AND creditor_id BETWEEN 1 AND $1",
-        clio_ledger_plug::scan::quoted(schema)
-    );
+    let sql = queries::CONFIG_SEQNUMS.in_schema(schema);
     let total = u64::from(per_second) * seconds;
     let mut waiting: HashMap<i64, VecDeque<(i32, Instant)>> = HashMap::new();
     let mut millis = Vec::with_capacity(total as usize);
@@ -541,7 +515,8 @@ async fn command_to_read_model(
             deliveries.push(client.producer.send_result(record).map_err(|(error, _)| error)?);
             sent += 1;
         }
-        let visible: Vec<(i64, i32)> = sqlx::query_as(&sql).bind(LATENCY_ACCOUNTS).fetch_all(client.pool).await?;
+        let visible: Vec<(i64, i32)> =
+            sqlx::query_as(&sql).bind(1_i64).bind(LATENCY_ACCOUNTS).fetch_all(client.pool).await?;
         let seen = Instant::now();
         for (creditor_id, seqnum) in visible {
             let queue = waiting.entry(creditor_id).or_default();

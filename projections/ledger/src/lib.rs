@@ -4,6 +4,8 @@
 //! scanner reads `accounts` and `prepared_transfers` to find the accounts whose time-driven work
 //! may be due.
 //!
+//! The statements that read these tables are in [`queries`] (`queries/*.sql`).
+//!
 //! Every batch is written with one set-based statement per table (arrays through `unnest`).
 //! Timestamps travel as microseconds and become `timestamptz` in SQL.
 
@@ -12,6 +14,8 @@ use clio_ledger::LedgerEvent;
 use clio_projection::{Envelope, Migration, ReadModel};
 use futures::future::BoxFuture;
 use sqlx::PgConnection;
+
+pub mod queries;
 
 /// The read model's name: its Postgres schema and projector group.
 pub const NAME: &str = "ledger";

@@ -23,11 +23,13 @@
 //! - [`rebuild`]: rebuild into new tables and the atomic swap.
 //! - [`status`]: offsets and lag for operators.
 //! - [`plugged`]: any read model behind one object-safe trait, for the platform's one list.
+//! - [`query`]: read-model queries as `.sql` files beside the migrations of their tables.
 
 mod applier;
 pub mod batch;
 pub mod plugged;
 pub mod projector;
+pub mod query;
 pub mod rebuild;
 pub mod schema;
 pub mod status;

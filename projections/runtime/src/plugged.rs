@@ -1,8 +1,6 @@
 //! Any read model behind one object-safe trait, so that the platform holds the read models of
 //! every plugged domain in one list and runs, rebuilds and reports them without naming one.
 
-use std::sync::Arc;
-
 use clio_runtime::codec::Codec;
 use clio_runtime::settings::KafkaSettings;
 use futures::future::BoxFuture;
@@ -74,12 +72,4 @@ impl<M: ReadModel + Clone> Projection for M {
     ) -> BoxFuture<'a, anyhow::Result<RebuildReport>> {
         Box::pin(rebuild::rebuild(kafka, pool, codec, self, config, progress, shutdown))
     }
-}
-
-/// The read model called `name` among `all`, or an error naming those there are.
-pub fn find<'a>(all: &'a [Arc<dyn Projection>], name: &str) -> anyhow::Result<&'a Arc<dyn Projection>> {
-    all.iter().find(|p| p.name() == name).ok_or_else(|| {
-        let known: Vec<&str> = all.iter().map(|p| p.name()).collect();
-        anyhow::anyhow!("unknown read model {name:?}; this build has: {}", known.join(", "))
-    })
 }

@@ -2,7 +2,10 @@
 //! it alone (`clio run <part>`), and the tools around it (topics, schemas, produce, consume).
 //!
 //! # Layout
-//! - [`cli`]: the commands and their settings (every flag also reads a `CLIO_*` variable).
+//! - [`domains`]: the one list of plugged domains; it drives everything below.
+//! - [`cli`]: the commands and their settings (every flag also reads a `CLIO_*` variable), with
+//!   each domain's commands and settings added.
+//! - [`dispatch`]: runs a parsed command line, handing `clio <domain> ...` to its domain.
 //! - [`setup`]: the database, topics and schema registration that `up` performs and that
 //!   `topics create` / `schemas register` expose.
 //! - [`records`]: `produce` (JSON in, Avro out) and `consume` (Avro in, JSON out).
@@ -11,16 +14,17 @@
 //!   under one shutdown token.
 
 pub mod cli;
+pub mod dispatch;
+pub mod domains;
 pub mod platform;
 pub mod projections;
 pub mod records;
 pub mod setup;
 
-use clap::Parser;
-
 /// Parses the command line, runs it on a multi-threaded runtime, and maps errors to exit codes.
 pub fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    let domains = domains::plugged();
+    let matches = cli::command(&domains).get_matches();
     clio_runtime::telemetry::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -29,7 +33,7 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(cli::dispatch(cli));
+    let outcome = runtime.block_on(dispatch::dispatch(&domains, matches));
     clio_runtime::telemetry::flush();
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
-use clio_ledger::Ledger;
+use clio_plug::{Domain, Resources, Worker};
 use clio_runtime::catalogue::Catalogue;
 use clio_runtime::codec::Codec;
-use clio_runtime::processor::{self, ProcessorConfig};
 use clio_runtime::settings::KafkaSettings;
 use clio_runtime::shutdown;
 use tokio::task::JoinSet;
@@ -17,38 +18,39 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{Part, ProcessorSettings, UpSettings};
 use crate::{projections, setup};
 
-/// The domains whose processors this build runs; the runtime is generic over
-/// `clio_aggregate::Aggregate`, and each domain adds one line to `spawn_processor`.
-pub const DOMAINS: &[&str] = &["ledger"];
-
-/// The read models of the plugged domains.
-pub fn plugged_read_models() -> Vec<std::sync::Arc<dyn clio_projection::plugged::Projection>> {
-    vec![std::sync::Arc::new(clio_ledger_projection::LedgerModel)]
-}
-
-/// Spawns the processor of `domain`.
+/// Spawns the processor of `domain`, after checking that the catalogue's topics carry its
+/// records.
 fn spawn_processor(
     tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
-    domain: &str,
+    domain: &Arc<dyn Domain>,
     catalogue: &Catalogue,
     kafka: &KafkaSettings,
     codec: &Codec,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let (kafka, codec, token) = (kafka.clone(), codec.clone(), shutdown.clone());
-    let config = ProcessorConfig::for_domain(domain).compressed_as_in(catalogue);
-    let name = format!("{domain} processor");
-    match domain {
-        "ledger" => {
-            config.check_records::<Ledger>(catalogue).with_context(|| format!("the {domain} domain's records"))?;
-            tasks.spawn(restarting(name, token.clone(), move || {
-                let (kafka, codec, config, token) = (kafka.clone(), codec.clone(), config.clone(), token.clone());
-                async move { processor::run::<Ledger>(&kafka, codec, config, token).await.map(|_| ()) }
-            }));
-        }
-        other => anyhow::bail!("unknown domain {other:?}; this build runs: {}", DOMAINS.join(", ")),
-    }
+    domain.check_records(catalogue).with_context(|| format!("the {} domain's records", domain.name()))?;
+    let config = domain.home().processor_config().compressed_as_in(catalogue);
+    let (domain, kafka, codec, token) = (domain.clone(), kafka.clone(), codec.clone(), shutdown.clone());
+    tasks.spawn(restarting(format!("{} processor", domain.name()), token.clone(), move || {
+        let run = domain.processor(kafka.clone(), codec.clone(), config.clone(), token.clone());
+        async move { run.await.map(|_| ()) }
+    }));
     Ok(())
+}
+
+/// The gateway with every domain's routes.
+fn gateway(
+    pool: sqlx::PgPool,
+    kafka: &KafkaSettings,
+    catalogue: Catalogue,
+    codec: Codec,
+    docs: &crate::cli::DocsSettings,
+    domains: &[Arc<dyn Domain>],
+) -> anyhow::Result<clio_gateway::Gateway> {
+    let routes = clio_plug::routes_of(domains, &pool);
+    let mut gateway = clio_gateway::Gateway::new(pool, kafka.clone(), catalogue, codec)?.with_routes(routes);
+    gateway.docs_dir = docs.dir();
+    Ok(gateway)
 }
 
 /// Runs a part, and runs it again when it fails, after a pause that grows while it keeps
@@ -165,7 +167,7 @@ async fn supervise(
 }
 
 /// `clio up`: the whole platform in this process.
-pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
+pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
     let token = shutdown::on_signal();
     let started = std::time::Instant::now();
     let catalogue = setup::catalogue(&settings.schemas)?;
@@ -192,44 +194,28 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
     let gateway_listener = bind(settings.http_addr, "the HTTP gateway").await?;
     {
         let codec = Codec::new(&registry_url);
-        let mut gateway = clio_gateway::Gateway::new(pool.clone(), settings.kafka.clone(), catalogue.clone(), codec)?;
-        gateway.docs_dir = settings.docs.dir();
+        let gateway = gateway(pool.clone(), &settings.kafka, catalogue.clone(), codec, &settings.docs, domains)?;
         let token = token.clone();
         tasks.spawn(async move {
             ("gateway".to_string(), clio_gateway::serve(gateway_listener, gateway, token).await.map_err(Into::into))
         });
     }
     let codec = Codec::new(&registry_url);
-    for domain in DOMAINS {
+    let resources =
+        Resources { pool: pool.clone(), kafka: settings.kafka.clone(), codec: codec.clone(), shutdown: token.clone() };
+    let mut summaries = Vec::new();
+    for domain in domains {
         spawn_processor(&mut tasks, domain, &catalogue, &settings.kafka, &codec, &token)?;
-    }
-    for model in projections::read_models() {
-        projections::spawn(&mut tasks, model.name(), &settings.kafka, &pool, &codec, &token)?;
-    }
-    {
-        let interval = Duration::from_secs(settings.ledger_scan_interval_seconds.max(1));
-        let (pool, codec, kafka, token) = (pool.clone(), codec.clone(), settings.kafka.clone(), token.clone());
-        tasks.spawn(restarting("ledger scanner".to_string(), token.clone(), move || {
-            let (pool, codec, kafka, token) = (pool.clone(), codec.clone(), kafka.clone(), token.clone());
-            async move {
-                let producer = clio_runtime::kafka::producer(&kafka).context("creating the scanner's producer")?;
-                clio_ledger_plug::scan::run(pool, producer, codec, interval, token).await
-            }
-        }));
-    }
-
-    if settings.demo {
-        let demo = settings.demo_data.demo();
-        let (pool, codec, kafka, token, rate) =
-            (pool.clone(), codec.clone(), settings.kafka.clone(), token.clone(), settings.demo_rate);
-        tasks.spawn(restarting("demo".to_string(), token.clone(), move || {
-            let (pool, codec, kafka, token, demo) =
-                (pool.clone(), codec.clone(), kafka.clone(), token.clone(), demo.clone());
-            async move {
-                let producer = clio_runtime::kafka::producer(&kafka).context("creating the demo's producer")?;
-                run_demo(pool, producer, codec, demo, rate, token).await
-            }
-        }));
+        for model in domain.read_models() {
+            projections::spawn(&mut tasks, domain, model, &settings.kafka, &pool, &codec, &token);
+        }
+        let workers = domain
+            .workers(matches, &resources, settings.demo)
+            .with_context(|| format!("the {} domain's workers", domain.name()))?;
+        for Worker { name, summary, start } in workers {
+            summaries.push((name.clone(), summary));
+            tasks.spawn(restarting(name, token.clone(), start));
+        }
     }
 
     println!("Clio is up ({:.1} s).", started.elapsed().as_secs_f64());
@@ -240,57 +226,21 @@ pub async fn up(settings: UpSettings) -> anyhow::Result<()> {
         "  HTTP gateway     http://{}  (POST /v1/topics/{{topic}}/records, /docs/, /openapi.json, /ready)",
         settings.http_addr
     );
-    println!("  topics           {} from {}", catalogue.topics.len(), catalogue.dir.join("catalogue.toml").display());
-    println!("  processors       {}", DOMAINS.join(", "));
-    println!(
-        "  ledger clock     a scan every {} s (clio ledger scan runs one now)",
-        settings.ledger_scan_interval_seconds
-    );
+    println!("  topics           {} from {}", catalogue.topics.len(), catalogue.dir.display());
+    println!("  processors       {}", domains.iter().map(|domain| domain.name()).collect::<Vec<_>>().join(", "));
     println!(
         "  read models      {}  (Postgres schemas; clio projections status)",
-        projections::read_models().iter().map(|model| model.name()).collect::<Vec<_>>().join(", ")
+        projections::read_models(domains).iter().map(|(_, model)| model.name()).collect::<Vec<_>>().join(", ")
     );
-    if settings.demo {
-        println!(
-            "  demo             debtor {} with {} holders; {} transfers/s between them (CLIO_DEMO=0 turns it off)",
-            settings.demo_data.debtor_id, settings.demo_data.accounts, settings.demo_rate
-        );
+    for (name, summary) in summaries {
+        println!("  {name:<16} {summary}");
     }
     println!("Press Ctrl-C to stop.");
     supervise(tasks, token, Duration::from_secs(settings.shutdown_grace_seconds)).await
 }
 
-/// Seeds the demo debtor (trying again while the rest of the platform starts), then keeps
-/// making transfers until shutdown.
-async fn run_demo(
-    pool: sqlx::PgPool,
-    producer: rdkafka::producer::FutureProducer,
-    codec: Codec,
-    demo: clio_ledger_plug::demo::Demo,
-    rate: f64,
-    token: CancellationToken,
-) -> anyhow::Result<()> {
-    let target = clio_ledger_plug::scan::LedgerTarget::default();
-    let ledger =
-        clio_ledger_plug::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
-    loop {
-        match clio_ledger_plug::demo::seed(&ledger, &demo, false).await {
-            Ok(report) => {
-                tracing::info!(configured = report.configured, issued = report.issued, "demo data seeded");
-                break;
-            }
-            Err(error) => tracing::warn!(error = %format!("{error:#}"), "seeding the demo data; trying again"),
-        }
-        tokio::select! {
-            _ = token.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-        }
-    }
-    clio_ledger_plug::demo::stream(&ledger, &demo, rate, token).await
-}
-
 /// `clio run <part>`: one part alone.
-pub async fn run(part: Part) -> anyhow::Result<()> {
+pub async fn run(part: Part, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
     let token = shutdown::on_signal();
     let mut tasks = JoinSet::new();
     match part {
@@ -308,8 +258,7 @@ pub async fn run(part: Part) -> anyhow::Result<()> {
             let catalogue = setup::catalogue(&settings.schemas)?;
             let codec = Codec::new(&settings.registry.registry_url);
             let listener = bind(settings.http_addr, "the HTTP gateway").await?;
-            let mut gateway = clio_gateway::Gateway::new(pool, settings.kafka.clone(), catalogue, codec)?;
-            gateway.docs_dir = settings.docs.dir();
+            let gateway = gateway(pool, &settings.kafka, catalogue, codec, &settings.docs, domains)?;
             let token = token.clone();
             tasks.spawn(async move {
                 ("gateway".to_string(), clio_gateway::serve(listener, gateway, token).await.map_err(Into::into))
@@ -318,12 +267,14 @@ pub async fn run(part: Part) -> anyhow::Result<()> {
         Part::Processor(ProcessorSettings { domain, schemas, kafka, registry }) => {
             let codec = Codec::new(&registry.registry_url);
             let catalogue = setup::catalogue(&schemas)?;
-            spawn_processor(&mut tasks, &domain, &catalogue, &kafka, &codec, &token)?;
+            let domain = clio_plug::find(domains, &domain)?;
+            spawn_processor(&mut tasks, domain, &catalogue, &kafka, &codec, &token)?;
         }
         Part::Projector { name, settings } => {
             let pool = setup::connect_creating(&settings.database.database_url).await?;
             let codec = Codec::new(&settings.registry.registry_url);
-            projections::spawn(&mut tasks, &name, &settings.kafka, &pool, &codec, &token)?;
+            let (domain, model) = projections::find(domains, &name)?;
+            projections::spawn(&mut tasks, &domain, model, &settings.kafka, &pool, &codec, &token);
         }
     }
     supervise(tasks, token, Duration::from_secs(10)).await

@@ -1,9 +1,11 @@
-//! The read models this build runs, and the `projections` commands.
+//! The read models of the plugged domains, and the `projections` commands.
 
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 
-use clio_projection::plugged::{Projection, find};
+use clio_plug::Domain;
+use clio_projection::plugged::Projection;
+use clio_projection::projector::ProjectorConfig;
 use clio_projection::rebuild::Progress;
 use clio_runtime::codec::Codec;
 use clio_runtime::settings::KafkaSettings;
@@ -14,38 +16,56 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::ProjectionSettings;
 use crate::setup;
 
-/// Every read model of the plugged domains.
-pub fn read_models() -> Vec<Arc<dyn Projection>> {
-    crate::platform::plugged_read_models()
+/// Every read model of the plugged domains, with its domain.
+pub fn read_models(domains: &[Arc<dyn Domain>]) -> Vec<(Arc<dyn Domain>, Arc<dyn Projection>)> {
+    domains
+        .iter()
+        .flat_map(|domain| domain.read_models().into_iter().map(move |model| (domain.clone(), model)))
+        .collect()
 }
 
-/// Spawns the projector of read model `name`.
+/// The read model called `name` (its name at its domain's home), or an error naming those there are.
+pub fn find(domains: &[Arc<dyn Domain>], name: &str) -> anyhow::Result<(Arc<dyn Domain>, Arc<dyn Projection>)> {
+    let all = read_models(domains);
+    let names: Vec<String> = all.iter().map(|(domain, model)| config(domain, model.as_ref()).name).collect();
+    match names.iter().position(|known| known == name) {
+        Some(index) => Ok(all[index].clone()),
+        None => anyhow::bail!("unknown read model {name:?}; this build has: {}", names.join(", ")),
+    }
+}
+
+fn config(domain: &Arc<dyn Domain>, model: &dyn Projection) -> ProjectorConfig {
+    domain.home().projector_config(model)
+}
+
+/// Spawns the projector of `model`.
 pub fn spawn(
     tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
-    name: &str,
+    domain: &Arc<dyn Domain>,
+    model: Arc<dyn Projection>,
     kafka: &KafkaSettings,
     pool: &PgPool,
     codec: &Codec,
     shutdown: &CancellationToken,
-) -> anyhow::Result<()> {
-    let all = read_models();
-    let model = find(&all, name)?.clone();
-    let config = model.config();
+) {
+    let config = config(domain, model.as_ref());
     let (kafka, pool, codec, token) = (kafka.clone(), pool.clone(), codec.clone(), shutdown.clone());
-    let part = format!("{name} projector");
+    let part = format!("{} projector", config.name);
     tasks.spawn(crate::platform::restarting(part, token.clone(), move || {
         let run = model.run(kafka.clone(), pool.clone(), codec.clone(), config.clone(), token.clone());
         async move { run.await.map(|_| ()) }
     }));
-    Ok(())
 }
 
 /// `clio projections status`.
-pub async fn status(settings: &ProjectionSettings) -> anyhow::Result<()> {
+pub async fn status(settings: &ProjectionSettings, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
     let pool = setup::connect_creating(&settings.database.database_url).await?;
-    let known: Vec<(String, Vec<String>)> = read_models()
+    let known: Vec<(String, Vec<String>)> = read_models(domains)
         .iter()
-        .map(|model| (model.name().to_string(), model.topics().iter().map(|t| t.to_string()).collect()))
+        .map(|(domain, model)| {
+            let config = config(domain, model.as_ref());
+            (config.name, config.topics)
+        })
         .collect();
     let rows = clio_projection::status::status(&settings.kafka, &pool, &known).await?;
     println!("{:<20} {:<24} {:>9} {:>12} {:>12} {:>10}", "projection", "topic", "partition", "stored", "end", "lag");
@@ -60,14 +80,14 @@ pub async fn status(settings: &ProjectionSettings) -> anyhow::Result<()> {
 }
 
 /// `clio projections rebuild <name>`.
-pub async fn rebuild(name: &str, settings: &ProjectionSettings) -> anyhow::Result<()> {
-    let all = read_models();
-    let model = find(&all, name)?;
+pub async fn rebuild(name: &str, settings: &ProjectionSettings, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
+    let (domain, model) = find(domains, name)?;
     let pool = setup::connect_creating(&settings.database.database_url).await?;
     let codec = Codec::new(&settings.registry.registry_url);
     let shutdown = clio_runtime::shutdown::on_signal();
     let progress = if std::io::stderr().is_terminal() { Progress::Bar } else { Progress::Hidden };
-    let report = model.rebuild(&settings.kafka, &pool, &codec, &model.config(), progress, &shutdown).await?;
+    let config = config(&domain, model.as_ref());
+    let report = model.rebuild(&settings.kafka, &pool, &codec, &config, progress, &shutdown).await?;
     let seconds = report.elapsed.as_secs_f64();
     println!(
         "rebuilt {name}: {} records ({} events applied, {} duplicates, {} dead letters) in {seconds:.1} s, {:.0} records/s; swapped in",

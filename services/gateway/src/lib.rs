@@ -5,9 +5,8 @@
 //!   registered Avro schema and produced with Confluent framing; 404 for an unknown topic or
 //!   record type, 422 with the failing field path when the value does not fit. Nothing is
 //!   produced for a refused request.
-//! - [`ledger`]: the ledger's read models as JSON (balances, transfer history, open
-//!   transfers), with pagination, and the fetch API
-//!   (`/accounts/{debtor_id}/{creditor_id}/reachable` and `/config`).
+//! - [`routes`]: what the plugged domains add (their read models as JSON, their own APIs):
+//!   routers carrying their own state, and their OpenAPI paths. The gateway names no domain.
 //! - `GET /health`: the process is up (liveness).
 //! - `GET /ready`: Postgres answers, the broker returns metadata and the schema registry
 //!   lists its subjects (readiness); 503 naming the failing dependency otherwise.
@@ -17,10 +16,10 @@
 //!   JSON body naming what was refused.
 
 pub mod docs;
-pub mod ledger;
 pub mod openapi;
 pub mod problem;
 pub mod produce;
+pub mod routes;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -50,8 +49,8 @@ pub struct Gateway {
     pub codec: Codec,
     /// One producer per compression the catalogue's topics use.
     pub producers: Arc<BTreeMap<Compression, FutureProducer>>,
-    /// The Postgres schema of the ledger's read model.
-    pub ledger_schema: String,
+    /// The plugged domains' routes.
+    pub routes: routes::Routes,
     /// Where the rendered AsyncAPI documentation is (`None`: `/docs` answers 404).
     pub docs_dir: Option<std::path::PathBuf>,
 }
@@ -75,7 +74,7 @@ impl Gateway {
             catalogue: Arc::new(catalogue),
             codec,
             producers: Arc::new(producers),
-            ledger_schema: "ledger".into(),
+            routes: routes::Routes::default(),
             docs_dir: None,
         })
     }
@@ -91,32 +90,30 @@ impl Gateway {
         self
     }
 
-    /// Reads the ledger's read model from another schema (tests keep one of their own).
-    pub fn with_ledger_schema(mut self, schema: &str) -> Self {
-        self.ledger_schema = schema.to_string();
+    /// Serves the plugged domains' routes beside the gateway's own.
+    pub fn with_routes(mut self, routes: routes::Routes) -> Self {
+        self.routes = routes;
         self
     }
 }
 
 pub fn router(gateway: Gateway) -> Router {
+    let document = Arc::new(openapi::document(&gateway.routes.paths));
+    let plugged = gateway.routes.router.clone();
     Router::new()
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/ready", get(ready))
-        .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/openapi.json", get(move || async move { Json(document.as_ref().clone()) }))
         .route("/docs", get(docs::root))
         .route("/docs/", get(docs::index))
         .route("/docs/{file}", get(docs::file))
         .route("/v1/topics/{topic}/records", post(produce::produce))
-        .route("/accounts/{debtor_id}/{creditor_id}/reachable", get(ledger::reachable))
-        .route("/accounts/{debtor_id}/{creditor_id}/config", get(ledger::config))
-        .route("/v1/ledger/accounts", get(ledger::accounts))
-        .route("/v1/ledger/accounts/{debtor_id}/{creditor_id}/transfers", get(ledger::transfers))
-        .route("/v1/ledger/accounts/{debtor_id}/{creditor_id}/prepared-transfers", get(ledger::prepared_transfers))
+        .with_state(gateway)
+        .merge(plugged)
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::wrong_method)
         .layer(axum::extract::DefaultBodyLimit::max(problem::MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(problem::json_refusals))
-        .with_state(gateway)
 }
 
 async fn ready(State(gateway): State<Gateway>) -> impl IntoResponse {

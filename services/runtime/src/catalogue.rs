@@ -1,6 +1,7 @@
-//! The topic catalogue: one file (schemas/catalogue.toml) that lists every topic with its
-//! partitions, key, value records, cleanup policy, producers and consumers, beside the Avro
-//! schemas (.avsc) that are the source of truth for every record. Topic creation, schema
+//! The topic catalogue: the platform's `schemas/catalogue.toml` and each domain's
+//! `schemas/<domain>/catalogue.toml` list every topic with its partitions, key, value records,
+//! cleanup policy, producers and consumers, beside the Avro schemas (.avsc) that are the
+//! source of truth for every record. Topic creation, schema
 //! registration and the AsyncAPI document are all derived from it.
 
 use std::collections::BTreeMap;
@@ -118,7 +119,7 @@ pub struct SchemaFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogueFile {
-    #[serde(rename = "topic")]
+    #[serde(rename = "topic", default)]
     topics: Vec<TopicSpec>,
 }
 
@@ -131,12 +132,27 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    /// Reads `dir/catalogue.toml` and every `.avsc` below `dir`, and checks that they agree.
+    /// Reads each domain's `dir/<domain>/catalogue.toml` (in the order of the directories'
+    /// names), then the platform's own `dir/catalogue.toml`, and every `.avsc` below `dir`,
+    /// and checks that they agree.
     pub fn load(dir: &Path) -> Result<Self> {
-        let path = dir.join("catalogue.toml");
-        let text = read(&path)?;
-        let file: CatalogueFile =
-            toml::from_str(&text).map_err(|e| Error::Catalogue(format!("{}: {e}", path.display())))?;
+        let mut files = Vec::new();
+        let entries = std::fs::read_dir(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
+        for entry in entries {
+            let path = entry.map_err(|source| Error::Io { path: dir.display().to_string(), source })?.path();
+            if path.join("catalogue.toml").is_file() {
+                files.push(path.join("catalogue.toml"));
+            }
+        }
+        files.sort();
+        files.push(dir.join("catalogue.toml"));
+        let mut topics = Vec::new();
+        for path in files {
+            let text = read(&path)?;
+            let file: CatalogueFile =
+                toml::from_str(&text).map_err(|e| Error::Catalogue(format!("{}: {e}", path.display())))?;
+            topics.extend(file.topics);
+        }
         let mut schemas = BTreeMap::new();
         for path in avsc_files(dir)? {
             let text = read(&path)?;
@@ -154,7 +170,7 @@ impl Catalogue {
                 )));
             }
         }
-        let catalogue = Self { dir: dir.to_path_buf(), topics: file.topics, schemas };
+        let catalogue = Self { dir: dir.to_path_buf(), topics, schemas };
         catalogue.check()?;
         Ok(catalogue)
     }
@@ -300,5 +316,28 @@ mod tests {
         let unknown = catalogue(&["d.A", "d.C"]).check_records("d.commands", &["d.A"]).expect_err("refused");
         assert!(unknown.to_string().contains("lists [\"d.C\"]"), "{unknown}");
         assert!(catalogue(&[]).check_records("elsewhere", &[]).is_err(), "a topic the catalogue lacks");
+    }
+
+    #[test]
+    fn each_domains_catalogue_comes_before_the_platforms_own() {
+        let dir = std::env::temp_dir().join(format!("clio-catalogue-{}", std::process::id()));
+        let topic = |name: &str| {
+            format!(
+                "[[topic]]\nname = \"{name}\"\ndescription = \"\"\npartitions = 1\ncleanup_policy = \"delete\"\nkey = \"\"\nformat = \"raw\"\nproducers = []\nconsumers = []\n"
+            )
+        };
+        for (sub, name) in [("b", "b.events"), ("a", "a.events")] {
+            std::fs::create_dir_all(dir.join(sub)).expect("dir");
+            std::fs::write(dir.join(sub).join("catalogue.toml"), topic(name)).expect("written");
+        }
+        std::fs::create_dir_all(dir.join("c-no-catalogue")).expect("dir");
+        std::fs::write(dir.join("catalogue.toml"), topic("platform.dead-letters")).expect("written");
+        let loaded = Catalogue::load(&dir).expect("loaded");
+        let names: Vec<&str> = loaded.topics.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a.events", "b.events", "platform.dead-letters"]);
+        std::fs::write(dir.join("a").join("catalogue.toml"), topic("platform.dead-letters")).expect("written");
+        let twice = Catalogue::load(&dir).expect_err("a topic in two files");
+        assert!(twice.to_string().contains("listed twice"), "{twice}");
+        std::fs::remove_dir_all(&dir).expect("cleaned");
     }
 }

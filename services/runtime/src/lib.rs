@@ -9,7 +9,7 @@
 //! # Layout
 //! - [`settings`]: the environment variables every process shares (`CLIO_BROKERS`, ...).
 //! - [`telemetry`]: tracing set-up.
-//! - [`catalogue`]: the topic catalogue (schemas/catalogue.toml) and the .avsc files.
+//! - [`catalogue`]: the topic catalogue (schemas/catalogue.toml, schemas/<domain>/catalogue.toml) and the .avsc files.
 //! - [`asyncapi`]: the AsyncAPI 3 document generated from the catalogue.
 //! - [`codec`]: Confluent-framed Avro through the schema registry; JSON <-> Avro by schema.
 //! - [`database`]: connecting to Postgres, creating the database on first use.

@@ -8,7 +8,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use clio_aggregate::RecordSet as _;
 use clio_runtime::settings::KafkaSettings;
 use rdkafka::consumer::Consumer;
 use sqlx::PgPool;
@@ -175,26 +174,32 @@ impl TestEnv {
         body["id"].as_i64().context("no id in the registry's answer")
     }
 
-    /// Creates the tally's topics (`<prefix>.commands|events|state` and its own dead-letter
-    /// topic) and registers its schemas; returns the topics.
+    /// Creates `domain`'s topics under `prefix` (`<prefix>.commands|events|state` and its own
+    /// dead-letter topic), each with `partitions` partitions, and registers its schemas from the
+    /// catalogue in `schemas`; returns the processor's topics.
+    pub async fn provision(
+        &self,
+        domain: &dyn clio_plug::Domain,
+        schemas: &std::path::Path,
+        prefix: &str,
+        partitions: i32,
+    ) -> anyhow::Result<clio_runtime::processor::ProcessorTopics> {
+        let home = clio_plug::Home::prefixed(domain.name(), prefix);
+        let mut catalogue = clio_runtime::catalogue::Catalogue::load(schemas)?;
+        for topic in &mut catalogue.topics {
+            topic.partitions = partitions;
+        }
+        clio_plug::provision::provision(&self.kafka, &self.registry_url, &catalogue, &home).await?;
+        Ok(home.processor_config().topics)
+    }
+
+    /// The tally's topics under `prefix` (see [`TestEnv::provision`]).
     pub async fn tally_topics(
         &self,
         prefix: &str,
         partitions: i32,
     ) -> anyhow::Result<clio_runtime::processor::ProcessorTopics> {
-        let topics = clio_runtime::processor::ProcessorTopics {
-            commands: format!("{prefix}.commands"),
-            events: format!("{prefix}.events"),
-            state: format!("{prefix}.state"),
-            dead_letters: format!("{prefix}.dead-letters"),
-        };
-        self.create_topics(&[&topics.commands, &topics.events, &topics.state, &topics.dead_letters], partitions)
-            .await?;
-        for (name, text) in crate::tally::schema_files() {
-            let topic =
-                if crate::tally::TallyCommand::RECORDS.contains(&name) { &topics.commands } else { &topics.events };
-            self.register(&clio_runtime::catalogue::subject(topic, name), text).await?;
-        }
-        Ok(topics)
+        self.provision(&crate::tally_plug::TallyPlug::default(), &crate::tally_plug::schemas_dir(), prefix, partitions)
+            .await
     }
 }

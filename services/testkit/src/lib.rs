@@ -10,6 +10,10 @@
 //!   test database, an in-process schema registry, unique topic names.
 //! - [`records`]: producing records and reading whole topics back.
 //! - [`running`]: the tally's processor inside a test, and tally commands.
+//! - [`stack`]: any plugged domain on the real broker and Postgres under a prefix of the
+//!   test's own (topics, schemas, processor, projectors, its routes on a gateway).
+//! - [`tally_plug`]: the tally plugged in as any domain is, with a route of its own.
+//! - [`tools`]: the repository's root, the `clio` binary, and tools the infra scripts install.
 //! - [`scenario`]: `given(events).when(command).then(events)` and a world of entities, over
 //!   any aggregate, with no I/O.
 //! - [`schemas`]: Rust record types checked against their .avsc files, for any domain.
@@ -19,5 +23,8 @@ pub mod records;
 pub mod running;
 pub mod scenario;
 pub mod schemas;
+pub mod stack;
 pub mod tally;
 pub mod tally_model;
+pub mod tally_plug;
+pub mod tools;

@@ -19,7 +19,11 @@ pub fn plain_canonical_form(path: &Path) -> String {
 pub fn assert_types_match_files(dir: &Path, derived: &[(&str, Schema)]) {
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|entry| entry.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let stem = path.file_stem()?.to_string_lossy().into_owned();
+            path.extension().is_some_and(|e| e == "avsc").then_some(stem)
+        })
         .collect();
     files.sort();
     let mut names: Vec<String> = derived.iter().map(|(name, _)| (*name).to_string()).collect();

@@ -26,7 +26,9 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::scan::{LedgerTarget, send_commands};
-use clio_runtime::database::quote_ident as quoted;
+use clio_ledger_projection::queries;
+use clio_projection::query::Query;
+use clio_runtime::database::quote_ident;
 
 /// What to seed.
 #[derive(Debug, Clone)]
@@ -61,8 +63,8 @@ pub struct LedgerClient<'a> {
 }
 
 impl LedgerClient<'_> {
-    fn schema(&self) -> String {
-        quoted(&self.target.schema)
+    fn sql(&self, query: Query) -> String {
+        query.in_schema(&self.target.schema)
     }
 
     async fn send(&self, commands: &[(String, LedgerCommand)]) -> anyhow::Result<()> {
@@ -71,7 +73,7 @@ impl LedgerClient<'_> {
 
     /// Waits until the projector has created the read model's tables.
     async fn read_model_ready(&self) -> anyhow::Result<()> {
-        let table = format!("{}.finalized_transfers", self.schema());
+        let table = format!("{}.finalized_transfers", quote_ident(&self.target.schema));
         let deadline = Instant::now() + PATIENCE;
         loop {
             let found: Option<String> =
@@ -89,8 +91,8 @@ impl LedgerClient<'_> {
     }
 
     async fn existing_accounts(&self, debtor_id: i64) -> anyhow::Result<BTreeSet<i64>> {
-        let sql = format!("SELECT creditor_id FROM {}.accounts WHERE debtor_id = $1 AND NOT deleted", self.schema());
-        let rows: Vec<i64> = sqlx::query_scalar(&sql).bind(debtor_id).fetch_all(self.pool).await?;
+        let rows: Vec<i64> =
+            sqlx::query_scalar(&self.sql(queries::LIVE_ACCOUNTS)).bind(debtor_id).fetch_all(self.pool).await?;
         Ok(rows.into_iter().collect())
     }
 
@@ -102,13 +104,7 @@ impl LedgerClient<'_> {
         coordinator_id: Option<i64>,
         requests_from: i64,
     ) -> anyhow::Result<BTreeMap<i64, (i64, i64, i64)>> {
-        let sql = format!(
-            "SELECT coordinator_request_id, creditor_id, transfer_id, locked_amount FROM {}.prepared_transfers
-              WHERE debtor_id = $1 AND coordinator_type = $2 AND ($3::bigint IS NULL OR coordinator_id = $3)
-                AND coordinator_request_id >= $4",
-            self.schema()
-        );
-        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(&sql)
+        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(&self.sql(queries::OPEN_REQUESTS))
             .bind(debtor_id)
             .bind(kind)
             .bind(coordinator_id)
@@ -236,18 +232,8 @@ pub async fn seed(ledger: &LedgerClient<'_>, demo: &Demo, progress: bool) -> any
     accounts.finish();
 
     // Issue to every holder whose issuing request has not been committed yet.
-    let committed_sql = format!(
-        "SELECT DISTINCT coordinator_request_id FROM {}.finalized_transfers
-          WHERE debtor_id = $1 AND creditor_id = 0 AND coordinator_type = 'issuing' AND coordinator_id = $1
-            AND committed_amount > 0",
-        ledger.schema()
-    );
-    let rejected_sql = format!(
-        "SELECT code FROM {}.rejections
-          WHERE debtor_id = $1 AND creditor_id = 0 AND coordinator_type = 'issuing' AND coordinator_id = $1
-            AND coordinator_request_id = ANY($2) AND event_at >= $3",
-        ledger.schema()
-    );
+    let committed_sql = ledger.sql(queries::ISSUED_REQUESTS);
+    let rejected_sql = ledger.sql(queries::ISSUING_REFUSALS);
     let started = chrono::Utc::now() - chrono::Duration::seconds(5);
     let issued = bar(demo.accounts as u64, "issued", progress);
     let (mut prepares_sent, mut finalizes_sent) = (BTreeSet::new(), BTreeSet::new());
@@ -375,4 +361,28 @@ pub async fn stream(
             }
         }
     }
+}
+
+/// `clio up --demo`: seeds (trying again while the rest of the platform starts), then streams
+/// transfers until shutdown.
+pub async fn run(
+    ledger: &LedgerClient<'_>,
+    demo: &Demo,
+    per_second: f64,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    loop {
+        match seed(ledger, demo, false).await {
+            Ok(report) => {
+                tracing::info!(configured = report.configured, issued = report.issued, "demo data seeded");
+                break;
+            }
+            Err(error) => tracing::warn!(error = %format!("{error:#}"), "seeding the demo data; trying again"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
+    stream(ledger, demo, per_second, shutdown).await
 }

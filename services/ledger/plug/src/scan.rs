@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use clio_ledger::LedgerCommand;
 use clio_ledger::messages::MaintainAccount;
 use clio_ledger::rules;
+use clio_ledger_projection::queries;
 use clio_runtime::codec::Codec;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::PgPool;
@@ -53,42 +54,17 @@ pub async fn scan_once(
     now: DateTime<Utc>,
     progress: bool,
 ) -> anyhow::Result<ScanReport> {
-    let schema = &quoted(&target.schema);
-    let roots: Vec<(i64, String)> =
-        sqlx::query_as(&format!("SELECT debtor_id, config_data FROM {schema}.accounts WHERE creditor_id = 0"))
-            .fetch_all(pool)
-            .await
-            .with_context(|| format!("reading the root accounts from {schema}.accounts"))?;
+    let roots: Vec<(i64, String)> = sqlx::query_as(&queries::ROOT_CONFIGS.in_schema(&target.schema))
+        .fetch_all(pool)
+        .await
+        .with_context(|| format!("reading the root accounts from the read model in schema {}", target.schema))?;
     let (debtors, rates): (Vec<i64>, Vec<f64>) = roots
         .iter()
         .map(|(debtor, config)| (*debtor, rules::parse_root_config(config).map(|c| c.rate).unwrap_or_default()))
         .unzip();
     let micros = now.timestamp_micros();
     let cutoff = |interval: i64| DateTime::<Utc>::from_timestamp_micros(micros - interval).unwrap_or(now);
-    let sql = format!(
-        "WITH rates AS (SELECT * FROM unnest($1::bigint[], $2::float8[]) AS r(debtor_id, rate))
-         SELECT a.debtor_id, a.creditor_id, coalesce(r.rate, 0)
-           FROM {schema}.accounts a LEFT JOIN rates r USING (debtor_id)
-          WHERE (a.debtor_id, a.creditor_id) > ($3, $4)
-            AND CASE WHEN a.deleted THEN a.last_change_ts <= $5
-                ELSE (a.last_change_ts <= $6 AND a.last_update_ts <= $6)
-                  OR (a.creditor_id <> 0 AND a.last_interest_rate_change_ts < $7
-                      AND (NOT a.established_interest_rate
-                           OR a.interest_rate <> least(greatest(coalesce(r.rate, 0), $8), $9)))
-                  OR (a.creditor_id <> 0 AND coalesce(a.last_capitalization_at, 'epoch') <= $10
-                      AND (a.interest <> 0 OR (a.interest_rate <> 0 AND a.principal > 0)))
-                  OR (a.config_flags & 1 = 1
-                      AND NOT EXISTS (SELECT 1 FROM {schema}.prepared_transfers p
-                                       WHERE p.debtor_id = a.debtor_id AND p.creditor_id = a.creditor_id)
-                      AND CASE WHEN a.creditor_id = 0 THEN a.principal = 0
-                          ELSE a.principal + a.interest <= greatest($11, a.negligible_amount) END)
-                  OR EXISTS (SELECT 1 FROM {schema}.prepared_transfers p
-                              WHERE p.debtor_id = a.debtor_id AND p.creditor_id = a.creditor_id
-                                AND p.prepared_at <= $12 AND p.last_reminder_ts <= $12)
-                END
-          ORDER BY a.debtor_id, a.creditor_id
-          LIMIT {PAGE}"
-    );
+    let sql = queries::DUE_FOR_MAINTENANCE.in_schema(&target.schema);
     let mut report = ScanReport { debtors: debtors.len(), commands: 0 };
     let mut after = (i64::MIN, i64::MIN);
     loop {
@@ -105,9 +81,10 @@ pub async fn scan_once(
             .bind(cutoff(rules::CAPITALIZATION_INTERVAL_MICROS))
             .bind(rules::DELETION_MAX_BALANCE)
             .bind(cutoff(rules::REMINDER_INTERVAL_MICROS))
+            .bind(PAGE)
             .fetch_all(pool)
             .await
-            .with_context(|| format!("finding accounts due for maintenance in {schema}.accounts"))?;
+            .with_context(|| format!("finding accounts due for maintenance in schema {}", target.schema))?;
         let Some(&(debtor, creditor, _)) = page.last() else { break };
         after = (debtor, creditor);
         let commands: Vec<(String, LedgerCommand)> = page
@@ -151,18 +128,17 @@ pub async fn send_commands(
     Ok(())
 }
 
-pub use clio_runtime::database::quote_ident as quoted;
-
 /// Scans every `interval` until shutdown (the first scan right away).
 pub async fn run(
     pool: PgPool,
+    target: LedgerTarget,
     producer: FutureProducer,
     codec: Codec,
     interval: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     loop {
-        let pause = match scan_once(&pool, &LedgerTarget::default(), &producer, &codec, Utc::now(), false).await {
+        let pause = match scan_once(&pool, &target, &producer, &codec, Utc::now(), false).await {
             Ok(report) => {
                 tracing::info!(debtors = report.debtors, commands = report.commands, "ledger scan done");
                 interval

@@ -9,7 +9,7 @@ use crate::cli::{CONFIGURE, clio, private_catalogue};
 
 /// The Python with confluent-kafka[avro].
 fn python() -> String {
-    crate::installed("CLIO_PYTHON", "infra/python-env.sh")
+    clio_testkit::tools::installed("CLIO_PYTHON", "infra/python-env.sh")
 }
 
 fn script() -> PathBuf {
@@ -49,7 +49,8 @@ async fn clio_reads_what_confluents_python_client_registered_and_produced() {
     let env = TestEnv::start().await.expect("env");
     let (schemas, topic) = private_catalogue(&env, "py-write");
     assert!(clio(&env, &schemas, &["topics", "create"], None).await.0);
-    let schema_file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/ledger/ConfigureAccount.avsc");
+    let schema_file = clio_testkit::tools::repo_root().join("schemas/ledger/ConfigureAccount.avsc");
+    let schema_file = schema_file.to_str().expect("a UTF-8 path");
     run_python(&["produce", &env.kafka.brokers, &env.registry_url, &topic, schema_file, "1/2", CONFIGURE]).await;
 
     let subjects: Json =

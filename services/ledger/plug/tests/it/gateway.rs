@@ -1,5 +1,9 @@
-//! The HTTP gateway: produce as JSON, refusals that say why, and the OpenAPI document.
+//! The HTTP gateway with the ledger's routes: produce as JSON, refusals that say why, and the
+//! OpenAPI document.
 
+use std::sync::Arc;
+
+use clio_ledger_plug::LedgerPlug;
 use clio_runtime::catalogue::Catalogue;
 use clio_runtime::codec::Codec;
 use clio_runtime::codec::json::avro_to_json;
@@ -26,7 +30,8 @@ async fn serve(env: &TestEnv, schemas: &std::path::Path) -> Served {
     let catalogue = Catalogue::load(schemas).expect("catalogue");
     let gateway =
         clio_gateway::Gateway::new(env.pool.clone(), env.kafka.clone(), catalogue, Codec::new(&env.registry_url))
-            .expect("gateway");
+            .expect("gateway")
+            .with_routes(clio_plug::routes_of(&[Arc::new(LedgerPlug::default())], &env.pool));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let token = CancellationToken::new();
@@ -127,6 +132,9 @@ async fn the_gateway_describes_itself_and_reports_readiness() {
         reqwest::get(format!("{}/openapi.json", gateway.url)).await.expect("answer").json().await.expect("json");
     assert_eq!(document["openapi"], "3.1.0");
     assert!(document["paths"]["/v1/topics/{topic}/records"]["post"]["responses"]["422"].is_object());
+    let balances = &document["paths"]["/v1/ledger/accounts"]["get"];
+    assert_eq!(balances["responses"]["400"]["content"]["application/json"]["schema"]["required"], json!(["error"]));
+    assert!(document["paths"]["/accounts/{debtor_id}/{creditor_id}/reachable"]["get"].is_object());
     let ready = reqwest::get(format!("{}/ready", gateway.url)).await.expect("answer");
     assert_eq!(ready.status().as_u16(), 200);
     let body: Json = ready.json().await.expect("json");

@@ -30,7 +30,7 @@ struct OwnBroker {
 impl OwnBroker {
     async fn script(&self, args: &[&str]) {
         let status = tokio::process::Command::new("bash")
-            .arg(crate::repo_root().join("infra/broker.sh"))
+            .arg(clio_testkit::tools::repo_root().join("infra/broker.sh"))
             .args(args)
             .env("CLIO_DATA_DIR", &self.data)
             .env("CLIO_GROUP_INITIAL_DELAY", "100ms")
@@ -64,7 +64,7 @@ impl OwnBroker {
 impl Drop for OwnBroker {
     fn drop(&mut self) {
         let _ = std::process::Command::new("bash")
-            .arg(crate::repo_root().join("infra/broker.sh"))
+            .arg(clio_testkit::tools::repo_root().join("infra/broker.sh"))
             .args(["reset", &self.name])
             .env("CLIO_DATA_DIR", &self.data)
             .stdin(Stdio::null())
@@ -141,9 +141,9 @@ async fn clio_up_rides_out_the_broker_killed_for_5_and_for_60_seconds() {
     let (registry_port, http_port) = (free_port(), free_port());
     let gateway = format!("http://127.0.0.1:{http_port}");
     let registry = format!("http://127.0.0.1:{registry_port}");
-    let mut platform = tokio::process::Command::new(env!("CARGO_BIN_EXE_clio"))
+    let mut platform = tokio::process::Command::new(clio_testkit::tools::clio_binary())
         .arg("up")
-        .current_dir(crate::repo_root())
+        .current_dir(clio_testkit::tools::repo_root())
         .env("CLIO_BROKERS", broker.brokers())
         .env("CLIO_DATABASE_URL", format!("{server}/{database}"))
         .env("CLIO_REGISTRY_ADDR", format!("127.0.0.1:{registry_port}"))

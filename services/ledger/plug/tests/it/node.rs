@@ -10,16 +10,16 @@ use clio_testkit::records::{eventually, produce, read_all};
 use rdkafka::Message as _;
 use serde_json::Value as Json;
 
-use crate::ledger::{LedgerStack, configure, ledger_events};
+use crate::ledger::{configure, ledger_events};
 
 /// Where kafkajs and @kafkajs/confluent-schema-registry are installed.
 fn node_client() -> PathBuf {
-    PathBuf::from(crate::installed("CLIO_NODE_CLIENT", "infra/node-client.sh"))
+    PathBuf::from(clio_testkit::tools::installed("CLIO_NODE_CLIENT", "infra/node-client.sh"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafkajs_reads_and_decodes_the_ledger_events_the_processor_wrote() {
-    let stack = LedgerStack::start().await;
+    let stack = crate::ledger::start().await;
     let (env, topics, codec) = (&stack.env, &stack.topics, &stack.codec);
     let now = chrono::Utc::now().timestamp_micros();
     produce(&env.kafka, codec, &topics.commands, &[configure(0, now), configure(1, now), configure(2, now)]).await;

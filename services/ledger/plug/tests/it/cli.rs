@@ -12,10 +12,15 @@ pub fn private_catalogue(env: &TestEnv, name: &str) -> (PathBuf, String) {
     let topic = env.unique(name);
     let dir = std::env::temp_dir().join(format!("clio-{topic}"));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let ledger = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/ledger"));
-    let link = dir.join("ledger");
-    if !link.exists() {
-        std::os::unix::fs::symlink(&ledger, &link).expect("link schemas");
+    // The ledger's records, without its catalogue.toml (its topics are not this test's).
+    let records = dir.join("ledger");
+    std::fs::create_dir_all(&records).expect("records dir");
+    for record in ["ConfigureAccount", "PrepareTransfer"] {
+        let link = records.join(format!("{record}.avsc"));
+        let file = clio_testkit::tools::repo_root().join(format!("schemas/ledger/{record}.avsc"));
+        if !link.exists() {
+            std::os::unix::fs::symlink(&file, &link).expect("link a schema");
+        }
     }
     let catalogue = format!(
         r#"[[topic]]
@@ -35,7 +40,7 @@ consumers = ["tests"]
 }
 
 pub async fn clio(env: &TestEnv, schemas: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_clio"))
+    let mut child = tokio::process::Command::new(clio_testkit::tools::clio_binary())
         .args(args)
         .env("CLIO_BROKERS", &env.kafka.brokers)
         .env("CLIO_REGISTRY_URL", &env.registry_url)
@@ -165,7 +170,7 @@ async fn consume_last_prints_only_the_newest_records_of_the_topic() {
 /// consume` in it reads a bounded number of records.
 #[test]
 fn the_readme_consumes_bounded_reads() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README");
+    let readme = std::fs::read_to_string(clio_testkit::tools::repo_root().join("README.md")).expect("README");
     let consumes: Vec<&str> =
         readme.lines().filter(|line| line.trim_start().starts_with("clio consume ledger")).collect();
     assert!(!consumes.is_empty(), "the tour shows consume");

@@ -1,25 +1,24 @@
 //! The ledger processor end to end: commands produced to a real broker as an integrator
 //! would, decided by the generic processor, events read back from the log.
 
-use std::path::Path;
 use std::time::Duration;
 
 use clio_ledger::messages::*;
-use clio_ledger::{Ledger, LedgerCommand, LedgerEvent};
-use clio_ledger_projection::LedgerModel;
-use clio_projection::projector::{self, ProjectorConfig};
+use clio_ledger::{LedgerCommand, LedgerEvent};
+use clio_ledger_plug::LedgerPlug;
+use clio_ledger_plug::scan::LedgerTarget;
 use clio_runtime::catalogue::Catalogue;
 use clio_runtime::codec::Codec;
-use clio_runtime::processor::{self, ProcessorConfig, ProcessorTopics};
 use clio_testkit::harness::TestEnv;
 use clio_testkit::records::{eventually, produce, read_all};
+use clio_testkit::stack::DomainStack;
 use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
 
 const DEBTOR: i64 = 1_000;
 
-fn schemas_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
+pub(crate) fn schemas_dir() -> std::path::PathBuf {
+    clio_testkit::tools::repo_root().join("schemas")
 }
 
 pub(crate) async fn ledger_events(env: &TestEnv, codec: &Codec, topic: &str) -> Vec<LedgerEvent> {
@@ -73,96 +72,32 @@ fn prepare(from: i64, to: i64, request: i64, amount: i64, now: i64) -> (String, 
 }
 
 /// The ledger on the real broker and Postgres, on topics and a read-model schema of the
-/// test's own: its processor and its projector running until `stop`.
-pub(crate) struct LedgerStack {
-    pub(crate) env: TestEnv,
-    pub(crate) topics: ProcessorTopics,
-    catalogue: Catalogue,
-    pub(crate) codec: Codec,
-    model: String,
-    token: CancellationToken,
-    running: tokio::task::JoinHandle<anyhow::Result<processor::Counters>>,
-    projecting: tokio::task::JoinHandle<anyhow::Result<projector::Counters>>,
+/// test's own: its processor, its projector and a gateway with its routes running until `stop`.
+pub(crate) async fn start() -> DomainStack {
+    DomainStack::start("ledger", &LedgerPlug::default(), &schemas_dir()).await.expect("the ledger's stack")
 }
 
-impl LedgerStack {
-    pub(crate) async fn start() -> Self {
-        let env = TestEnv::start().await.expect("env");
-        let prefix = env.unique("ledger");
-        let topics = ProcessorTopics {
-            commands: format!("{prefix}.commands"),
-            events: format!("{prefix}.events"),
-            state: format!("{prefix}.state"),
-            dead_letters: format!("{prefix}.dead-letters"),
-        };
-        env.create_topics(&[&topics.commands, &topics.events, &topics.state, &topics.dead_letters], 4)
-            .await
-            .expect("topics");
-        let catalogue =
-            Catalogue::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")).expect("catalogue");
-        for (catalogue_topic, ours) in [("ledger.commands", &topics.commands), ("ledger.events", &topics.events)] {
-            for record in &catalogue.topic(catalogue_topic).expect("in the catalogue").values {
-                env.register(&clio_runtime::catalogue::subject(ours, record), &catalogue.schemas[record].text)
-                    .await
-                    .expect("registered");
-            }
-        }
-        let codec = Codec::new(&env.registry_url);
-        let token = CancellationToken::new();
-        let config = ProcessorConfig {
-            group_id: format!("{prefix}-group"),
-            topics: topics.clone(),
-            ..ProcessorConfig::for_domain("ledger")
-        };
-        let running = {
-            let (kafka, codec, token) = (env.kafka.clone(), codec.clone(), token.clone());
-            tokio::spawn(async move { processor::run::<Ledger>(&kafka, codec, config, token).await })
-        };
-        // The ledger's read model, in a schema of this test's own.
-        let model = prefix.clone();
-        let projecting = {
-            let mut config = ProjectorConfig::new(&model, &[&topics.events]);
-            config.dead_letters = topics.dead_letters.clone();
-            config.group_id = format!("{prefix}-projection");
-            let (kafka, pool, codec, token) = (env.kafka.clone(), env.pool.clone(), codec.clone(), token.clone());
-            tokio::spawn(async move { projector::run(&kafka, pool, codec, LedgerModel, config, token).await })
-        };
+/// The ledger's read models and commands topic in `stack`.
+fn target(stack: &DomainStack) -> LedgerTarget {
+    LedgerTarget { schema: stack.home().schema(), commands_topic: stack.topics.commands.clone() }
+}
 
-        Self { env, topics, catalogue, codec, model, token, running, projecting }
-    }
-
-    /// The demo's stream of random transfers against this stack, until the token is cancelled.
-    fn demo_stream(
-        &self,
-        demo: clio_ledger_plug::demo::Demo,
-        per_second: f64,
-    ) -> (CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
-        let producer = clio_runtime::kafka::producer(&self.env.kafka).expect("producer");
-        let target = clio_ledger_plug::scan::LedgerTarget {
-            schema: self.model.clone(),
-            commands_topic: self.topics.commands.clone(),
-        };
-        let streaming = CancellationToken::new();
-        let (pool, codec, token) = (self.env.pool.clone(), self.codec.clone(), streaming.clone());
-        let running = tokio::spawn(async move {
-            let ledger = clio_ledger_plug::demo::LedgerClient {
-                pool: &pool,
-                target: &target,
-                producer: &producer,
-                codec: &codec,
-            };
-            clio_ledger_plug::demo::stream(&ledger, &demo, per_second, token).await
-        });
-        (streaming, running)
-    }
-
-    pub(crate) async fn stop(self) {
-        self.token.cancel();
-        let stopped = tokio::time::timeout(Duration::from_secs(30), self.running).await;
-        stopped.expect("stops").expect("joined").expect("ran cleanly");
-        let stopped = tokio::time::timeout(Duration::from_secs(30), self.projecting).await;
-        stopped.expect("stops").expect("joined").expect("ran cleanly");
-    }
+/// The demo's stream of random transfers against `stack`, until the token is cancelled.
+fn demo_stream(
+    stack: &DomainStack,
+    demo: clio_ledger_plug::demo::Demo,
+    per_second: f64,
+) -> (CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let producer = clio_runtime::kafka::producer(&stack.env.kafka).expect("producer");
+    let target = target(stack);
+    let streaming = CancellationToken::new();
+    let (pool, codec, token) = (stack.env.pool.clone(), stack.codec.clone(), streaming.clone());
+    let running = tokio::spawn(async move {
+        let ledger =
+            clio_ledger_plug::demo::LedgerClient { pool: &pool, target: &target, producer: &producer, codec: &codec };
+        clio_ledger_plug::demo::stream(&ledger, &demo, per_second, token).await
+    });
+    (streaming, running)
 }
 
 fn finalize(p: &PreparedTransfer, amount: i64, now: i64) -> (String, LedgerCommand) {
@@ -192,9 +127,8 @@ fn prepared(events: &[LedgerEvent], from: i64) -> Option<PreparedTransfer> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committed_and_credited() {
-    let stack = LedgerStack::start().await;
-    let (env, topics, codec, model, token, catalogue) =
-        (&stack.env, &stack.topics, &stack.codec, &stack.model, &stack.token, &stack.catalogue);
+    let stack = start().await;
+    let (env, topics, codec, model) = (&stack.env, &stack.topics, &stack.codec, &stack.home().schema());
     // Accounts 1 and 2 hash to different partitions of 4, so the credit and the recipient
     // check cross partitions.
     let (a, b) = (1_i64, 2_i64);
@@ -299,12 +233,7 @@ async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committ
     assert!(stdout.contains(&format!("debtor {DEBTOR}: 3 accounts, principals 0, in flight 0, sum 0: ok")), "{stdout}");
 
     // The same through the gateway: the fetch API and the paged queries.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let gateway = clio_gateway::Gateway::new(env.pool.clone(), env.kafka.clone(), catalogue.clone(), codec.clone())
-        .expect("gateway")
-        .with_ledger_schema(model);
-    tokio::spawn(clio_gateway::serve(listener, gateway, token.clone()));
+    let base = &stack.gateway_url;
     let http = reqwest::Client::new();
     let get = async |path: &str| http.get(format!("{base}{path}")).send().await.expect("answers");
     assert_eq!(get(&format!("/accounts/{DEBTOR}/{b}/reachable")).await.status(), 204);
@@ -348,7 +277,7 @@ async fn a_transfer_between_accounts_on_different_partitions_is_prepared_committ
 async fn the_cli_rebuilds_the_ledger_read_model_from_the_log_and_reports_its_status() {
     // This test alone uses the catalogue's own names (topic ledger.events, schema ledger).
     let env = TestEnv::start().await.expect("env");
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let schemas = schemas_dir();
     let (created, _, stderr) = crate::cli::clio(&env, &schemas, &["topics", "create"], None).await;
     assert!(created, "{stderr}");
     let catalogue = Catalogue::load(&schemas).expect("catalogue");
@@ -418,8 +347,8 @@ async fn the_cli_rebuilds_the_ledger_read_model_from_the_log_and_reports_its_sta
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ledger_clock_sets_interest_rates_capitalises_interest_and_deletes_and_purges_accounts() {
-    let stack = LedgerStack::start().await;
-    let (env, topics, codec, model) = (&stack.env, &stack.topics, &stack.codec, &stack.model);
+    let stack = start().await;
+    let (env, topics, codec, model) = (&stack.env, &stack.topics, &stack.codec, &stack.home().schema());
     let now = chrono::Utc::now();
     let micros = now.timestamp_micros();
     let (a, b) = (1_i64, 2_i64);
@@ -495,8 +424,8 @@ async fn the_ledger_clock_sets_interest_rates_capitalises_interest_and_deletes_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeding_twice_issues_once_and_the_demo_stream_moves_money_between_holders() {
-    let stack = LedgerStack::start().await;
-    let (env, topics, model) = (&stack.env, &stack.topics, &stack.model);
+    let stack = start().await;
+    let (env, topics, model) = (&stack.env, &stack.topics, &stack.home().schema());
     let seed_args = [
         "seed",
         "--schema",
@@ -536,7 +465,7 @@ async fn seeding_twice_issues_once_and_the_demo_stream_moves_money_between_holde
 
     // The demo stream: transfers between the holders, the total unchanged.
     let (streaming, running) =
-        stack.demo_stream(clio_ledger_plug::demo::Demo { debtor_id: 7, accounts: 5, amount: 1_000 }, 20.0);
+        demo_stream(&stack, clio_ledger_plug::demo::Demo { debtor_id: 7, accounts: 5, amount: 1_000 }, 20.0);
     let direct =
         format!("SELECT count(*) FROM \"{model}\".transfers WHERE debtor_id = 7 AND coordinator_type = 'direct'");
     let moved = eventually(60, async || {
@@ -598,17 +527,10 @@ async fn one_trace_follows_a_request_from_the_gateway_through_the_processor_to_t
         json: true,
         service_name: "clio-test".into(),
     });
-    let stack = LedgerStack::start().await;
-    let (env, topics, codec, model, token) = (&stack.env, &stack.topics, &stack.codec, &stack.model, &stack.token);
-    // The gateway, with the catalogue's commands topic renamed to this test's own.
-    let mut catalogue = stack.catalogue.clone();
-    catalogue.topics.iter_mut().filter(|t| t.name == "ledger.commands").for_each(|t| t.name = topics.commands.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let gateway = clio_gateway::Gateway::new(env.pool.clone(), env.kafka.clone(), catalogue, codec.clone())
-        .expect("gateway")
-        .with_ledger_schema(model);
-    tokio::spawn(clio_gateway::serve(listener, gateway, token.clone()));
+    let stack = start().await;
+    let (env, topics, model) = (&stack.env, &stack.topics, &stack.home().schema());
+    // The stack's gateway serves its commands topic under this test's own name.
+    let base = &stack.gateway_url;
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let (_, command) = configure(7, chrono::Utc::now().timestamp_micros());
@@ -658,8 +580,8 @@ async fn one_trace_follows_a_request_from_the_gateway_through_the_processor_to_t
 /// that no account sent is still caught.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_is_exact_on_a_live_log_and_still_catches_a_forged_credit() {
-    let stack = LedgerStack::start().await;
-    let (env, topics, codec, model) = (&stack.env, &stack.topics, &stack.codec, &stack.model);
+    let stack = start().await;
+    let (env, topics, codec, model) = (&stack.env, &stack.topics, &stack.codec, &stack.home().schema());
     let debtor = 11;
     let seed_args = ["seed", "--schema", model, "--topic", &topics.commands, "--demo-debtor-id", "11"];
     let seed_args = [&seed_args[..], &["--demo-accounts", "8", "--demo-amount", "10000"]].concat();
@@ -667,7 +589,7 @@ async fn the_audit_is_exact_on_a_live_log_and_still_catches_a_forged_credit() {
     assert!(ok, "{stderr}");
 
     let (streaming, running) =
-        stack.demo_stream(clio_ledger_plug::demo::Demo { debtor_id: 11, accounts: 8, amount: 10_000 }, 80.0);
+        demo_stream(&stack, clio_ledger_plug::demo::Demo { debtor_id: 11, accounts: 8, amount: 10_000 }, 80.0);
     let audit = ["ledger", "audit", "--topic", &topics.events];
     let mut ahead_seen = 0;
     for round in 0..8 {

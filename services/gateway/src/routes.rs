@@ -1,0 +1,47 @@
+//! Routes a domain adds to the gateway: an axum router carrying its own state, and the
+//! OpenAPI paths that describe it. The gateway merges them; it knows no domain.
+
+use axum::Router;
+use serde_json::{Map, Value, json};
+
+/// Some routes and their OpenAPI paths.
+#[derive(Clone, Default)]
+pub struct Routes {
+    pub router: Router,
+    /// OpenAPI path items by path.
+    pub paths: Map<String, Value>,
+}
+
+impl Routes {
+    /// Both sets of routes (axum refuses a route served twice when the router is built).
+    pub fn merge(self, other: Routes) -> Self {
+        let mut paths = self.paths;
+        paths.extend(other.paths);
+        Self { router: self.router.merge(other.router), paths }
+    }
+}
+
+/// The OpenAPI schema of every refusal (see [`crate::problem`]).
+pub fn error_schema() -> Value {
+    json!({"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string", "description": "Why the request was refused."},
+        "parameter": {"type": "string", "description": "The path or query parameter, header (content-type) or part of the body (body, topic, type, value) that was refused."}
+    }})
+}
+
+/// An OpenAPI response with a refusal's body.
+pub fn refusal(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": error_schema()}}})
+}
+
+/// The OpenAPI response of one page of `what`: `{items, next}`, where `next` is the `after` of
+/// the following page.
+pub fn page(what: &str) -> Value {
+    json!({"description": format!("{what}, one page"), "content": {"application/json": {"schema": {
+        "type": "object", "required": ["items", "next"],
+        "properties": {
+            "items": {"type": "array", "items": {"type": "object"}},
+            "next": {"description": "Pass as `after` for the next page; null on the last page.", "type": ["integer", "null"]}
+        }
+    }}}})
+}

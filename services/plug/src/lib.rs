@@ -1,0 +1,22 @@
+//! What a domain plugs into the platform, and where it lives.
+//!
+//! The platform crates (runtime, projection runtime, gateway, the `clio` binary, testkit) name
+//! no domain: the `clio` binary holds one list of [`Domain`]s, and that list drives `clio up`,
+//! `clio run`, `clio <domain> ...`, `clio seed`, the gateway's routes and OpenAPI document, and
+//! projection status and rebuild. A domain implements [`Domain`] in its plug crate
+//! (`services/<domain>/plug`), beside its pure core.
+//!
+//! # Layout
+//! - [`domain`]: the [`Domain`] trait, and [`Worker`] and [`Resources`] for its clocks and
+//!   workers.
+//! - [`home`]: [`Home`]: the names of a domain's topics, consumer groups and read-model schemas;
+//!   the domain's own name in production, a prefix of their own in tests and benchmarks.
+//! - [`provision`]: a domain's topics created and its schemas registered under a home.
+
+pub mod domain;
+pub mod home;
+pub mod provision;
+
+pub use clio_gateway::routes::Routes;
+pub use domain::{Domain, Resources, Task, Worker, find, routes_of};
+pub use home::Home;
