@@ -55,7 +55,7 @@ pub enum Command {
     },
 }
 
-/// What `clio seed` needs beside each domain's own settings.
+// What `clio seed` needs beside each domain's own settings (a doc comment would become its about).
 #[derive(Args, Debug, Clone)]
 pub struct SeedSettings {
     #[command(flatten)]

@@ -33,6 +33,9 @@ mod tests {
         assert!(seed.is_ok(), "seed keeps --schema: {seed:?}");
         let scan = line.clone().try_get_matches_from(["clio", "ledger", "scan", "--at", "2030-01-01T00:00:00Z"]);
         assert!(scan.is_ok(), "clio ledger scan: {scan:?}");
+        let about = |name: &str| line.find_subcommand(name).and_then(|c| c.get_about()).map(|a| a.to_string());
+        assert!(about("up").is_some_and(|a| a.starts_with("Run everything in one process")), "{:?}", about("up"));
+        assert!(about("seed").is_some_and(|a| a.starts_with("Demo data for every domain")), "{:?}", about("seed"));
         let none = command(&[]).try_get_matches_from(["clio", "ledger", "scan"]);
         assert!(none.is_err(), "no ledger command when the ledger is not plugged");
     }

@@ -82,7 +82,9 @@ pub trait Domain: Send + Sync + 'static {
         Box::pin(async move { anyhow::bail!("the {name} domain has no commands") })
     }
 
-    /// Adds its settings to `clio up` (its clocks' intervals, its demo's size).
+    /// Adds its settings to `clio up` (its clocks' intervals, its demo's size). Settings
+    /// structs added here and in [`Domain::seed_args`] carry no doc comment: clap would make it
+    /// the about of the command they join.
     fn up_args(&self, up: clap::Command) -> clap::Command {
         up
     }

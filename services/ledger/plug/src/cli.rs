@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use clio_runtime::settings::{DatabaseSettings, KafkaSettings, RegistrySettings};
 
-/// `clio ledger ...`.
+// `clio ledger ...` (a doc comment here would become the subcommand's about).
 #[derive(Subcommand, Debug)]
 pub enum LedgerAction {
     /// Check, from the events on the log, that for every debtor the principals of all its
@@ -51,7 +51,7 @@ pub struct ScanSettings {
     pub database: DatabaseSettings,
 }
 
-/// The demo debtor and its holders.
+// The demo debtor and its holders (no doc comment: it would become the about of the command it joins).
 #[derive(Args, Debug, Clone)]
 pub struct DemoSettings {
     /// The demo debtor's id.
@@ -71,7 +71,7 @@ impl DemoSettings {
     }
 }
 
-/// What the ledger adds to `clio up`.
+// What the ledger adds to `clio up` (a doc comment would replace up's own about).
 #[derive(Args, Debug, Clone)]
 pub struct LedgerUpSettings {
     /// How often the ledger's clock scans for time-driven work (heartbeats and reminders are
@@ -85,7 +85,7 @@ pub struct LedgerUpSettings {
     pub demo: DemoSettings,
 }
 
-/// What the ledger adds to `clio seed`.
+// What the ledger adds to `clio seed` (a doc comment would replace seed's own about).
 #[derive(Args, Debug, Clone)]
 pub struct LedgerSeedSettings {
     #[command(flatten)]

@@ -78,8 +78,8 @@ impl Domain for LedgerPlug {
     }
 
     fn command(&self) -> Option<clap::Command> {
-        let ledger = clap::Command::new("ledger").about("Ledger tools.").subcommand_required(true);
-        Some(LedgerAction::augment_subcommands(ledger))
+        let ledger = LedgerAction::augment_subcommands(clap::Command::new("ledger"));
+        Some(ledger.about("Ledger tools: the conservation audit and the clock").subcommand_required(true))
     }
 
     fn run_command<'a>(&'a self, matches: &'a clap::ArgMatches) -> BoxFuture<'a, anyhow::Result<()>> {
