@@ -58,6 +58,9 @@ pub enum Command {
 // What `clio seed` needs beside each domain's own settings (a doc comment would become its about).
 #[derive(Args, Debug, Clone)]
 pub struct SeedSettings {
+    /// Seed only these domains (default: every one).
+    #[arg(value_name = "DOMAIN")]
+    pub domains: Vec<String>,
     #[command(flatten)]
     pub kafka: KafkaSettings,
     #[command(flatten)]
@@ -110,6 +113,12 @@ pub enum Part {
     Gateway(GatewaySettings),
     /// One domain's processor.
     Processor(ProcessorSettings),
+    /// The sandbox: local servers speaking the outside systems' APIs (a loyalty scheme, any
+    /// HTTP endpoint), with scripted outcomes.
+    Sandbox {
+        #[arg(long, env = "CLIO_SANDBOX_ADDR", default_value = "127.0.0.1:8090")]
+        sandbox_addr: SocketAddr,
+    },
     /// One read model's projector.
     Projector {
         /// The read model (see `clio projections status`).
@@ -150,6 +159,10 @@ pub struct UpSettings {
     pub http_addr: SocketAddr,
     #[command(flatten)]
     pub docs: DocsSettings,
+    /// Where the sandbox (local servers speaking the outside systems' APIs, for the demo and
+    /// tests) listens; empty runs none.
+    #[arg(long, env = "CLIO_SANDBOX_ADDR", default_value = "127.0.0.1:8090")]
+    pub sandbox_addr: String,
     /// How long the work in flight may take to finish after Ctrl-C or SIGTERM.
     #[arg(long, env = "CLIO_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,

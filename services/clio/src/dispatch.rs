@@ -47,7 +47,13 @@ async fn seed(settings: &SeedSettings, matches: &ArgMatches, domains: &[Arc<dyn 
         shutdown: clio_runtime::shutdown::on_signal(),
     };
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    for domain in domains {
+    for name in &settings.domains {
+        clio_plug::find(domains, name)?;
+    }
+    let chosen = domains
+        .iter()
+        .filter(|domain| settings.domains.is_empty() || settings.domains.iter().any(|name| name == domain.name()));
+    for domain in chosen {
         if let Some(done) = domain.seed(matches, &resources, progress).await? {
             println!("{done}");
         }

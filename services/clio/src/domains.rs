@@ -8,7 +8,7 @@ use clio_plug::Domain;
 
 /// Every domain this build runs, at home.
 pub fn plugged() -> Vec<Arc<dyn Domain>> {
-    vec![Arc::new(clio_ledger_plug::LedgerPlug::default())]
+    vec![Arc::new(clio_ledger_plug::LedgerPlug::default()), Arc::new(clio_retry_plug::RetryPlug::default())]
 }
 
 #[cfg(test)]

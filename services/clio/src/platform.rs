@@ -40,15 +40,14 @@ fn spawn_processor(
 
 /// The gateway with every domain's routes.
 fn gateway(
-    pool: sqlx::PgPool,
-    kafka: &KafkaSettings,
+    resources: &Resources,
     catalogue: Catalogue,
-    codec: Codec,
     docs: &crate::cli::DocsSettings,
     domains: &[Arc<dyn Domain>],
 ) -> anyhow::Result<clio_gateway::Gateway> {
-    let routes = clio_plug::routes_of(domains, &pool);
-    let mut gateway = clio_gateway::Gateway::new(pool, kafka.clone(), catalogue, codec)?.with_routes(routes);
+    let routes = clio_plug::routes_of(domains, resources);
+    let Resources { pool, kafka, codec, .. } = resources.clone();
+    let mut gateway = clio_gateway::Gateway::new(pool, kafka, catalogue, codec)?.with_routes(routes);
     gateway.docs_dir = docs.dir();
     Ok(gateway)
 }
@@ -191,10 +190,23 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
     let registered =
         setup::register_schemas(&registry_url, &catalogue).await.context("registering the catalogue's schemas")?;
 
+    let sandbox_address = if settings.sandbox_addr.is_empty() {
+        None
+    } else {
+        let address: std::net::SocketAddr =
+            settings.sandbox_addr.parse().with_context(|| format!("--sandbox-addr {:?}", settings.sandbox_addr))?;
+        let listener = bind(address, "the sandbox").await?;
+        let token = token.clone();
+        tasks.spawn(
+            async move { ("sandbox".to_string(), clio_sandbox::serve(listener, token).await.map_err(Into::into)) },
+        );
+        Some(address)
+    };
     let gateway_listener = bind(settings.http_addr, "the HTTP gateway").await?;
     {
         let codec = Codec::new(&registry_url);
-        let gateway = gateway(pool.clone(), &settings.kafka, catalogue.clone(), codec, &settings.docs, domains)?;
+        let resources = Resources { pool: pool.clone(), kafka: settings.kafka.clone(), codec, shutdown: token.clone() };
+        let gateway = gateway(&resources, catalogue.clone(), &settings.docs, domains)?;
         let token = token.clone();
         tasks.spawn(async move {
             ("gateway".to_string(), clio_gateway::serve(gateway_listener, gateway, token).await.map_err(Into::into))
@@ -227,6 +239,11 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
         settings.http_addr
     );
     println!("  topics           {} from {}", catalogue.topics.len(), catalogue.dir.display());
+    if let Some(address) = sandbox_address {
+        println!(
+            "  sandbox          http://{address}  (a loyalty scheme at /schemes/{{scheme}}/join, any endpoint at /echo/...)"
+        );
+    }
     println!("  processors       {}", domains.iter().map(|domain| domain.name()).collect::<Vec<_>>().join(", "));
     println!(
         "  read models      {}  (Postgres schemas; clio projections status)",
@@ -258,7 +275,8 @@ pub async fn run(part: Part, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> 
             let catalogue = setup::catalogue(&settings.schemas)?;
             let codec = Codec::new(&settings.registry.registry_url);
             let listener = bind(settings.http_addr, "the HTTP gateway").await?;
-            let gateway = gateway(pool, &settings.kafka, catalogue, codec, &settings.docs, domains)?;
+            let resources = Resources { pool, kafka: settings.kafka.clone(), codec, shutdown: token.clone() };
+            let gateway = gateway(&resources, catalogue, &settings.docs, domains)?;
             let token = token.clone();
             tasks.spawn(async move {
                 ("gateway".to_string(), clio_gateway::serve(listener, gateway, token).await.map_err(Into::into))
@@ -269,6 +287,13 @@ pub async fn run(part: Part, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> 
             let catalogue = setup::catalogue(&schemas)?;
             let domain = clio_plug::find(domains, &domain)?;
             spawn_processor(&mut tasks, domain, &catalogue, &kafka, &codec, &token)?;
+        }
+        Part::Sandbox { sandbox_addr } => {
+            let listener = bind(sandbox_addr, "the sandbox").await?;
+            let token = token.clone();
+            tasks.spawn(async move {
+                ("sandbox".to_string(), clio_sandbox::serve(listener, token).await.map_err(Into::into))
+            });
         }
         Part::Projector { name, settings } => {
             let pool = setup::connect_creating(&settings.database.database_url).await?;

@@ -10,7 +10,6 @@ use clio_runtime::codec::Codec;
 use clio_runtime::processor::{self, Counters, ProcessorConfig};
 use clio_runtime::settings::KafkaSettings;
 use futures::future::BoxFuture;
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::Home;
@@ -18,10 +17,10 @@ use crate::Home;
 /// A part that runs until shutdown.
 pub type Task = BoxFuture<'static, anyhow::Result<()>>;
 
-/// What the platform lends a domain's workers and seed.
+/// What the platform lends a domain's routes, workers and seed.
 #[derive(Clone)]
 pub struct Resources {
-    pub pool: PgPool,
+    pub pool: sqlx::PgPool,
     pub kafka: KafkaSettings,
     pub codec: Codec,
     pub shutdown: CancellationToken,
@@ -66,8 +65,9 @@ pub trait Domain: Send + Sync + 'static {
         Vec::new()
     }
 
-    /// Its HTTP routes, carrying their own state, and their OpenAPI paths.
-    fn routes(&self, _pool: &PgPool) -> Routes {
+    /// Its HTTP routes, carrying their own state (they may read the read models and produce
+    /// commands), and their OpenAPI paths.
+    fn routes(&self, _resources: &Resources) -> Routes {
         Routes::default()
     }
 
@@ -139,6 +139,6 @@ pub fn find<'a>(all: &'a [Arc<dyn Domain>], name: &str) -> anyhow::Result<&'a Ar
 }
 
 /// Every domain's routes, merged, for the gateway.
-pub fn routes_of(domains: &[Arc<dyn Domain>], pool: &PgPool) -> Routes {
-    domains.iter().fold(Routes::default(), |all, domain| all.merge(domain.routes(pool)))
+pub fn routes_of(domains: &[Arc<dyn Domain>], resources: &Resources) -> Routes {
+    domains.iter().fold(Routes::default(), |all, domain| all.merge(domain.routes(resources)))
 }

@@ -66,7 +66,13 @@ impl DomainStack {
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let gateway_url = format!("http://{}", listener.local_addr()?);
-        let routes = clio_plug::routes_of(std::slice::from_ref(&domain), &env.pool);
+        let resources = clio_plug::Resources {
+            pool: env.pool.clone(),
+            kafka: env.kafka.clone(),
+            codec: codec.clone(),
+            shutdown: token.clone(),
+        };
+        let routes = clio_plug::routes_of(std::slice::from_ref(&domain), &resources);
         let gateway =
             clio_gateway::Gateway::new(env.pool.clone(), env.kafka.clone(), catalogue.clone(), codec.clone())?
                 .with_routes(routes);
@@ -77,6 +83,26 @@ impl DomainStack {
 
     pub fn home(&self) -> &Home {
         self.domain.home()
+    }
+
+    /// Starts the domain's clocks and workers as `clio up <args>` would (the domain's own
+    /// settings of `clio up`, e.g. `--retry-scheme-url URL`); they stop with the stack.
+    pub fn spawn_workers(&mut self, args: &[&str]) -> anyhow::Result<Vec<String>> {
+        let up = self.domain.up_args(clap::Command::new("up").no_binary_name(true));
+        let matches = up.try_get_matches_from(args).context("the workers' settings")?;
+        let resources = clio_plug::Resources {
+            pool: self.env.pool.clone(),
+            kafka: self.env.kafka.clone(),
+            codec: self.codec.clone(),
+            shutdown: self.token.clone(),
+        };
+        let mut names = Vec::new();
+        for mut worker in self.domain.workers(&matches, &resources, false)? {
+            names.push(worker.name.clone());
+            let running = (worker.start)();
+            self.parts.push((worker.name, tokio::spawn(running)));
+        }
+        Ok(names)
     }
 
     /// Stops every part and checks each stopped cleanly.

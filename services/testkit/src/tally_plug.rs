@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clio_plug::domain::{check_records, run_processor};
-use clio_plug::{Domain, Home, Routes};
+use clio_plug::{Domain, Home, Resources, Routes};
 use clio_projection::include_query;
 use clio_projection::plugged::Projection;
 use clio_projection::query::Query;
@@ -77,10 +77,10 @@ impl Domain for TallyPlug {
         vec![Arc::new(TallyModel)]
     }
 
-    fn routes(&self, pool: &PgPool) -> Routes {
+    fn routes(&self, resources: &Resources) -> Routes {
         let router = Router::new()
             .route("/v1/tally/counters/{counter}", get(counter))
-            .with_state((pool.clone(), COUNTER.in_schema(&self.home.schema())));
+            .with_state((resources.pool.clone(), COUNTER.in_schema(&self.home.schema())));
         let paths = json!({"/v1/tally/counters/{counter}": {"get": {
             "summary": "One counter of the tally",
             "parameters": [{"name": "counter", "in": "path", "required": true, "schema": {"type": "string"}}],

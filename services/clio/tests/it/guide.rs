@@ -56,6 +56,7 @@ async fn the_integrator_guide_works_word_for_word_against_a_running_platform() {
         .env("CLIO_DATABASE_URL", &database_url)
         .env("CLIO_REGISTRY_ADDR", format!("127.0.0.1:{registry_port}"))
         .env("CLIO_HTTP_ADDR", format!("127.0.0.1:{http_port}"))
+        .env("CLIO_SANDBOX_ADDR", "")
         .env("CLIO_DEMO", "0")
         .kill_on_drop(true)
         .spawn()

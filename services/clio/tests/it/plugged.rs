@@ -35,6 +35,8 @@ async fn clio_up_runs_serves_and_projects_whatever_domain_the_list_holds() {
         &registry,
         "--http-addr",
         &http,
+        "--sandbox-addr",
+        "",
     ];
     let matches = clio_cli::cli::command(&domains).try_get_matches_from(args).expect("the command line parses");
     // As `main` runs it: on a runtime of its own (a thread that ends with the test's process).

@@ -16,7 +16,6 @@ use clio_runtime::codec::Codec;
 use clio_runtime::processor::{Counters, ProcessorConfig};
 use clio_runtime::settings::KafkaSettings;
 use futures::future::BoxFuture;
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{LedgerAction, LedgerSeedSettings, LedgerUpSettings, ScanSettings};
@@ -73,8 +72,8 @@ impl Domain for LedgerPlug {
         vec![Arc::new(LedgerModel)]
     }
 
-    fn routes(&self, pool: &PgPool) -> Routes {
-        crate::routes::routes(pool.clone(), &self.home.schema())
+    fn routes(&self, resources: &Resources) -> Routes {
+        crate::routes::routes(resources.pool.clone(), &self.home.schema())
     }
 
     fn command(&self) -> Option<clap::Command> {

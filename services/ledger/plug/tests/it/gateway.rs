@@ -31,12 +31,22 @@ async fn serve(env: &TestEnv, schemas: &std::path::Path) -> Served {
     let gateway =
         clio_gateway::Gateway::new(env.pool.clone(), env.kafka.clone(), catalogue, Codec::new(&env.registry_url))
             .expect("gateway")
-            .with_routes(clio_plug::routes_of(&[Arc::new(LedgerPlug::default())], &env.pool));
+            .with_routes(ledger_routes(env));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let token = CancellationToken::new();
     tokio::spawn(clio_gateway::serve(listener, gateway, token.clone()));
     Served { url, token }
+}
+
+fn ledger_routes(env: &TestEnv) -> clio_plug::Routes {
+    let resources = clio_plug::Resources {
+        pool: env.pool.clone(),
+        kafka: env.kafka.clone(),
+        codec: Codec::new(&env.registry_url),
+        shutdown: CancellationToken::new(),
+    };
+    clio_plug::routes_of(&[Arc::new(LedgerPlug::default())], &resources)
 }
 
 async fn post(url: &str, body: Json, traceparent: Option<&str>) -> (u16, Json) {

@@ -428,6 +428,7 @@ async fn seeding_twice_issues_once_and_the_demo_stream_moves_money_between_holde
     let (env, topics, model) = (&stack.env, &stack.topics, &stack.home().schema());
     let seed_args = [
         "seed",
+        "ledger",
         "--schema",
         model,
         "--topic",
@@ -583,7 +584,7 @@ async fn the_audit_is_exact_on_a_live_log_and_still_catches_a_forged_credit() {
     let stack = start().await;
     let (env, topics, codec, model) = (&stack.env, &stack.topics, &stack.codec, &stack.home().schema());
     let debtor = 11;
-    let seed_args = ["seed", "--schema", model, "--topic", &topics.commands, "--demo-debtor-id", "11"];
+    let seed_args = ["seed", "ledger", "--schema", model, "--topic", &topics.commands, "--demo-debtor-id", "11"];
     let seed_args = [&seed_args[..], &["--demo-accounts", "8", "--demo-amount", "10000"]].concat();
     let (ok, _, stderr) = crate::cli::clio(env, &schemas_dir(), &seed_args, None).await;
     assert!(ok, "{stderr}");

@@ -148,6 +148,7 @@ async fn clio_up_rides_out_the_broker_killed_for_5_and_for_60_seconds() {
         .env("CLIO_DATABASE_URL", format!("{server}/{database}"))
         .env("CLIO_REGISTRY_ADDR", format!("127.0.0.1:{registry_port}"))
         .env("CLIO_HTTP_ADDR", format!("127.0.0.1:{http_port}"))
+        .env("CLIO_SANDBOX_ADDR", "")
         .env("CLIO_DEMO", "1")
         .env("CLIO_DEMO_RATE", "10")
         .env("CLIO_SESSION_TIMEOUT_MS", "6000")

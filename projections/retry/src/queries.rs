@@ -1,0 +1,14 @@
+//! The statements that read the retry domain's tables, for its routes and commands; each is
+//! `queries/<name>.sql`, beside the migrations that define the tables.
+
+use clio_projection::include_query;
+use clio_projection::query::Query;
+
+pub const TASKS_PAGE: Query = include_query!("tasks_page");
+pub const TASK: Query = include_query!("task");
+pub const TASK_STATUS: Query = include_query!("task_status");
+pub const ANOMALIES: Query = include_query!("anomalies");
+pub const PURGEABLE: Query = include_query!("purgeable");
+
+/// Every query, for the test that prepares each against a migrated schema.
+pub const ALL: &[Query] = &[TASKS_PAGE, TASK, TASK_STATUS, ANOMALIES, PURGEABLE];

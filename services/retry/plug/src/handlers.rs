@@ -1,0 +1,173 @@
+//! What a run does: each handler performs one call to the outside world and says what came of
+//! it, classified explicitly (`clio_retry::classify`). Every call carries the task's
+//! idempotency key, the same on every attempt, so the other side can ignore a repeat.
+//!
+//! - `http`: any HTTP call: `method`, `url`, `headers` (an object), `body` (a JSON value),
+//!   `timeout_ms`. 2xx and 3xx succeed; the rest by status family; a server's Retry-After is
+//!   reported for the policy to honour.
+//! - `midas_join`: Midas's join journey against a loyalty scheme's API (the sandbox speaks it):
+//!   `POST {scheme url}/join`; 200 joined, 202 accepted (the scheme calls back later), errors
+//!   by Midas's table, and the scheme's own error codes for an account that exists or a weak
+//!   password.
+
+use std::time::Duration;
+
+use clio_retry::classify::{ErrorClass, classify_http, classify_midas};
+use serde_json::{Value, json};
+
+/// How much of a response body the audit keeps.
+const EXCERPT: usize = 500;
+
+/// One run, as the worker hands it to a handler.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub handler: String,
+    pub params: Value,
+    pub idempotency_key: String,
+    /// Where the other side may call back (the gateway's callback route for the task).
+    pub callback_url: String,
+}
+
+/// What came of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Success {
+        result: Value,
+    },
+    /// Submitted: a callback (or a later poll) will tell.
+    Waiting,
+    Failed {
+        class: ErrorClass,
+        message: String,
+        http_status: Option<u16>,
+        body_excerpt: String,
+        retry_after_ms: Option<i64>,
+    },
+}
+
+impl Outcome {
+    fn failed(class: ErrorClass, message: impl Into<String>) -> Self {
+        Self::Failed {
+            class,
+            message: message.into(),
+            http_status: None,
+            body_excerpt: String::new(),
+            retry_after_ms: None,
+        }
+    }
+}
+
+/// The handlers, with the HTTP client they share and where the loyalty schemes are.
+#[derive(Clone)]
+pub struct Handlers {
+    client: reqwest::Client,
+    /// `{scheme}` in it is replaced by the scheme's name.
+    pub scheme_url: String,
+}
+
+impl Handlers {
+    pub fn new(scheme_url: &str) -> Self {
+        Self { client: reqwest::Client::new(), scheme_url: scheme_url.to_string() }
+    }
+
+    pub async fn perform(&self, run: &Run) -> Outcome {
+        match run.handler.as_str() {
+            "http" => self.http(&run.params, &run.idempotency_key).await,
+            "midas_join" => self.midas_join(run).await,
+            other => Outcome::failed(ErrorClass::Unknown, format!("no handler called {other:?} in this worker")),
+        }
+    }
+
+    async fn http(&self, params: &Value, idempotency_key: &str) -> Outcome {
+        let method = params["method"].as_str().unwrap_or("GET").to_uppercase();
+        let Ok(method) = reqwest::Method::from_bytes(method.as_bytes()) else {
+            return Outcome::failed(ErrorClass::Http4xx, format!("{method:?} is not an HTTP method"));
+        };
+        let Some(url) = params["url"].as_str() else { return Outcome::failed(ErrorClass::Http4xx, "no url") };
+        let timeout = Duration::from_millis(params["timeout_ms"].as_u64().unwrap_or(10_000));
+        let mut request = self.client.request(method, url).timeout(timeout).header("Idempotency-Key", idempotency_key);
+        if let Some(headers) = params["headers"].as_object() {
+            for (name, value) in headers {
+                request = request.header(name.as_str(), value.as_str().unwrap_or_default());
+            }
+        }
+        if !params["body"].is_null() {
+            request = request.json(&params["body"]);
+        }
+        match request.send().await {
+            Err(error) => Outcome::failed(
+                classify_http(None, error.is_timeout()).unwrap_or(ErrorClass::Unknown),
+                error.to_string(),
+            ),
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after_ms = retry_after(&response);
+                let body = response.text().await.unwrap_or_default();
+                match classify_http(Some(status), false) {
+                    None => Outcome::Success { result: json!({"status": status, "body": as_json(&body)}) },
+                    Some(class) => Outcome::Failed {
+                        class,
+                        message: format!("HTTP {status}"),
+                        http_status: Some(status),
+                        body_excerpt: excerpt(&body),
+                        retry_after_ms,
+                    },
+                }
+            }
+        }
+    }
+
+    async fn midas_join(&self, run: &Run) -> Outcome {
+        let params = &run.params;
+        let Some(scheme) = params["scheme"].as_str() else { return Outcome::failed(ErrorClass::Unknown, "no scheme") };
+        let url = format!("{}/join", self.scheme_url.replace("{scheme}", scheme));
+        let body = json!({
+            "scheme_account_id": params["scheme_account_id"],
+            "credentials": params["credentials"],
+            "callback_url": run.callback_url,
+        });
+        let request = self
+            .client
+            .post(&url)
+            .timeout(Duration::from_secs(5))
+            .header("Idempotency-Key", &run.idempotency_key)
+            .json(&body);
+        match request.send().await {
+            // Midas: a connection error or a timeout is "end site down" (530).
+            Err(error) => Outcome::failed(ErrorClass::EndSiteDown, error.to_string()),
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap_or_default();
+                let answer = as_json(&text);
+                let class = match (status, answer["error"].as_str()) {
+                    (200, _) => return Outcome::Success { result: answer },
+                    (202, _) => return Outcome::Waiting,
+                    (_, Some("ACCOUNT_ALREADY_EXISTS")) => ErrorClass::AccountAlreadyExists,
+                    (_, Some("WEAK_PASSWORD")) => ErrorClass::WeakPassword,
+                    _ => classify_midas(Some(status)).unwrap_or(ErrorClass::Unknown),
+                };
+                Outcome::Failed {
+                    class,
+                    message: format!("the scheme answered HTTP {status}"),
+                    http_status: Some(status),
+                    body_excerpt: excerpt(&text),
+                    retry_after_ms: None,
+                }
+            }
+        }
+    }
+}
+
+fn as_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+fn excerpt(text: &str) -> String {
+    text.chars().take(EXCERPT).collect()
+}
+
+/// Retry-After in seconds (the HTTP-date form is rare among APIs and left to the schedule).
+fn retry_after(response: &reqwest::Response) -> Option<i64> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<i64>().ok().map(|seconds| seconds.saturating_mul(1_000))
+}

@@ -1,0 +1,347 @@
+//! The retry domain over HTTP: its tasks for operators, and the endpoints the outside world
+//! calls.
+//!
+//! - `GET /v1/retry/tasks[?status=S][&type=T][&after=ID][&limit=N]`: tasks by id, paged.
+//! - `GET /v1/retry/tasks/{task_id}`: one task with its audit (failed runs) and callbacks.
+//! - `POST /v1/retry/tasks/{task_id}/cancel`, `.../requeue` (`{"new_task_id": ...}`, optional):
+//!   202 once the command is on the log; 404 for an unknown task, 409 when its status does not
+//!   allow it.
+//! - `POST /v1/retry/callbacks/{scheme}?task_id=ID`: a merchant's answer to a join it accepted
+//!   earlier (`{"callback_id", "error_codes": [{"code"}], ...}`; no error codes is success):
+//!   202; 404 unknown task, 409 a task not waiting; every callback is recorded on the log.
+//! - `POST /v1/retry/join/{scheme}`: Midas's join intake (`{"scheme_account_id",
+//!   "credentials", "message_uid"}`): creates the join task; 200 `{"message": "success"}`.
+//! - `GET /v1/retry/anomalies`: tasks pending or in progress for an hour, waits past their
+//!   deadline.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use clio_gateway::problem::{ApiPath, ApiQuery, Problem, require_json};
+use clio_gateway::routes::{Routes, page as page_schema, refusal};
+use clio_retry::messages::*;
+use clio_retry_projection::queries;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sqlx::PgPool;
+
+use crate::client::{RetryClient, now_micros};
+
+const MAX_LIMIT: i64 = 1_000;
+
+#[derive(Clone)]
+struct Api {
+    pool: PgPool,
+    schema: String,
+    client: RetryClient,
+}
+
+/// The retry domain's routes over its read model in `schema`, producing with `client`.
+pub fn routes(pool: PgPool, schema: &str, client: RetryClient) -> Routes {
+    let router = Router::new()
+        .route("/v1/retry/tasks", get(tasks))
+        .route("/v1/retry/tasks/{task_id}", get(task))
+        .route("/v1/retry/tasks/{task_id}/cancel", post(cancel))
+        .route("/v1/retry/tasks/{task_id}/requeue", post(requeue))
+        .route("/v1/retry/callbacks/{scheme}", post(callback))
+        .route("/v1/retry/join/{scheme}", post(join))
+        .route("/v1/retry/anomalies", get(anomalies))
+        .with_state(Api { pool, schema: schema.to_string(), client });
+    Routes { router, paths: openapi_paths() }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> Response {
+    tracing::warn!(%error, "retry route");
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, format!("the retry domain is unavailable: {error}")).into_response()
+}
+
+impl Api {
+    async fn status(&self, task_id: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(&queries::TASK_STATUS.in_schema(&self.schema)).bind(task_id).fetch_optional(&self.pool).await
+    }
+
+    async fn send(&self, command: RetryCommand, accepted: Value) -> Response {
+        match self.client.send(&command).await {
+            Ok(()) => (StatusCode::ACCEPTED, Json(accepted)).into_response(),
+            Err(error) => unavailable(format!("{error:#}")),
+        }
+    }
+}
+
+/// A JSON object body (an empty body is an empty object).
+fn object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Problem> {
+    if body.is_empty() {
+        return Ok(Map::new());
+    }
+    require_json(headers)?;
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(Problem::bad_parameter("body", "the body must be a JSON object")),
+        Err(error) => Err(Problem::bad_parameter("body", format!("the body is not JSON: {error}"))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TasksQuery {
+    status: Option<String>,
+    #[serde(rename = "type")]
+    task_type: Option<String>,
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn tasks(State(api): State<Api>, ApiQuery(query): ApiQuery<TasksQuery>) -> Response {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Problem::bad_parameter(
+            "limit",
+            format!("query parameter limit: limit {limit} is outside 1..={MAX_LIMIT}"),
+        )
+        .into_response();
+    }
+    let page = sqlx::query_scalar::<_, Value>(&queries::TASKS_PAGE.in_schema(&api.schema))
+        .bind(&query.status)
+        .bind(&query.task_type)
+        .bind(query.after.unwrap_or_default())
+        .bind(limit)
+        .fetch_one(&api.pool)
+        .await;
+    match page {
+        Ok(items) => {
+            let full = items.as_array().is_some_and(|rows| rows.len() as i64 == limit);
+            let next = if full {
+                items.as_array().and_then(|rows| rows.last()).map(|row| row["task_id"].clone())
+            } else {
+                None
+            };
+            Json(json!({"items": items, "next": next})).into_response()
+        }
+        Err(error) => unavailable(error),
+    }
+}
+
+async fn task(State(api): State<Api>, ApiPath(task_id): ApiPath<String>) -> Response {
+    let found = sqlx::query_scalar::<_, Value>(&queries::TASK.in_schema(&api.schema))
+        .bind(&task_id)
+        .fetch_optional(&api.pool)
+        .await;
+    match found {
+        Ok(Some(task)) => Json(task).into_response(),
+        Ok(None) => Problem::new(StatusCode::NOT_FOUND, format!("no task {task_id}")).into_response(),
+        Err(error) => unavailable(error),
+    }
+}
+
+async fn cancel(State(api): State<Api>, ApiPath(task_id): ApiPath<String>) -> Response {
+    match api.status(&task_id).await {
+        Err(error) => unavailable(error),
+        Ok(None) => Problem::new(StatusCode::NOT_FOUND, format!("no task {task_id}")).into_response(),
+        Ok(Some(status))
+            if ["SUCCESS", "REQUEUED", "IN_PROGRESS", "CANCELLED", "CLEANUP"].contains(&status.as_str()) =>
+        {
+            Problem::new(StatusCode::CONFLICT, format!("a {status} task cannot be cancelled")).into_response()
+        }
+        Ok(Some(_)) => {
+            let command = RetryCommand::CancelTask(CancelTask { task_id: task_id.clone(), ts: now_micros() });
+            api.send(command, json!({"task_id": task_id, "accepted": "cancel"})).await
+        }
+    }
+}
+
+async fn requeue(
+    State(api): State<Api>,
+    ApiPath(task_id): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match object(&headers, &body) {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    let new_task_id = match body.get("new_task_id") {
+        None => format!("{task_id}-requeued-{}", now_micros()),
+        Some(Value::String(id)) if !id.is_empty() && *id != task_id => id.clone(),
+        Some(_) => {
+            return Problem::bad_parameter("new_task_id", "new_task_id must be a task id other than this one")
+                .into_response();
+        }
+    };
+    match api.status(&task_id).await {
+        Err(error) => unavailable(error),
+        Ok(None) => Problem::new(StatusCode::NOT_FOUND, format!("no task {task_id}")).into_response(),
+        Ok(Some(status)) if status != "FAILED" && status != "CANCELLED" => Problem::new(
+            StatusCode::CONFLICT,
+            format!("only FAILED and CANCELLED tasks are requeued; this one is {status}"),
+        )
+        .into_response(),
+        Ok(Some(_)) => {
+            let command = RetryCommand::RequeueTask(RequeueTask {
+                task_id: task_id.clone(),
+                new_task_id: new_task_id.clone(),
+                ts: now_micros(),
+            });
+            api.send(command, json!({"task_id": task_id, "new_task_id": new_task_id})).await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CallbackQuery {
+    task_id: Option<String>,
+}
+
+async fn callback(
+    State(api): State<Api>,
+    ApiPath(scheme): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CallbackQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let object = match object(&headers, &body) {
+        Ok(object) => object,
+        Err(refused) => return refused.into_response(),
+    };
+    let task_id = query.task_id.or_else(|| object.get("task_id").and_then(Value::as_str).map(str::to_string));
+    let Some(task_id) = task_id else {
+        return Problem::bad_parameter("task_id", "a callback names its task (task_id in the query or the body)")
+            .into_response();
+    };
+    let code =
+        object.get("error_codes").and_then(|codes| codes.get(0)).and_then(|e| e["code"].as_str()).map(str::to_string);
+    let callback_id = object
+        .get("callback_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{scheme}-{:x}", body_hash(&body)));
+    let command = RetryCommand::ReceiveCallback(ReceiveCallback {
+        task_id: task_id.clone(),
+        callback_id,
+        outcome: if code.is_some() { "error" } else { "success" }.into(),
+        error_code: code.unwrap_or_default(),
+        payload: Value::Object(object).to_string(),
+        ts: now_micros(),
+    });
+    let status = match api.status(&task_id).await {
+        Ok(status) => status,
+        Err(error) => return unavailable(error),
+    };
+    // Every callback goes on the log, so one for an unknown or finished task is recorded as
+    // refused there too; the caller hears at once.
+    if let Err(error) = api.client.send(&command).await {
+        return unavailable(format!("{error:#}"));
+    }
+    match status.as_deref() {
+        None => Problem::new(StatusCode::NOT_FOUND, format!("no task {task_id}")).into_response(),
+        Some("WAITING") => (StatusCode::ACCEPTED, Json(json!({"task_id": task_id, "success": true}))).into_response(),
+        Some(other) => {
+            Problem::new(StatusCode::CONFLICT, format!("task {task_id} is {other}, not waiting for a callback"))
+                .into_response()
+        }
+    }
+}
+
+/// A stable id for a callback that names none: the same body is the same callback.
+fn body_hash(body: &[u8]) -> u64 {
+    body.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+async fn join(State(api): State<Api>, ApiPath(scheme): ApiPath<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let object = match object(&headers, &body) {
+        Ok(object) => object,
+        Err(refused) => return refused.into_response(),
+    };
+    let Some(account) = object.get("scheme_account_id").filter(|v| v.is_i64() || v.is_string()) else {
+        return Problem::bad_parameter("scheme_account_id", "a join names its scheme_account_id").into_response();
+    };
+    let account = account.as_i64().map_or_else(|| account.as_str().unwrap_or_default().to_string(), |n| n.to_string());
+    let message_uid = object
+        .get("message_uid")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| headers.get("x-azure-ref").and_then(|v| v.to_str().ok()).map(str::to_string));
+    let task_id = format!("join-{scheme}-{account}");
+    let params = json!({
+        "scheme": scheme,
+        "scheme_account_id": object.get("scheme_account_id"),
+        "credentials": object.get("credentials").cloned().unwrap_or(json!({})),
+    });
+    let command = RetryCommand::CreateTask(CreateTask {
+        task_id: task_id.clone(),
+        task_type: "midas_join".into(),
+        params: params.to_string(),
+        idempotency_key: message_uid.unwrap_or_else(|| task_id.clone()),
+        reply_topic: String::new(),
+        reply_key: String::new(),
+        policy: String::new(),
+        ts: now_micros(),
+    });
+    match api.client.send(&command).await {
+        Ok(()) => Json(json!({"message": "success", "task_id": task_id})).into_response(),
+        Err(error) => unavailable(format!("{error:#}")),
+    }
+}
+
+async fn anomalies(State(api): State<Api>) -> Response {
+    match sqlx::query_scalar::<_, Value>(&queries::ANOMALIES.in_schema(&api.schema)).fetch_one(&api.pool).await {
+        Ok(items) => Json(json!({"items": items})).into_response(),
+        Err(error) => unavailable(error),
+    }
+}
+
+fn openapi_paths() -> Map<String, Value> {
+    let task_id = json!({"name": "task_id", "in": "path", "required": true, "schema": {"type": "string"}});
+    let scheme = json!({"name": "scheme", "in": "path", "required": true, "schema": {"type": "string"}});
+    let accepted = json!({"description": "The command is on the log"});
+    let paths = json!({
+        "/v1/retry/tasks": {"get": {
+            "summary": "Retry tasks (retry.tasks), by task id",
+            "parameters": [
+                {"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": ["PENDING", "IN_PROGRESS", "RETRYING", "WAITING", "SUCCESS", "FAILED", "CANCELLED", "REQUEUED", "CLEANUP", "CLEANUP_FAILED"]}},
+                {"name": "type", "in": "query", "required": false, "schema": {"type": "string"}},
+                {"name": "after", "in": "query", "required": false, "description": "Task id to start after (the previous page's next).", "schema": {"type": "string"}},
+                {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}}
+            ],
+            "responses": {"200": page_schema("Tasks"), "400": refusal("Bad parameters")}
+        }},
+        "/v1/retry/tasks/{task_id}": {"get": {
+            "summary": "One task, with its audit (retry.attempts) and callbacks",
+            "parameters": [task_id],
+            "responses": {"200": {"description": "The task"}, "404": refusal("No such task")}
+        }},
+        "/v1/retry/tasks/{task_id}/cancel": {"post": {
+            "summary": "Cancel a task (its type's cleanup runs first)",
+            "parameters": [task_id],
+            "responses": {"202": accepted, "404": refusal("No such task"), "409": refusal("Its status does not allow it")}
+        }},
+        "/v1/retry/tasks/{task_id}/requeue": {"post": {
+            "summary": "Run a FAILED or CANCELLED task again, as a new task",
+            "parameters": [task_id],
+            "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"new_task_id": {"type": "string"}}}}}},
+            "responses": {"202": accepted, "400": refusal("Bad body"), "404": refusal("No such task"), "409": refusal("Its status does not allow it")}
+        }},
+        "/v1/retry/callbacks/{scheme}": {"post": {
+            "summary": "A merchant's callback for a join it accepted (no error_codes: success)",
+            "parameters": [scheme, {"name": "task_id", "in": "query", "required": false, "schema": {"type": "string"}}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {"202": accepted, "400": refusal("No task named"), "404": refusal("No such task"), "409": refusal("The task is not waiting")}
+        }},
+        "/v1/retry/join/{scheme}": {"post": {
+            "summary": "Midas's join intake: creates the join task",
+            "parameters": [scheme, {"name": "X-Azure-Ref", "in": "header", "required": false, "schema": {"type": "string"}}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["scheme_account_id"], "properties": {
+                "scheme_account_id": {"type": ["integer", "string"]}, "credentials": {"type": "object"}, "message_uid": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "{\"message\": \"success\", \"task_id\": ...}"}, "400": refusal("Bad body")}
+        }},
+        "/v1/retry/anomalies": {"get": {
+            "summary": "Tasks an operator should look at (retry.anomalies)",
+            "responses": {"200": {"description": "{\"items\": [...]}"}}
+        }},
+    });
+    match paths {
+        Value::Object(paths) => paths,
+        _ => Map::new(),
+    }
+}

@@ -1,0 +1,450 @@
+//! The state machine (retry-midas-source.md §2, with §9's corrections): what each command
+//! means for a task in each status. A repeated command, a report about another run, and a
+//! timer that is no longer the task's have no effect.
+
+use clio_aggregate::{Aggregate, Context, Decision, ForeignCommand, Timer};
+
+use crate::classify::ErrorClass;
+use crate::messages::*;
+use crate::policy::{Next, Policy, TaskTypes};
+use crate::task::{Status, Task};
+
+/// The retry domain.
+pub struct Retry;
+
+type RetryDecision = Decision<RetryEvent, RetryCommand>;
+
+/// The full Avro name of the outcome record a requester's commands topic carries.
+pub const OUTCOME_RECORD: &str = "clio.retry.TaskOutcome";
+
+impl Aggregate for Retry {
+    const NAME: &'static str = "retry";
+    type Command = RetryCommand;
+    type Event = RetryEvent;
+    type State = Task;
+
+    fn entity_key(command: &RetryCommand) -> String {
+        match command {
+            RetryCommand::CreateTask(c) => c.task_id.clone(),
+            RetryCommand::RunTask(c) => c.task_id.clone(),
+            RetryCommand::ReportAttempt(c) => c.task_id.clone(),
+            RetryCommand::ReceiveCallback(c) => c.task_id.clone(),
+            RetryCommand::CancelTask(c) => c.task_id.clone(),
+            RetryCommand::ReportCleanup(c) => c.task_id.clone(),
+            RetryCommand::RequeueTask(c) => c.task_id.clone(),
+            RetryCommand::PurgeTask(c) => c.task_id.clone(),
+        }
+    }
+
+    fn decide(task: &Task, command: &RetryCommand, context: &Context) -> RetryDecision {
+        let now = context.now_micros;
+        // In [0, 1), the same on every replay of this command: the jitter of its delays.
+        let random = (context.cause.seed() % 1_000_000) as f64 / 1_000_000.0;
+        let decision = Decider { task, now, random };
+        match command {
+            RetryCommand::CreateTask(c) => create(task, c, now),
+            RetryCommand::RunTask(c) => decision.run(c),
+            RetryCommand::ReportAttempt(c) => decision.report(c),
+            RetryCommand::ReceiveCallback(c) => decision.callback(c),
+            RetryCommand::CancelTask(c) => decision.cancel(c),
+            RetryCommand::ReportCleanup(c) => decision.cleanup(c),
+            RetryCommand::RequeueTask(c) => decision.requeue(c),
+            RetryCommand::PurgeTask(c) => decision.purge(c),
+        }
+    }
+
+    fn apply(task: &mut Task, event: &RetryEvent) {
+        task.apply(event);
+    }
+
+    /// A task's next instant: its next run, or the deadline of its run, wait or cleanup.
+    fn timer(task: &Task) -> Option<Timer<RetryCommand>> {
+        let due = task.next_due?;
+        let command = RunTask { task_id: task.task_id.clone(), due, ts: due };
+        Some(Timer { due_micros: due, command: RetryCommand::RunTask(command) })
+    }
+}
+
+fn create(task: &Task, c: &CreateTask, now: i64) -> RetryDecision {
+    if c.task_id.is_empty() {
+        return Decision::invalid("a task needs a task_id");
+    }
+    if task.status != Status::Unknown || task.rejected {
+        return Decision::nothing();
+    }
+    match TaskTypes::builtin().resolve(&c.task_type, &c.params, &c.policy) {
+        Err(reason) => Decision::events(vec![RetryEvent::TaskRejected(TaskRejected {
+            task_id: c.task_id.clone(),
+            task_type: c.task_type.clone(),
+            reason,
+            ts: now,
+        })]),
+        Ok((_, policy)) => Decision::events(vec![RetryEvent::TaskCreated(TaskCreated {
+            task_id: c.task_id.clone(),
+            task_type: c.task_type.clone(),
+            params: c.params.clone(),
+            idempotency_key: if c.idempotency_key.is_empty() { c.task_id.clone() } else { c.idempotency_key.clone() },
+            reply_topic: c.reply_topic.clone(),
+            reply_key: c.reply_key.clone(),
+            policy: serde_json::to_string(&policy).unwrap_or_default(),
+            ts: now,
+        })]),
+    }
+}
+
+struct Decider<'a> {
+    task: &'a Task,
+    now: i64,
+    random: f64,
+}
+
+impl Decider<'_> {
+    fn policy(&self) -> Option<&Policy> {
+        self.task.policy.as_ref()
+    }
+
+    fn refused(&self, task_id: &str, command: &str, reason: impl Into<String>) -> RetryDecision {
+        Decision::events(vec![RetryEvent::CommandRefused(CommandRefused {
+            task_id: task_id.to_string(),
+            command: format!("clio.retry.{command}"),
+            status: self.task.status.as_str().to_string(),
+            reason: reason.into(),
+            ts: self.now,
+        })])
+    }
+
+    /// The task's timer came: a run starts, a waiting task resumes or misses its deadline, or
+    /// a run or a cleanup that never reported times out.
+    fn run(&self, c: &RunTask) -> RetryDecision {
+        let (task, now) = (self.task, self.now);
+        if task.next_due != Some(c.due) {
+            return Decision::nothing();
+        }
+        let Some(policy) = self.policy() else { return Decision::nothing() };
+        match task.status {
+            Status::Pending | Status::Retrying => self.start(&c.task_id, task.attempts + 1, false, policy),
+            Status::Waiting if task.deadline.is_some_and(|deadline| now < deadline) => {
+                self.start(&c.task_id, task.attempts, true, policy)
+            }
+            Status::Waiting => self.failed(
+                &c.task_id,
+                Failure::of(ErrorClass::CallbackDeadline, "no callback came before the deadline"),
+                Vec::new(),
+            ),
+            Status::InProgress => {
+                let seconds = policy.attempt_timeout_micros() / 1_000_000;
+                let message = format!("run {} was not reported within {seconds} s", task.attempts);
+                self.failed(&c.task_id, Failure::of(ErrorClass::Timeout, &message), Vec::new())
+            }
+            Status::Cleanup => Decision::events(vec![RetryEvent::CleanupFailed(CleanupFailed {
+                task_id: c.task_id.clone(),
+                message: "the cleanup was not reported in time".into(),
+                ts: now,
+            })]),
+            _ => Decision::nothing(),
+        }
+    }
+
+    fn start(&self, task_id: &str, attempt: u32, resumed: bool, policy: &Policy) -> RetryDecision {
+        let task = self.task;
+        Decision::events(vec![RetryEvent::AttemptStarted(AttemptStarted {
+            task_id: task_id.to_string(),
+            attempt: i32::try_from(attempt).unwrap_or(i32::MAX),
+            resumed,
+            task_type: task.task_type.clone(),
+            handler: handler_of(task),
+            params: task.params.clone(),
+            idempotency_key: task.idempotency_key.clone(),
+            deadline: self.now.saturating_add(policy.attempt_timeout_micros()),
+            ts: self.now,
+        })])
+    }
+
+    fn report(&self, c: &ReportAttempt) -> RetryDecision {
+        let task = self.task;
+        if task.status != Status::InProgress || i64::from(c.attempt) != i64::from(task.attempts) {
+            return Decision::nothing();
+        }
+        let Some(policy) = self.policy() else { return Decision::nothing() };
+        match c.outcome.as_str() {
+            "success" => self.succeeded(&c.task_id, &c.result, Vec::new()),
+            "waiting" => {
+                let deadline = self.now.saturating_add(policy.callback_deadline_micros());
+                let poll_at = policy.poll_micros().map_or(deadline, |poll| self.now.saturating_add(poll).min(deadline));
+                Decision::events(vec![RetryEvent::WaitingForCallback(WaitingForCallback {
+                    task_id: c.task_id.clone(),
+                    attempt: c.attempt,
+                    deadline,
+                    poll_at,
+                    ts: self.now,
+                })])
+            }
+            "failed" => {
+                let failure = Failure {
+                    class: ErrorClass::parse(&c.error_class),
+                    message: c.message.clone(),
+                    http_status: c.http_status,
+                    body_excerpt: c.body_excerpt.clone(),
+                    retry_after_micros: (c.retry_after_ms >= 0).then(|| c.retry_after_ms.saturating_mul(1_000)),
+                };
+                self.failed(&c.task_id, failure, Vec::new())
+            }
+            other => Decision::invalid(format!("outcome must be success, waiting or failed, not {other:?}")),
+        }
+    }
+
+    /// A run failed: one audit entry, then the next run or the end, as the policy says.
+    fn failed(&self, task_id: &str, failure: Failure, mut events: Vec<RetryEvent>) -> RetryDecision {
+        let task = self.task;
+        let Some(policy) = self.policy() else { return Decision::nothing() };
+        events.push(RetryEvent::AttemptFailed(AttemptFailed {
+            task_id: task_id.to_string(),
+            attempt: i32::try_from(task.attempts).unwrap_or(i32::MAX),
+            error_class: failure.class.as_str().to_string(),
+            message: failure.message.clone(),
+            http_status: failure.http_status,
+            body_excerpt: failure.body_excerpt.clone(),
+            ts: self.now,
+        }));
+        match policy.after_failure(failure.class, task.attempts, failure.retry_after_micros, self.now, self.random) {
+            Next::RetryAt { at_micros, reason } => {
+                events.push(self.retry_at(task_id, task.attempts, at_micros, reason));
+                Decision::events(events)
+            }
+            Next::Fail { reason } => self.ended_failed(task_id, failure.class, reason, events),
+        }
+    }
+
+    fn retry_at(&self, task_id: &str, attempts: u32, at: i64, reason: String) -> RetryEvent {
+        RetryEvent::RetryScheduled(RetryScheduled {
+            task_id: task_id.to_string(),
+            attempt: i32::try_from(attempts).unwrap_or(i32::MAX),
+            at,
+            reason,
+            ts: self.now,
+        })
+    }
+
+    fn ended_failed(
+        &self,
+        task_id: &str,
+        class: ErrorClass,
+        reason: String,
+        mut events: Vec<RetryEvent>,
+    ) -> RetryDecision {
+        let task = self.task;
+        events.push(RetryEvent::TaskFailed(TaskFailed {
+            task_id: task_id.to_string(),
+            attempts: i32::try_from(task.attempts).unwrap_or(i32::MAX),
+            error_class: class.as_str().to_string(),
+            reason: reason.clone(),
+            ts: self.now,
+        }));
+        self.with_reply(task_id, events, "FAILED", "", class.as_str(), &reason)
+    }
+
+    fn succeeded(&self, task_id: &str, result: &str, mut events: Vec<RetryEvent>) -> RetryDecision {
+        events.push(RetryEvent::TaskSucceeded(TaskSucceeded {
+            task_id: task_id.to_string(),
+            attempt: i32::try_from(self.task.attempts).unwrap_or(i32::MAX),
+            result: result.to_string(),
+            ts: self.now,
+        }));
+        self.with_reply(task_id, events, "SUCCESS", result, "", "")
+    }
+
+    /// The events, and the outcome for the reply topic when the task has one and has not
+    /// answered yet.
+    fn with_reply(
+        &self,
+        task_id: &str,
+        events: Vec<RetryEvent>,
+        status: &str,
+        result: &str,
+        error_class: &str,
+        reason: &str,
+    ) -> RetryDecision {
+        let task = self.task;
+        let mut decision = Decision::events(events);
+        if task.reply_topic.is_empty() || task.replied {
+            return decision;
+        }
+        let outcome = TaskOutcome {
+            task_id: task_id.to_string(),
+            idempotency_key: task.idempotency_key.clone(),
+            status: status.to_string(),
+            result: result.to_string(),
+            error_class: error_class.to_string(),
+            reason: reason.to_string(),
+            attempts: i32::try_from(task.attempts).unwrap_or(i32::MAX),
+            ts: self.now,
+        };
+        // A plain record always converts; were it ever not to, the task's own events still
+        // stand and the operator view shows it answered nobody.
+        if let Ok(reply) = ForeignCommand::to_topic(&task.reply_topic, &task.reply_key, OUTCOME_RECORD, &outcome) {
+            decision.foreign.push(reply);
+        }
+        decision
+    }
+
+    fn callback(&self, c: &ReceiveCallback) -> RetryDecision {
+        let task = self.task;
+        if task.callbacks.contains(&c.callback_id) {
+            return Decision::nothing();
+        }
+        if task.status == Status::Unknown {
+            return self.refused(&c.task_id, "ReceiveCallback", "no such task");
+        }
+        if task.status != Status::Waiting {
+            return self.refused(&c.task_id, "ReceiveCallback", "the task is not waiting for a callback");
+        }
+        let Some(policy) = self.policy() else { return Decision::nothing() };
+        let received = RetryEvent::CallbackReceived(CallbackReceived {
+            task_id: c.task_id.clone(),
+            callback_id: c.callback_id.clone(),
+            outcome: c.outcome.clone(),
+            error_code: c.error_code.clone(),
+            ts: self.now,
+        });
+        match c.outcome.as_str() {
+            "success" => self.succeeded(&c.task_id, &c.payload, vec![received]),
+            "error" => {
+                let errors = task.callback_errors + 1;
+                if policy.callback_retry_codes.contains(&c.error_code) && errors < policy.callback_retries {
+                    // As Midas does: the join runs again after base^n minutes, its attempts
+                    // counted afresh, within a budget of callback errors of its own.
+                    let at = self.now.saturating_add(policy.backoff.delay_micros(errors, self.random));
+                    let reason = format!("callback error {} ({errors} of {})", c.error_code, policy.callback_retries);
+                    Decision::events(vec![received, self.retry_at(&c.task_id, 0, at, reason)])
+                } else {
+                    let reason = format!("callback error {:?}", c.error_code);
+                    self.ended_failed(&c.task_id, ErrorClass::CallbackError, reason, vec![received])
+                }
+            }
+            other => Decision::invalid(format!("a callback's outcome is success or error, not {other:?}")),
+        }
+    }
+
+    fn cancel(&self, c: &CancelTask) -> RetryDecision {
+        let task = self.task;
+        match task.status {
+            Status::Unknown => self.refused(&c.task_id, "CancelTask", "no such task"),
+            Status::Cleanup | Status::Cancelled => Decision::nothing(),
+            Status::Success | Status::Requeued | Status::InProgress => {
+                self.refused(&c.task_id, "CancelTask", format!("a {} task cannot be cancelled", task.status.as_str()))
+            }
+            Status::Pending | Status::Retrying | Status::Waiting | Status::Failed | Status::CleanupFailed => {
+                let Some(policy) = self.policy() else { return Decision::nothing() };
+                if policy.cleanup.is_empty() {
+                    self.cancelled(&c.task_id)
+                } else {
+                    Decision::events(vec![RetryEvent::CleanupStarted(CleanupStarted {
+                        task_id: c.task_id.clone(),
+                        handler: policy.cleanup.clone(),
+                        params: task.params.clone(),
+                        deadline: self.now.saturating_add(policy.attempt_timeout_micros()),
+                        ts: self.now,
+                    })])
+                }
+            }
+        }
+    }
+
+    fn cancelled(&self, task_id: &str) -> RetryDecision {
+        let events = vec![RetryEvent::TaskCancelled(TaskCancelled { task_id: task_id.to_string(), ts: self.now })];
+        self.with_reply(task_id, events, "CANCELLED", "", "", "cancelled")
+    }
+
+    fn cleanup(&self, c: &ReportCleanup) -> RetryDecision {
+        if self.task.status != Status::Cleanup {
+            return Decision::nothing();
+        }
+        if c.ok {
+            self.cancelled(&c.task_id)
+        } else {
+            Decision::events(vec![RetryEvent::CleanupFailed(CleanupFailed {
+                task_id: c.task_id.clone(),
+                message: c.message.clone(),
+                ts: self.now,
+            })])
+        }
+    }
+
+    fn requeue(&self, c: &RequeueTask) -> RetryDecision {
+        let task = self.task;
+        if c.new_task_id.is_empty() || c.new_task_id == c.task_id {
+            return Decision::invalid("a requeue needs a new_task_id other than the task's own");
+        }
+        match task.status {
+            Status::Requeued => Decision::nothing(),
+            Status::Failed | Status::Cancelled => {
+                let again = CreateTask {
+                    task_id: c.new_task_id.clone(),
+                    task_type: task.task_type.clone(),
+                    params: task.params.clone(),
+                    idempotency_key: task.idempotency_key.clone(),
+                    reply_topic: task.reply_topic.clone(),
+                    reply_key: task.reply_key.clone(),
+                    policy: task.policy.as_ref().and_then(|p| serde_json::to_string(p).ok()).unwrap_or_default(),
+                    ts: self.now,
+                };
+                let requeued = RetryEvent::TaskRequeued(TaskRequeued {
+                    task_id: c.task_id.clone(),
+                    new_task_id: c.new_task_id.clone(),
+                    ts: self.now,
+                });
+                Decision::with_commands(vec![requeued], vec![(c.new_task_id.clone(), RetryCommand::CreateTask(again))])
+            }
+            Status::Unknown => self.refused(&c.task_id, "RequeueTask", "no such task"),
+            other => self.refused(
+                &c.task_id,
+                "RequeueTask",
+                format!("only FAILED and CANCELLED tasks are requeued; this one is {}", other.as_str()),
+            ),
+        }
+    }
+
+    fn purge(&self, c: &PurgeTask) -> RetryDecision {
+        let task = self.task;
+        match task.status {
+            Status::Unknown => Decision::nothing(),
+            Status::Success | Status::Cancelled | Status::Requeued if task.created_at < c.before => {
+                Decision::events(vec![RetryEvent::TaskPurged(TaskPurged { task_id: c.task_id.clone(), ts: self.now })])
+            }
+            other => self.refused(
+                &c.task_id,
+                "PurgeTask",
+                format!(
+                    "only SUCCESS, CANCELLED and REQUEUED tasks created before the time are purged; this one is {}",
+                    other.as_str()
+                ),
+            ),
+        }
+    }
+}
+
+/// The handler of a task: its type's (fixed for the type in `task-types.toml`).
+fn handler_of(task: &Task) -> String {
+    TaskTypes::builtin().0.get(&task.task_type).map_or_else(|| task.task_type.clone(), |t| t.handler.clone())
+}
+
+/// What a failed run was.
+struct Failure {
+    class: ErrorClass,
+    message: String,
+    http_status: i32,
+    body_excerpt: String,
+    retry_after_micros: Option<i64>,
+}
+
+impl Failure {
+    fn of(class: ErrorClass, message: &str) -> Self {
+        Self {
+            class,
+            message: message.to_string(),
+            http_status: 0,
+            body_excerpt: String::new(),
+            retry_after_micros: None,
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! One task's state, folded from its events.
+
+use serde::{Deserialize, Serialize};
+
+use crate::messages::RetryEvent;
+use crate::policy::Policy;
+
+/// The library's statuses; `Unknown` is a task that does not exist (or was purged).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    #[default]
+    Unknown,
+    Pending,
+    InProgress,
+    Retrying,
+    Waiting,
+    Success,
+    Failed,
+    Cancelled,
+    Requeued,
+    Cleanup,
+    CleanupFailed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "UNKNOWN",
+            Self::Pending => "PENDING",
+            Self::InProgress => "IN_PROGRESS",
+            Self::Retrying => "RETRYING",
+            Self::Waiting => "WAITING",
+            Self::Success => "SUCCESS",
+            Self::Failed => "FAILED",
+            Self::Cancelled => "CANCELLED",
+            Self::Requeued => "REQUEUED",
+            Self::Cleanup => "CLEANUP",
+            Self::CleanupFailed => "CLEANUP_FAILED",
+        }
+    }
+
+    /// SUCCESS, FAILED, CANCELLED, REQUEUED and CLEANUP_FAILED: nothing runs any more (a
+    /// cancel or a requeue may still move it on).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Success | Self::Failed | Self::Cancelled | Self::Requeued | Self::CleanupFailed)
+    }
+}
+
+/// How many callback ids a task remembers to recognise a repeat.
+const REMEMBERED_CALLBACKS: usize = 32;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub task_id: String,
+    pub status: Status,
+    /// A CreateTask for this id was refused: a repeat of it changes nothing.
+    pub rejected: bool,
+    pub task_type: String,
+    pub handler: String,
+    pub params: String,
+    pub idempotency_key: String,
+    pub reply_topic: String,
+    pub reply_key: String,
+    pub policy: Option<Policy>,
+    pub created_at: i64,
+    /// Runs started (a resumed WAITING task does not count again).
+    pub attempts: u32,
+    pub callback_errors: u32,
+    /// The instant of the task's timer: its next run, or its run's, wait's or cleanup's
+    /// deadline.
+    pub next_due: Option<i64>,
+    /// A WAITING task's callback deadline (a poll may come first).
+    pub deadline: Option<i64>,
+    pub last_error: String,
+    /// The latest callback ids, to recognise a repeat.
+    pub callbacks: Vec<String>,
+    /// Whether the outcome went to the reply topic (it goes once).
+    pub replied: bool,
+}
+
+impl Task {
+    pub fn apply(&mut self, event: &RetryEvent) {
+        match event {
+            RetryEvent::TaskCreated(e) => {
+                *self = Task {
+                    task_id: e.task_id.clone(),
+                    status: Status::Pending,
+                    task_type: e.task_type.clone(),
+                    handler: String::new(),
+                    params: e.params.clone(),
+                    idempotency_key: e.idempotency_key.clone(),
+                    reply_topic: e.reply_topic.clone(),
+                    reply_key: e.reply_key.clone(),
+                    policy: serde_json::from_str(&e.policy).ok(),
+                    created_at: e.ts,
+                    next_due: Some(e.ts),
+                    ..Task::default()
+                }
+            }
+            RetryEvent::TaskRejected(_) => self.rejected = true,
+            RetryEvent::AttemptStarted(e) => {
+                self.status = Status::InProgress;
+                self.handler = e.handler.clone();
+                self.attempts = u32::try_from(e.attempt).unwrap_or(0);
+                self.next_due = Some(e.deadline);
+            }
+            RetryEvent::AttemptFailed(e) => self.last_error = e.error_class.clone(),
+            RetryEvent::RetryScheduled(e) => {
+                self.status = Status::Retrying;
+                self.attempts = u32::try_from(e.attempt).unwrap_or(0);
+                self.next_due = Some(e.at);
+                self.deadline = None;
+            }
+            RetryEvent::WaitingForCallback(e) => {
+                self.status = Status::Waiting;
+                self.deadline = Some(e.deadline);
+                self.next_due = Some(e.poll_at.min(e.deadline));
+            }
+            RetryEvent::CallbackReceived(e) => {
+                self.callbacks.push(e.callback_id.clone());
+                if self.callbacks.len() > REMEMBERED_CALLBACKS {
+                    self.callbacks.remove(0);
+                }
+                if e.outcome != "success" {
+                    self.callback_errors += 1;
+                }
+            }
+            RetryEvent::TaskSucceeded(_) => self.finish(Status::Success),
+            RetryEvent::TaskFailed(e) => {
+                self.last_error = e.error_class.clone();
+                self.finish(Status::Failed);
+            }
+            RetryEvent::CleanupStarted(e) => {
+                self.status = Status::Cleanup;
+                self.next_due = Some(e.deadline);
+            }
+            RetryEvent::TaskCancelled(_) => self.finish(Status::Cancelled),
+            RetryEvent::CleanupFailed(e) => {
+                self.last_error = e.message.clone();
+                self.status = Status::CleanupFailed;
+                self.next_due = None;
+            }
+            RetryEvent::TaskRequeued(_) => {
+                self.status = Status::Requeued;
+                self.next_due = None;
+            }
+            RetryEvent::TaskPurged(_) => *self = Task::default(),
+            RetryEvent::CommandRefused(_) => {}
+        }
+    }
+
+    fn finish(&mut self, status: Status) {
+        self.status = status;
+        self.next_due = None;
+        self.deadline = None;
+        if !self.reply_topic.is_empty() {
+            self.replied = true;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! The sandbox: local servers that speak the APIs of outside systems Clio calls but that cannot
+//! run here, with outcomes a test or the demo scripts. Each remembers what it was asked and
+//! what effects it made, by idempotency key, so a test can check that a repeated call made no
+//! second effect.
+//!
+//! # Layout
+//! - [`scheme`]: a loyalty scheme's join API (Midas's merchants): `POST /schemes/{scheme}/join`,
+//!   scripted by the credentials' email (`ok@`, `fail-503@`, `flaky-2@`, `exists@`, `weak@`,
+//!   `slow@`, `callback@`, `callback-error@`, `never@`), and `GET /schemes/{scheme}/joins`.
+//! - [`echo`]: any HTTP endpoint: `/echo/...` answers as its `X-Sandbox-*` headers say
+//!   (status, Retry-After, fail the first N calls of a key), and `GET /echo-calls` lists calls.
+
+pub mod echo;
+pub mod scheme;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+
+/// What the sandbox remembers, shared by its servers.
+#[derive(Clone, Default)]
+pub struct Sandbox {
+    pub joins: Arc<Mutex<scheme::Joins>>,
+    pub calls: Arc<Mutex<echo::Calls>>,
+    pub http: reqwest::Client,
+}
+
+/// Every sandbox server on one router.
+pub fn router(sandbox: Sandbox) -> Router {
+    scheme::routes(sandbox.clone()).merge(echo::routes(sandbox))
+}
+
+/// Serves the sandbox on `listener` until `shutdown`.
+pub async fn serve(listener: tokio::net::TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
+    tracing::info!(address = ?listener.local_addr().ok(), "sandbox listening");
+    axum::serve(listener, router(Sandbox::default()))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
