@@ -113,6 +113,9 @@ pub enum Part {
     Gateway(GatewaySettings),
     /// One domain's processor.
     Processor(ProcessorSettings),
+    /// One domain's clocks and workers (the retry worker, the ledger's clock), with the
+    /// domain's settings of `clio up`.
+    Worker(WorkerSettings),
     /// The sandbox: local servers speaking the outside systems' APIs (a loyalty scheme, any
     /// HTTP endpoint), with scripted outcomes.
     Sandbox {
@@ -224,6 +227,18 @@ pub struct ProcessorSettings {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct WorkerSettings {
+    /// The domain whose workers to run.
+    pub domain: String,
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub registry: RegistrySettings,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct TopicsSettings {
     #[command(flatten)]
     pub kafka: KafkaSettings,
@@ -291,8 +306,10 @@ pub struct ConsumeSettings {
 pub fn command(domains: &[Arc<dyn Domain>]) -> clap::Command {
     let mut command = Cli::command();
     for domain in domains {
-        command =
-            command.mut_subcommand("up", |up| domain.up_args(up)).mut_subcommand("seed", |seed| domain.seed_args(seed));
+        command = command
+            .mut_subcommand("up", |up| domain.up_args(up))
+            .mut_subcommand("seed", |seed| domain.seed_args(seed))
+            .mut_subcommand("run", |run| run.mut_subcommand("worker", |worker| domain.up_args(worker)));
         if let Some(own) = domain.command() {
             command = command.subcommand(own);
         }

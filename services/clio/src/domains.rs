@@ -36,6 +36,8 @@ mod tests {
         let about = |name: &str| line.find_subcommand(name).and_then(|c| c.get_about()).map(|a| a.to_string());
         assert!(about("up").is_some_and(|a| a.starts_with("Run everything in one process")), "{:?}", about("up"));
         assert!(about("seed").is_some_and(|a| a.starts_with("Demo data for every domain")), "{:?}", about("seed"));
+        let worker = line.clone().try_get_matches_from(["clio", "run", "worker", "retry", "--retry-concurrency", "4"]);
+        assert!(worker.is_ok(), "clio run worker takes the domains' settings: {worker:?}");
         let none = command(&[]).try_get_matches_from(["clio", "ledger", "scan"]);
         assert!(none.is_err(), "no ledger command when the ledger is not plugged");
     }

@@ -15,7 +15,7 @@ use clio_runtime::shutdown;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Part, ProcessorSettings, UpSettings};
+use crate::cli::{Part, ProcessorSettings, UpSettings, WorkerSettings};
 use crate::{projections, setup};
 
 /// Spawns the processor of `domain`, after checking that the catalogue's topics carry its
@@ -257,7 +257,7 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
 }
 
 /// `clio run <part>`: one part alone.
-pub async fn run(part: Part, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
+pub async fn run(part: Part, matches: &clap::ArgMatches, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
     let token = shutdown::on_signal();
     let mut tasks = JoinSet::new();
     match part {
@@ -287,6 +287,19 @@ pub async fn run(part: Part, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> 
             let catalogue = setup::catalogue(&schemas)?;
             let domain = clio_plug::find(domains, &domain)?;
             spawn_processor(&mut tasks, domain, &catalogue, &kafka, &codec, &token)?;
+        }
+        Part::Worker(WorkerSettings { domain, kafka, registry, database }) => {
+            let domain = clio_plug::find(domains, &domain)?;
+            let pool = setup::connect_creating(&database.database_url).await?;
+            let codec = Codec::new(&registry.registry_url);
+            let resources = Resources { pool, kafka, codec, shutdown: token.clone() };
+            let workers = domain.workers(matches, &resources, false)?;
+            if workers.is_empty() {
+                anyhow::bail!("the {} domain has no workers", domain.name());
+            }
+            for Worker { name, start, .. } in workers {
+                tasks.spawn(restarting(name, token.clone(), start));
+            }
         }
         Part::Sandbox { sandbox_addr } => {
             let listener = bind(sandbox_addr, "the sandbox").await?;

@@ -19,6 +19,11 @@ fn free_address() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clio_up_runs_serves_and_projects_whatever_domain_the_list_holds() {
     let env = TestEnv::start().await.expect("env");
+    // A database of its own: the topics are the catalogue's own names on this run's broker, so
+    // the read model and its stored offsets must be this run's too.
+    let database = format!("clio_plugged_{}", std::process::id());
+    let server = test_database_url().rsplit_once('/').expect("a database URL").0.to_string();
+    let database_url = format!("{server}/{database}");
     let domains: Vec<Arc<dyn Domain>> = vec![Arc::new(TallyPlug::default())];
     let (registry, http) = (free_address(), free_address());
     let schemas = schemas_dir();
@@ -28,7 +33,7 @@ async fn clio_up_runs_serves_and_projects_whatever_domain_the_list_holds() {
         "--brokers",
         &env.kafka.brokers,
         "--database-url",
-        &test_database_url(),
+        &database_url,
         "--schemas-dir",
         schemas.to_str().expect("UTF-8"),
         "--registry-addr",
@@ -81,4 +86,5 @@ async fn clio_up_runs_serves_and_projects_whatever_domain_the_list_holds() {
     assert_eq!(seen["deposits"], 1);
     let missing = client.get(format!("{base}/v1/tally/counters/{}", env.unique("none"))).send().await.expect("answer");
     assert_eq!(missing.status(), 404);
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).execute(&env.pool).await;
 }
