@@ -295,7 +295,10 @@ impl Decider<'_> {
         if task.status == Status::Unknown {
             return self.refused(&c.task_id, "ReceiveCallback", "no such task");
         }
-        if task.status != Status::Waiting {
+        // A callback may overtake the report of the run that made the request (the other side
+        // answered before the worker's "waiting" was decided): it ends that run, and the late
+        // report finds the task no longer running and changes nothing.
+        if task.status != Status::Waiting && task.status != Status::InProgress {
             return self.refused(&c.task_id, "ReceiveCallback", "the task is not waiting for a callback");
         }
         let Some(policy) = self.policy() else { return Decision::nothing() };

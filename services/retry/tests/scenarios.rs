@@ -399,6 +399,22 @@ fn a_callback_ends_a_waiting_task_and_a_repeat_or_a_stranger_is_refused_or_ignor
 }
 
 #[test]
+fn a_callback_that_overtakes_its_runs_report_ends_the_run_and_the_late_report_changes_nothing() {
+    let succeeded = RetryEvent::TaskSucceeded(TaskSucceeded {
+        task_id: "t1".into(),
+        attempt: 1,
+        result: r#"{"card":"1"}"#.into(),
+        ts: T0,
+    });
+    given::<Retry>([join_created(), started(1, T0, false)])
+        .when(callback("cb1", "success", ""))
+        .then([received("cb1", "success", ""), succeeded.clone()]);
+    given::<Retry>([join_created(), started(1, T0, false), received("cb1", "success", ""), succeeded])
+        .when(report(1, "waiting", ""))
+        .then([]);
+}
+
+#[test]
 fn join_errors_in_callbacks_run_the_join_again_twice_then_fail() {
     let deadline = T0 + 2 * 24 * 60 * MINUTE;
     let mut history = vec![join_created(), started(1, T0, false), waiting(1, T0, deadline)];

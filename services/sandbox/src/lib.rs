@@ -6,7 +6,7 @@
 //! # Layout
 //! - [`scheme`]: a loyalty scheme's join API (Midas's merchants): `POST /schemes/{scheme}/join`,
 //!   scripted by the credentials' email (`ok@`, `fail-503@`, `flaky-2@`, `exists@`, `weak@`,
-//!   `slow@`, `callback@`, `callback-error@`, `never@`), and `GET /schemes/{scheme}/joins`.
+//!   `slow@`, `delay-700@`, `callback@`, `callback-error@`, `never@`), and `GET /schemes/{scheme}/joins`.
 //! - [`echo`]: any HTTP endpoint: `/echo/...` answers as its `X-Sandbox-*` headers say
 //!   (status, Retry-After, fail the first N calls of a key), and `GET /echo-calls` lists calls.
 

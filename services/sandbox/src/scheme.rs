@@ -6,7 +6,8 @@
 //! - `ok` (or anything else): 200, the account joined (`card_number`);
 //! - `fail-NNN`: HTTP NNN every time; `flaky-N`: 503 for the first N calls of the key, then 200;
 //! - `exists`: 409 `ACCOUNT_ALREADY_EXISTS`; `weak`: 422 `WEAK_PASSWORD`;
-//! - `slow`: 200 after 10 s (longer than Midas's 5 s timeout);
+//! - `slow`: 200 after 10 s (longer than Midas's 5 s timeout); `delay-MS`: joined after MS
+//!   milliseconds (a call a crash can interrupt after the scheme has acted);
 //! - `callback`: 202, then a POST to `callback_url` saying it joined; `callback-error`: 202,
 //!   then a callback with error code `JOIN_ERROR`; `never`: 202 and no callback.
 //!
@@ -86,6 +87,10 @@ async fn join(
         && calls <= first
     {
         return fail(503, "scripted failure before success");
+    }
+    if let Some(millis) = script.strip_prefix("delay-").and_then(|s| s.parse::<u64>().ok()) {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+        return Json(json!({"status": "joined", "card_number": joined(&sandbox)})).into_response();
     }
     match script.as_str() {
         "exists" => fail(409, "ACCOUNT_ALREADY_EXISTS"),

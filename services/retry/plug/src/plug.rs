@@ -36,6 +36,11 @@ impl Default for RetryPlug {
 }
 
 impl RetryPlug {
+    /// The retry domain living at `home`.
+    pub fn living_at(home: Home) -> Self {
+        Self { home }
+    }
+
     /// A client for its commands topic.
     pub fn client(&self, kafka: &KafkaSettings, codec: &Codec) -> anyhow::Result<RetryClient> {
         let producer = clio_runtime::kafka::producer(kafka).context("creating the retry producer")?;
@@ -63,7 +68,7 @@ impl Domain for RetryPlug {
     }
 
     fn at(&self, home: Home) -> Arc<dyn Domain> {
-        Arc::new(Self { home })
+        Arc::new(Self::living_at(home))
     }
 
     fn check_records(&self, catalogue: &Catalogue) -> anyhow::Result<()> {

@@ -235,7 +235,9 @@ async fn callback(
     }
     match status.as_deref() {
         None => Problem::new(StatusCode::NOT_FOUND, format!("no task {task_id}")).into_response(),
-        Some("WAITING") => (StatusCode::ACCEPTED, Json(json!({"task_id": task_id, "success": true}))).into_response(),
+        Some("WAITING" | "IN_PROGRESS") => {
+            (StatusCode::ACCEPTED, Json(json!({"task_id": task_id, "success": true}))).into_response()
+        }
         Some(other) => {
             Problem::new(StatusCode::CONFLICT, format!("task {task_id} is {other}, not waiting for a callback"))
                 .into_response()
