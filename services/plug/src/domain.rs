@@ -1,5 +1,6 @@
 //! The [`Domain`] trait: everything the platform runs, serves and offers for one domain.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use clio_aggregate::Aggregate;
@@ -36,11 +37,12 @@ pub struct Worker {
     pub start: Box<dyn FnMut() -> Task + Send>,
 }
 
-/// One domain as the platform sees it. Every method but the first five has a default that
-/// plugs in nothing, so a domain grows its routes, commands and workers one at a time.
+/// One domain as the platform sees it. Every method but the first three has a default (the
+/// core's, or plugging in nothing), so a domain grows its routes, commands and workers one at a
+/// time.
 pub trait Domain: Send + Sync + 'static {
-    /// Its name: the prefix of its topics, `clio run processor <name>`, `clio <name> ...`.
-    fn name(&self) -> &'static str;
+    /// Its pure core: `&CoreOf::<MyAggregate>::NEW`.
+    fn core(&self) -> &dyn Core;
 
     /// Where this instance lives.
     fn home(&self) -> &Home;
@@ -48,8 +50,15 @@ pub trait Domain: Send + Sync + 'static {
     /// The same domain living elsewhere (tests and benchmarks).
     fn at(&self, home: Home) -> Arc<dyn Domain>;
 
+    /// Its name: the prefix of its topics, `clio run processor <name>`, `clio <name> ...`.
+    fn name(&self) -> &'static str {
+        self.core().name()
+    }
+
     /// Checks that the catalogue's commands and events topics carry exactly its records.
-    fn check_records(&self, catalogue: &Catalogue) -> anyhow::Result<()>;
+    fn check_records(&self, catalogue: &Catalogue) -> anyhow::Result<()> {
+        self.core().check_records(self.home(), catalogue)
+    }
 
     /// Runs its processor until `shutdown`.
     fn processor(
@@ -58,7 +67,9 @@ pub trait Domain: Send + Sync + 'static {
         codec: Codec,
         config: ProcessorConfig,
         shutdown: CancellationToken,
-    ) -> BoxFuture<'static, anyhow::Result<Counters>>;
+    ) -> BoxFuture<'static, anyhow::Result<Counters>> {
+        self.core().processor(kafka, codec, config, shutdown)
+    }
 
     /// Its read models (run each with `home().projector_config(model)`).
     fn read_models(&self) -> Vec<Arc<dyn Projection>> {
@@ -110,24 +121,56 @@ pub trait Domain: Send + Sync + 'static {
     }
 }
 
-/// The processor of aggregate `A`, for [`Domain::processor`].
-pub fn run_processor<A: Aggregate + Send + Sync + 'static>(
-    kafka: KafkaSettings,
-    codec: Codec,
-    config: ProcessorConfig,
-    shutdown: CancellationToken,
-) -> BoxFuture<'static, anyhow::Result<Counters>>
+/// A domain's pure core as the platform runs it, whatever its aggregate.
+pub trait Core: Send + Sync {
+    /// The aggregate's name ([`Aggregate::NAME`]).
+    fn name(&self) -> &'static str;
+
+    /// Checks that the catalogue's commands and events topics at `home` carry exactly the
+    /// aggregate's records.
+    fn check_records(&self, home: &Home, catalogue: &Catalogue) -> anyhow::Result<()>;
+
+    /// Runs the aggregate's processor until `shutdown`.
+    fn processor(
+        &self,
+        kafka: KafkaSettings,
+        codec: Codec,
+        config: ProcessorConfig,
+        shutdown: CancellationToken,
+    ) -> BoxFuture<'static, anyhow::Result<Counters>>;
+}
+
+/// The [`Core`] of aggregate `A`.
+pub struct CoreOf<A>(PhantomData<fn() -> A>);
+
+impl<A> CoreOf<A> {
+    pub const NEW: Self = Self(PhantomData);
+}
+
+impl<A> Core for CoreOf<A>
 where
+    A: Aggregate + Send + Sync + 'static,
     A::Command: Send + Sync,
     A::Event: Send + Sync,
     A::State: Send + Sync,
 {
-    Box::pin(async move { processor::run::<A>(&kafka, codec, config, shutdown).await })
-}
+    fn name(&self) -> &'static str {
+        A::NAME
+    }
 
-/// The records check of aggregate `A` living at `home`, for [`Domain::check_records`].
-pub fn check_records<A: Aggregate>(home: &Home, catalogue: &Catalogue) -> anyhow::Result<()> {
-    home.processor_config().check_records::<A>(catalogue).map_err(Into::into)
+    fn check_records(&self, home: &Home, catalogue: &Catalogue) -> anyhow::Result<()> {
+        home.processor_config().check_records::<A>(catalogue).map_err(Into::into)
+    }
+
+    fn processor(
+        &self,
+        kafka: KafkaSettings,
+        codec: Codec,
+        config: ProcessorConfig,
+        shutdown: CancellationToken,
+    ) -> BoxFuture<'static, anyhow::Result<Counters>> {
+        Box::pin(async move { processor::run::<A>(&kafka, codec, config, shutdown).await })
+    }
 }
 
 /// The domain called `name` among `all`, or an error naming those there are.

@@ -7,8 +7,8 @@
 //! (`services/<domain>/plug`), beside its pure core.
 //!
 //! # Layout
-//! - [`domain`]: the [`Domain`] trait, and [`Worker`] and [`Resources`] for its clocks and
-//!   workers.
+//! - [`domain`]: the [`Domain`] trait; [`CoreOf`], any aggregate's core as the platform runs
+//!   it; [`Worker`] and [`Resources`] for its routes, clocks and workers.
 //! - [`home`]: [`Home`]: the names of a domain's topics, consumer groups and read-model schemas;
 //!   the domain's own name in production, a prefix of their own in tests and benchmarks.
 //! - [`provision`]: a domain's topics created and its schemas registered under a home.
@@ -18,5 +18,5 @@ pub mod home;
 pub mod provision;
 
 pub use clio_gateway::routes::Routes;
-pub use domain::{Domain, Resources, Task, Worker, find, routes_of};
+pub use domain::{Core, CoreOf, Domain, Resources, Task, Worker, find, routes_of};
 pub use home::Home;

@@ -8,6 +8,7 @@
 //!   for the projection runtime; its migrations are in `services/testkit/read-model/`.
 //! - [`harness`]: a real broker (nisshi, started once and shared by all test processes), the
 //!   test database, an in-process schema registry, unique topic names.
+//! - [`queries`]: every read-model query of a domain prepares against its migrated tables.
 //! - [`records`]: producing records and reading whole topics back.
 //! - [`running`]: the tally's processor inside a test, and tally commands.
 //! - [`stack`]: any plugged domain on the real broker and Postgres under a prefix of the
@@ -19,6 +20,7 @@
 //! - [`schemas`]: Rust record types checked against their .avsc files, for any domain.
 
 pub mod harness;
+pub mod queries;
 pub mod records;
 pub mod running;
 pub mod scenario;

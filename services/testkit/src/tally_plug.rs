@@ -10,19 +10,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use clio_plug::domain::{check_records, run_processor};
-use clio_plug::{Domain, Home, Resources, Routes};
+use clio_plug::{Core, CoreOf, Domain, Home, Resources, Routes};
 use clio_projection::include_query;
 use clio_projection::plugged::Projection;
 use clio_projection::query::Query;
-use clio_runtime::catalogue::Catalogue;
-use clio_runtime::codec::Codec;
-use clio_runtime::processor::{Counters, ProcessorConfig};
-use clio_runtime::settings::KafkaSettings;
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
 use crate::tally::Tally;
 use crate::tally_model::TallyModel;
@@ -47,8 +40,8 @@ impl Default for TallyPlug {
 }
 
 impl Domain for TallyPlug {
-    fn name(&self) -> &'static str {
-        "tally"
+    fn core(&self) -> &dyn Core {
+        &CoreOf::<Tally>::NEW
     }
 
     fn home(&self) -> &Home {
@@ -57,20 +50,6 @@ impl Domain for TallyPlug {
 
     fn at(&self, home: Home) -> Arc<dyn Domain> {
         Arc::new(Self { home })
-    }
-
-    fn check_records(&self, catalogue: &Catalogue) -> anyhow::Result<()> {
-        check_records::<Tally>(&self.home, catalogue)
-    }
-
-    fn processor(
-        &self,
-        kafka: KafkaSettings,
-        codec: Codec,
-        config: ProcessorConfig,
-        shutdown: CancellationToken,
-    ) -> BoxFuture<'static, anyhow::Result<Counters>> {
-        run_processor::<Tally>(kafka, codec, config, shutdown)
     }
 
     fn read_models(&self) -> Vec<Arc<dyn Projection>> {

@@ -8,15 +8,10 @@ use anyhow::Context as _;
 use clap::{Args as _, FromArgMatches as _, Subcommand as _};
 use clio_ledger::Ledger;
 use clio_ledger_projection::LedgerModel;
-use clio_plug::domain::{check_records, run_processor};
-use clio_plug::{Domain, Home, Resources, Routes, Worker};
+use clio_plug::{Core, CoreOf, Domain, Home, Resources, Routes, Worker};
 use clio_projection::plugged::Projection;
-use clio_runtime::catalogue::Catalogue;
 use clio_runtime::codec::Codec;
-use clio_runtime::processor::{Counters, ProcessorConfig};
-use clio_runtime::settings::KafkaSettings;
 use futures::future::BoxFuture;
-use tokio_util::sync::CancellationToken;
 
 use crate::cli::{LedgerAction, LedgerSeedSettings, LedgerUpSettings, ScanSettings};
 use crate::demo::LedgerClient;
@@ -42,8 +37,8 @@ impl LedgerPlug {
 }
 
 impl Domain for LedgerPlug {
-    fn name(&self) -> &'static str {
-        "ledger"
+    fn core(&self) -> &dyn Core {
+        &CoreOf::<Ledger>::NEW
     }
 
     fn home(&self) -> &Home {
@@ -52,20 +47,6 @@ impl Domain for LedgerPlug {
 
     fn at(&self, home: Home) -> Arc<dyn Domain> {
         Arc::new(Self { home })
-    }
-
-    fn check_records(&self, catalogue: &Catalogue) -> anyhow::Result<()> {
-        check_records::<Ledger>(&self.home, catalogue)
-    }
-
-    fn processor(
-        &self,
-        kafka: KafkaSettings,
-        codec: Codec,
-        config: ProcessorConfig,
-        shutdown: CancellationToken,
-    ) -> BoxFuture<'static, anyhow::Result<Counters>> {
-        run_processor::<Ledger>(kafka, codec, config, shutdown)
     }
 
     fn read_models(&self) -> Vec<Arc<dyn Projection>> {

@@ -4,19 +4,15 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args as _, FromArgMatches as _, Subcommand as _};
-use clio_plug::domain::{check_records, run_processor};
-use clio_plug::{Domain, Home, Resources, Routes, Worker};
+use clio_plug::{Core, CoreOf, Domain, Home, Resources, Routes, Worker};
 use clio_projection::plugged::Projection;
 use clio_retry::decide::Retry;
 use clio_retry::messages::{CancelTask, PurgeTask, RequeueTask, RetryCommand};
 use clio_retry_projection::{RetryModel, queries};
-use clio_runtime::catalogue::Catalogue;
 use clio_runtime::codec::Codec;
-use clio_runtime::processor::{Counters, ProcessorConfig};
 use clio_runtime::settings::KafkaSettings;
 use futures::future::BoxFuture;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 use crate::cli::{RetryAccess, RetryAction, RetrySeedSettings, RetryUpSettings};
 use crate::client::{RetryClient, now_micros};
@@ -59,8 +55,8 @@ impl RetryPlug {
 }
 
 impl Domain for RetryPlug {
-    fn name(&self) -> &'static str {
-        "retry"
+    fn core(&self) -> &dyn Core {
+        &CoreOf::<Retry>::NEW
     }
 
     fn home(&self) -> &Home {
@@ -69,20 +65,6 @@ impl Domain for RetryPlug {
 
     fn at(&self, home: Home) -> Arc<dyn Domain> {
         Arc::new(Self::living_at(home))
-    }
-
-    fn check_records(&self, catalogue: &Catalogue) -> anyhow::Result<()> {
-        check_records::<Retry>(&self.home, catalogue)
-    }
-
-    fn processor(
-        &self,
-        kafka: KafkaSettings,
-        codec: Codec,
-        config: ProcessorConfig,
-        shutdown: CancellationToken,
-    ) -> BoxFuture<'static, anyhow::Result<Counters>> {
-        run_processor::<Retry>(kafka, codec, config, shutdown)
     }
 
     fn read_models(&self) -> Vec<Arc<dyn Projection>> {
