@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use clio_retry::messages::{AttemptStarted, CleanupStarted, ReportAttempt, ReportCleanup, RetryCommand, RetryEvent};
-use clio_runtime::codec::Codec;
 use clio_runtime::outage::{self, Outage};
 use clio_runtime::settings::KafkaSettings;
 use futures::StreamExt as _;
@@ -63,7 +62,7 @@ pub async fn run(
                 since_commit += 1;
                 if since_commit >= 100 {
                     since_commit = 0;
-                    commit(&consumer, &reported, CommitMode::Async);
+                    commit(&consumer, &mut reported, CommitMode::Async);
                 }
             }
             message = consumer.recv(), if !stopping && in_flight.len() < concurrency => {
@@ -78,7 +77,7 @@ pub async fn run(
             break;
         }
     }
-    commit(&consumer, &reported, CommitMode::Sync);
+    commit(&consumer, &mut reported, CommitMode::Sync);
     Ok(())
 }
 
@@ -91,14 +90,18 @@ async fn handle(
     shutdown: &CancellationToken,
 ) -> (String, i32, i64) {
     if let Some(payload) = message.payload() {
-        perform(&client.codec, client, handlers, config, payload, shutdown).await;
+        perform(client, handlers, config, payload, shutdown).await;
     }
     (message.topic().to_string(), message.partition(), message.offset())
 }
 
-fn commit(consumer: &StreamConsumer, reported: &BTreeMap<(String, i32), i64>, mode: CommitMode) {
+/// Commits the reported offsets of the partitions this worker still owns: a partition a
+/// rebalance gave to another worker is that worker's to commit (ours would move it back).
+fn commit(consumer: &StreamConsumer, reported: &mut BTreeMap<(String, i32), i64>, mode: CommitMode) {
+    let owned = consumer.assignment().unwrap_or_default();
+    reported.retain(|(topic, partition), _| owned.find_partition(topic, *partition).is_some());
     let mut offsets = TopicPartitionList::new();
-    for ((topic, partition), next) in reported {
+    for ((topic, partition), next) in reported.iter() {
         let _ = offsets.add_partition_offset(topic, *partition, Offset::Offset(*next));
     }
     if offsets.count() > 0
@@ -111,14 +114,13 @@ fn commit(consumer: &StreamConsumer, reported: &BTreeMap<(String, i32), i64>, mo
 
 /// One event: a run or a cleanup to perform, reported until the report is on the log.
 async fn perform(
-    codec: &Codec,
     client: &RetryClient,
     handlers: &Handlers,
     config: &WorkerConfig,
     payload: &[u8],
     shutdown: &CancellationToken,
 ) {
-    let event = match codec.decode_as::<RetryEvent>(payload).await {
+    let event = match client.codec.decode_as::<RetryEvent>(payload).await {
         Ok(event) => event,
         Err(error) => {
             tracing::warn!(%error, "the worker skips a record it cannot decode");
