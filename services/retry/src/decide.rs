@@ -298,7 +298,7 @@ impl Decider<'_> {
         // A callback may overtake the report of the run that made the request (the other side
         // answered before the worker's "waiting" was decided): it ends that run, and the late
         // report finds the task no longer running and changes nothing.
-        if task.status != Status::Waiting && task.status != Status::InProgress {
+        if !task.status.takes_callbacks() {
             return self.refused(&c.task_id, "ReceiveCallback", "the task is not waiting for a callback");
         }
         let Some(policy) = self.policy() else { return Decision::nothing() };
@@ -333,10 +333,10 @@ impl Decider<'_> {
         match task.status {
             Status::Unknown => self.refused(&c.task_id, "CancelTask", "no such task"),
             Status::Cleanup | Status::Cancelled => Decision::nothing(),
-            Status::Success | Status::Requeued | Status::InProgress => {
-                self.refused(&c.task_id, "CancelTask", format!("a {} task cannot be cancelled", task.status.as_str()))
+            status if !status.cancellable() => {
+                self.refused(&c.task_id, "CancelTask", format!("a {} task cannot be cancelled", status.as_str()))
             }
-            Status::Pending | Status::Retrying | Status::Waiting | Status::Failed | Status::CleanupFailed => {
+            _ => {
                 let Some(policy) = self.policy() else { return Decision::nothing() };
                 if policy.cleanup.is_empty() {
                     self.cancelled(&c.task_id)
@@ -380,7 +380,7 @@ impl Decider<'_> {
         }
         match task.status {
             Status::Requeued => Decision::nothing(),
-            Status::Failed | Status::Cancelled => {
+            status if status.requeueable() => {
                 let again = CreateTask {
                     task_id: c.new_task_id.clone(),
                     task_type: task.task_type.clone(),

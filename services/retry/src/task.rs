@@ -39,6 +39,40 @@ impl Status {
         }
     }
 
+    /// The status named `name` (as [`Status::as_str`] writes it); anything else is `Unknown`.
+    pub fn parse(name: &str) -> Self {
+        const ALL: [Status; 10] = [
+            Status::Pending,
+            Status::InProgress,
+            Status::Retrying,
+            Status::Waiting,
+            Status::Success,
+            Status::Failed,
+            Status::Cancelled,
+            Status::Requeued,
+            Status::Cleanup,
+            Status::CleanupFailed,
+        ];
+        ALL.into_iter().find(|status| status.as_str() == name).unwrap_or(Status::Unknown)
+    }
+
+    /// A cancel moves it on (the library's cancellable set: a failed cleanup may be cancelled
+    /// again).
+    pub fn cancellable(self) -> bool {
+        matches!(self, Self::Pending | Self::Retrying | Self::Waiting | Self::Failed | Self::CleanupFailed)
+    }
+
+    /// A requeue makes it a new task.
+    pub fn requeueable(self) -> bool {
+        matches!(self, Self::Failed | Self::Cancelled)
+    }
+
+    /// A callback may come: the task waits for one, or the run that asked for it has not been
+    /// reported yet.
+    pub fn takes_callbacks(self) -> bool {
+        matches!(self, Self::Waiting | Self::InProgress)
+    }
+
     /// SUCCESS, FAILED, CANCELLED, REQUEUED and CLEANUP_FAILED: nothing runs any more (a
     /// cancel or a requeue may still move it on).
     pub fn is_final(self) -> bool {
@@ -156,5 +190,29 @@ impl Task {
         if !self.reply_topic.is_empty() {
             self.replied = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status;
+
+    #[test]
+    fn every_status_reads_back_from_its_name() {
+        for name in [
+            "PENDING",
+            "IN_PROGRESS",
+            "RETRYING",
+            "WAITING",
+            "SUCCESS",
+            "FAILED",
+            "CANCELLED",
+            "REQUEUED",
+            "CLEANUP",
+            "CLEANUP_FAILED",
+        ] {
+            assert_eq!(Status::parse(name).as_str(), name);
+        }
+        assert_eq!(Status::parse("pending"), Status::Unknown);
     }
 }

@@ -23,6 +23,7 @@ use axum::{Json, Router};
 use clio_gateway::problem::{ApiPath, ApiQuery, Problem, require_json};
 use clio_gateway::routes::{Routes, page as page_schema, refusal};
 use clio_retry::messages::*;
+use clio_retry::task::Status;
 use clio_retry_projection::queries;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -139,9 +140,7 @@ async fn cancel(State(api): State<Api>, ApiPath(task_id): ApiPath<String>) -> Re
     match api.status(&task_id).await {
         Err(error) => unavailable(error),
         Ok(None) => Problem::new(StatusCode::NOT_FOUND, format!("no task {task_id}")).into_response(),
-        Ok(Some(status))
-            if ["SUCCESS", "REQUEUED", "IN_PROGRESS", "CANCELLED", "CLEANUP"].contains(&status.as_str()) =>
-        {
+        Ok(Some(status)) if !Status::parse(&status).cancellable() => {
             Problem::new(StatusCode::CONFLICT, format!("a {status} task cannot be cancelled")).into_response()
         }
         Ok(Some(_)) => {
@@ -172,7 +171,7 @@ async fn requeue(
     match api.status(&task_id).await {
         Err(error) => unavailable(error),
         Ok(None) => Problem::new(StatusCode::NOT_FOUND, format!("no task {task_id}")).into_response(),
-        Ok(Some(status)) if status != "FAILED" && status != "CANCELLED" => Problem::new(
+        Ok(Some(status)) if !Status::parse(&status).requeueable() => Problem::new(
             StatusCode::CONFLICT,
             format!("only FAILED and CANCELLED tasks are requeued; this one is {status}"),
         )
@@ -235,7 +234,7 @@ async fn callback(
     }
     match status.as_deref() {
         None => Problem::new(StatusCode::NOT_FOUND, format!("no task {task_id}")).into_response(),
-        Some("WAITING" | "IN_PROGRESS") => {
+        Some(status) if Status::parse(status).takes_callbacks() => {
             (StatusCode::ACCEPTED, Json(json!({"task_id": task_id, "success": true}))).into_response()
         }
         Some(other) => {
