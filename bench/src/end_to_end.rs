@@ -466,7 +466,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(mut millis: Vec<f64>) -> Self {
+    pub fn of(mut millis: Vec<f64>) -> Self {
         millis.sort_by(f64::total_cmp);
         let at = |q: f64| millis.get(((millis.len() as f64 * q) as usize).min(millis.len().saturating_sub(1))).copied();
         Self { samples: millis.len(), p50_ms: at(0.50).unwrap_or(0.0), p99_ms: at(0.99).unwrap_or(0.0) }

@@ -7,6 +7,8 @@
 //!   and projector in this process) — the ledger end to end against pgbench and the broker's
 //!   own rate, latency against the broker's, a rebuild over 1 M+ events and a restore of 1 M
 //!   accounts against raw reads of the same log.
+//! - [`retry`]: the retry domain: tasks/s against a Postgres SKIP LOCKED job queue, how late
+//!   due runs start, memory with many scheduled tasks.
 //! - [`plot`]: the throughput PNG.
 //! - here: projection apply against a raw binary COPY of the same rows; the ledger core's
 //!   figure as criterion measured it (`benches/ledger_core.rs`, run first by `make bench`);
@@ -14,6 +16,7 @@
 
 mod end_to_end;
 mod plot;
+mod retry;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -67,6 +70,12 @@ struct Settings {
     /// profiler: `make profile`).
     #[arg(long, value_enum)]
     only: Option<Figure>,
+    /// HTTP tasks in the retry figure (and jobs in its Postgres queue baseline).
+    #[arg(long, env = "CLIO_BENCH_RETRY_TASKS", default_value_t = 20_000)]
+    retry_tasks: usize,
+    /// Tasks scheduled a day ahead for the retry memory figure.
+    #[arg(long, env = "CLIO_BENCH_RETRY_SCHEDULED", default_value_t = 1_000_000)]
+    retry_scheduled: usize,
     /// Events added to the end-to-end run's log before the rebuild figure.
     #[arg(long, env = "CLIO_BENCH_REBUILD_EVENTS", default_value_t = 1_000_000)]
     rebuild_events: usize,
@@ -83,6 +92,8 @@ enum Figure {
     Apply,
     /// The broker's produce+consume rate with each compression codec.
     Compression,
+    /// The retry domain's figures, with their baseline.
+    Retry,
 }
 
 const BATCH: usize = 2_000;
@@ -370,6 +381,7 @@ async fn main() -> anyhow::Result<()> {
         restore.raw_read_seconds,
         restore.raw_read_seconds / restore_seconds.max(0.001)
     )?;
+    write_retry(&mut report, &e2e.retry)?;
     writeln!(
         report,
         "\nThroughput of the end-to-end run, recipients credited per second: {:?} (plot: {}).",
@@ -387,6 +399,35 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The retry figures' rows of the report.
+fn write_retry(report: &mut String, run: &retry::RetryRun) -> anyhow::Result<()> {
+    let (clio, queue) = (run.tasks as f64 / run.clio_seconds, run.tasks as f64 / run.queue_seconds);
+    writeln!(
+        report,
+        "| retry: {} HTTP tasks against the sandbox, CreateTask → SUCCESS ({} runs at once) | {clio:.0} tasks/s | Postgres job queue (`FOR UPDATE SKIP LOCKED`, {} workers), the same calls: {queue:.0} jobs/s | {:.2} | ≥ 1 |",
+        run.tasks,
+        run.concurrency,
+        run.concurrency,
+        clio / queue
+    )?;
+    writeln!(
+        report,
+        "| retry: how late a due run starts ({} retries due 3 s after a 503; due → AttemptStarted on the log) | p50 {:.0} ms, p99 {:.0} ms | — | — | p99 ≤ 1 s |",
+        run.late_tasks, run.lateness.p50_ms, run.lateness.p99_ms
+    )?;
+    let mib = |bytes: i64| bytes as f64 / (1024.0 * 1024.0);
+    writeln!(
+        report,
+        "| retry: memory holding {} tasks scheduled a day ahead (processor and worker, one process) | +{:.0} MiB RSS = {:.0} bytes per task | the same jobs in the queue's table and index: {:.0} MiB on disk | {:.2} | — |",
+        run.scheduled,
+        mib(run.rss_growth_bytes),
+        run.rss_growth_bytes as f64 / run.scheduled.max(1) as f64,
+        mib(run.queue_table_bytes),
+        run.rss_growth_bytes as f64 / run.queue_table_bytes.max(1) as f64
+    )?;
+    Ok(())
+}
+
 struct EndToEnd {
     /// With the compression of the topics integrators read (none).
     broker: end_to_end::BrokerBaseline,
@@ -399,6 +440,7 @@ struct EndToEnd {
     rebuild: end_to_end::RebuildRun,
     broker_latency: end_to_end::Latency,
     restore: end_to_end::RestoreRun,
+    retry: retry::RetryRun,
     plot: std::path::PathBuf,
 }
 
@@ -430,6 +472,16 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
     let rebuild = end_to_end::rebuild(&kafka, pool, &registry_url, &prefix, settings.rebuild_events).await?;
     eprintln!("restore: {} accounts", settings.restore_accounts);
     let restore = end_to_end::restore(&kafka, &registry_url, &prefix, settings.restore_accounts).await?;
+    eprintln!("retry: tasks against the sandbox, a job queue, lateness, memory");
+    let retry = retry::figures(
+        &kafka,
+        &settings.database_url,
+        &registry_url,
+        &prefix,
+        settings.retry_tasks,
+        settings.retry_scheduled,
+    )
+    .await?;
     token.cancel();
     let plot = settings.report.with_file_name("end-to-end.png");
     plot::throughput(&ledger.credited_per_second, &plot)?;
@@ -444,6 +496,7 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
         rebuild,
         broker_latency,
         restore,
+        retry,
         plot,
     })
 }
@@ -521,6 +574,20 @@ async fn one_figure(settings: &Settings, pool: &PgPool, figure: Figure) -> anyho
                     run.consume_per_second
                 );
             }
+        }
+        Figure::Retry => {
+            let run = retry::figures(
+                &kafka,
+                &settings.database_url,
+                &registry_url,
+                &prefix,
+                settings.retry_tasks,
+                settings.retry_scheduled,
+            )
+            .await?;
+            let mut rows = String::new();
+            write_retry(&mut rows, &run)?;
+            print!("{rows}");
         }
         Figure::Restore => {
             let run = end_to_end::restore(&kafka, &registry_url, &prefix, settings.restore_accounts).await?;

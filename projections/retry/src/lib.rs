@@ -1,6 +1,7 @@
 //! The retry domain's read models, applied by the projection runtime: `retry.tasks` (one row
 //! per task, as of its latest event), `retry.attempts` (the audit: a row per failed run),
-//! `retry.callbacks`, `retry.rejections`, `retry.refusals`, and the view `retry.anomalies`.
+//! `retry.callbacks`, `retry.rejections`, `retry.refusals`, `retry.slots` (exclusive key
+//! values and their failed logins), and the view `retry.anomalies`.
 //! The statements that read them are in [`queries`] (`queries/*.sql`).
 //!
 //! A task's events change one row each, in log order, so a batch is applied event by event
@@ -19,8 +20,10 @@ pub const NAME: &str = "retry";
 /// The topic it reads.
 pub const TOPIC: &str = "retry.events";
 
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "tasks", sql: include_str!("../migrations/0001_tasks.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "tasks", sql: include_str!("../migrations/0001_tasks.sql") },
+    Migration { version: 2, name: "slots", sql: include_str!("../migrations/0002_slots.sql") },
+];
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RetryModel;
@@ -77,15 +80,41 @@ fn about<'q>(sql: &'q str, e: &'q Envelope<RetryEvent>, task_id: &'q str) -> Que
     sqlx::query(sql).bind(task_id).bind(e.event_at).bind(&e.topic).bind(e.partition).bind(e.offset)
 }
 
+/// An upsert of a slot's row: `$1` the slot, `$2` the holder (NULL: none), `$3` its failed
+/// logins, `$4` the end of its lock, `$5` the event's time; `$set` says what an existing row takes.
+macro_rules! slot_upsert {
+    ($set:literal) => {
+        concat!(
+            "INSERT INTO slots (slot, holder, held_since, login_failures, locked_until, updated_at)
+             VALUES ($1, $2, CASE WHEN $2 IS NULL THEN NULL ELSE $5 END, $3, $4, $5)
+             ON CONFLICT (slot) DO UPDATE SET ",
+            $set,
+            ", updated_at = EXCLUDED.updated_at"
+        )
+    };
+}
+
+fn slot_row<'q>(
+    sql: &'static str,
+    e: &Envelope<RetryEvent>,
+    slot: &'q str,
+    holder: Option<&'q str>,
+    login_failures: i32,
+    locked_until: Option<DateTime<Utc>>,
+) -> Query<'q> {
+    sqlx::query(sql).bind(slot).bind(holder).bind(login_failures).bind(locked_until).bind(e.event_at)
+}
+
 async fn apply_one(tx: &mut PgConnection, e: &Envelope<RetryEvent>) -> Result<(), sqlx::Error> {
     let query = match &e.event {
         RetryEvent::TaskCreated(c) => about(
             "INSERT INTO tasks (task_id, created_at, source_topic, source_partition, source_offset, updated_at,
-                                task_type, status, attempts, params, idempotency_key, reply_topic, reply_key, policy)
-             VALUES ($1, $2, $3, $4, $5, $2, $6, 'PENDING', 0, $7::jsonb, $8, $9, $10, $11::jsonb)
+                                task_type, status, attempts, params, idempotency_key, reply_topic, reply_key, policy,
+                                next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $2, $6, 'PENDING', 0, $7::jsonb, $8, $9, $10, $11::jsonb, greatest($2, $12))
              ON CONFLICT (task_id) DO UPDATE SET
                  created_at = $2, updated_at = $2, source_topic = $3, source_partition = $4, source_offset = $5,
-                 task_type = $6, status = 'PENDING', attempts = 0, callback_errors = 0, next_attempt_at = $2,
+                 task_type = $6, status = 'PENDING', attempts = 0, callback_errors = 0, next_attempt_at = greatest($2, $12),
                  deadline = NULL, params = $7::jsonb, idempotency_key = $8, reply_topic = $9, reply_key = $10,
                  policy = $11::jsonb, last_error_class = NULL, last_error = NULL, result = NULL, requeued_as = NULL",
             e,
@@ -96,7 +125,8 @@ async fn apply_one(tx: &mut PgConnection, e: &Envelope<RetryEvent>) -> Result<()
         .bind(&c.idempotency_key)
         .bind(&c.reply_topic)
         .bind(&c.reply_key)
-        .bind(&c.policy),
+        .bind(&c.policy)
+        .bind(at(c.not_before)),
         RetryEvent::TaskRejected(r) => about(
             "INSERT INTO rejections (task_id, rejected_at, source_topic, source_partition, source_offset, task_type, reason)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
@@ -106,9 +136,13 @@ async fn apply_one(tx: &mut PgConnection, e: &Envelope<RetryEvent>) -> Result<()
         .bind(&r.task_type)
         .bind(&r.reason),
         RetryEvent::AttemptStarted(s) => {
-            about(update!("status = 'IN_PROGRESS', attempts = $6, deadline = $7, next_attempt_at = NULL"), e, &s.task_id)
-                .bind(s.attempt)
-                .bind(at(s.deadline))
+            about(
+                update!("status = 'IN_PROGRESS', attempts = $6, deadline = $7, next_attempt_at = NULL"),
+                e,
+                &s.task_id,
+            )
+            .bind(s.attempt)
+            .bind(at(s.deadline))
         }
         RetryEvent::AttemptFailed(f) => {
             about(
@@ -171,20 +205,59 @@ async fn apply_one(tx: &mut PgConnection, e: &Envelope<RetryEvent>) -> Result<()
         )
         .bind(&f.error_class)
         .bind(&f.reason),
-        RetryEvent::CleanupStarted(c) => {
-            about(update!("status = 'CLEANUP', deadline = $6, next_attempt_at = NULL"), e, &c.task_id)
-                .bind(at(c.deadline))
-        }
-        RetryEvent::TaskCancelled(c) => {
-            about(update!("status = 'CANCELLED', next_attempt_at = NULL, deadline = NULL"), e, &c.task_id)
-        }
+        RetryEvent::CleanupStarted(c) => about(
+            update!("status = 'CLEANUP', deadline = $6, next_attempt_at = NULL, cancelled_by = nullif($7, '')"),
+            e,
+            &c.task_id,
+        )
+        .bind(at(c.deadline))
+        .bind(&c.by),
+        RetryEvent::TaskCancelled(c) => about(
+            update!("status = 'CANCELLED', next_attempt_at = NULL, deadline = NULL, cancelled_by = nullif($6, '')"),
+            e,
+            &c.task_id,
+        )
+        .bind(&c.by),
         RetryEvent::CleanupFailed(c) => {
             about(update!("status = 'CLEANUP_FAILED', last_error = $6, deadline = NULL"), e, &c.task_id)
                 .bind(&c.message)
         }
         RetryEvent::TaskRequeued(r) => {
-            about(update!("status = 'REQUEUED', requeued_as = $6"), e, &r.task_id).bind(&r.new_task_id)
+            about(update!("status = 'REQUEUED', requeued_as = $6, requeued_by = nullif($7, '')"), e, &r.task_id)
+                .bind(&r.new_task_id)
+                .bind(&r.by)
         }
+        RetryEvent::SlotRequested(r) => {
+            about(update!("slot = $6, next_attempt_at = NULL"), e, &r.task_id).bind(&r.slot)
+        }
+        RetryEvent::RunDeferred(d) => {
+            about(update!("next_attempt_at = $6, deferred_by = $7"), e, &d.task_id).bind(at(d.at)).bind(&d.holder)
+        }
+        RetryEvent::SlotTaken(t) => slot_row(
+            slot_upsert!("holder = EXCLUDED.holder, held_since = EXCLUDED.held_since, login_failures = EXCLUDED.login_failures,
+             locked_until = CASE WHEN EXCLUDED.login_failures = 0 THEN NULL ELSE slots.locked_until END"),
+            e,
+            &t.slot,
+            Some(&t.task_id),
+            t.login_failures,
+            None,
+        ),
+        RetryEvent::SlotFreed(f) => slot_row(
+            slot_upsert!("holder = NULL, held_since = NULL, login_failures = EXCLUDED.login_failures"),
+            e,
+            &f.slot,
+            None,
+            f.login_failures,
+            None,
+        ),
+        RetryEvent::SlotLocked(l) => slot_row(
+            slot_upsert!("login_failures = EXCLUDED.login_failures, locked_until = EXCLUDED.locked_until"),
+            e,
+            &l.slot,
+            None,
+            l.login_failures,
+            Some(at(l.until)),
+        ),
         RetryEvent::TaskPurged(p) => {
             for sql in ["DELETE FROM attempts WHERE task_id = $1", "DELETE FROM callbacks WHERE task_id = $1"] {
                 sqlx::query(sql).bind(&p.task_id).execute(&mut *tx).await?;

@@ -1,12 +1,15 @@
 //! The state machine (retry-midas-source.md §2, with §9's corrections): what each command
-//! means for a task in each status. A repeated command, a report about another run, and a
-//! timer that is no longer the task's have no effect.
+//! means for a task in each status, and for a slot (`slot.rs`). A repeated command, a report
+//! about another run, and a timer that is no longer the task's have no effect.
 
 use clio_aggregate::{Aggregate, Context, Decision, ForeignCommand, Timer};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use crate::classify::ErrorClass;
+use crate::classify::{ErrorClass, midas_join_failure_status};
 use crate::messages::*;
-use crate::policy::{Next, Policy, TaskTypes};
+use crate::policy::{Next, Policy, SLOT_PREFIX, TaskTypes};
+use crate::slot::{self, Slot, SlotDecision};
 use crate::task::{Status, Task};
 
 /// The retry domain.
@@ -17,11 +20,42 @@ type RetryDecision = Decision<RetryEvent, RetryCommand>;
 /// The full Avro name of the outcome record a requester's commands topic carries.
 pub const OUTCOME_RECORD: &str = "clio.retry.TaskOutcome";
 
+/// The task type that reports a join's outcome to the caller's status endpoint.
+pub const STATUS_REPORT_TYPE: &str = "midas_status";
+
+/// An entity of the retry domain: a task (keyed by its id) or a slot (keyed by its name, which
+/// starts with `exclusive:`). Untagged, so a task's snapshot reads as it always did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+// Nearly every entity is a task; boxing it would add an allocation to each to save bytes on
+// the few slots.
+#[allow(clippy::large_enum_variant)]
+pub enum Entity {
+    Task(Task),
+    Slot(Slot),
+}
+
+impl Default for Entity {
+    fn default() -> Self {
+        Self::Task(Task::default())
+    }
+}
+
+impl Entity {
+    /// The task, when this entity is one (a slot is not).
+    pub fn task(&self) -> Option<&Task> {
+        match self {
+            Self::Task(task) => Some(task),
+            Self::Slot(_) => None,
+        }
+    }
+}
+
 impl Aggregate for Retry {
     const NAME: &'static str = "retry";
     type Command = RetryCommand;
     type Event = RetryEvent;
-    type State = Task;
+    type State = Entity;
 
     fn entity_key(command: &RetryCommand) -> String {
         match command {
@@ -33,41 +67,85 @@ impl Aggregate for Retry {
             RetryCommand::ReportCleanup(c) => c.task_id.clone(),
             RetryCommand::RequeueTask(c) => c.task_id.clone(),
             RetryCommand::PurgeTask(c) => c.task_id.clone(),
+            RetryCommand::AcquireSlot(c) => c.slot.clone(),
+            RetryCommand::ReleaseSlot(c) => c.slot.clone(),
+            RetryCommand::SlotAnswer(c) => c.task_id.clone(),
         }
     }
 
-    fn decide(task: &Task, command: &RetryCommand, context: &Context) -> RetryDecision {
+    fn decide(entity: &Entity, command: &RetryCommand, context: &Context) -> RetryDecision {
         let now = context.now_micros;
-        // In [0, 1), the same on every replay of this command: the jitter of its delays.
-        let random = (context.cause.seed() % 1_000_000) as f64 / 1_000_000.0;
-        let decision = Decider { task, now, random };
-        match command {
-            RetryCommand::CreateTask(c) => create(task, c, now),
-            RetryCommand::RunTask(c) => decision.run(c),
-            RetryCommand::ReportAttempt(c) => decision.report(c),
-            RetryCommand::ReceiveCallback(c) => decision.callback(c),
-            RetryCommand::CancelTask(c) => decision.cancel(c),
-            RetryCommand::ReportCleanup(c) => decision.cleanup(c),
-            RetryCommand::RequeueTask(c) => decision.requeue(c),
-            RetryCommand::PurgeTask(c) => decision.purge(c),
+        match (entity, command) {
+            (_, RetryCommand::AcquireSlot(c)) => on_slot(entity, |slot| slot.acquire(c, now)),
+            (_, RetryCommand::ReleaseSlot(c)) => on_slot(entity, |slot| slot.release(c, now)),
+            (Entity::Slot(slot), _) => Decision::invalid(format!("{} is a slot, not a task", slot.slot)),
+            (Entity::Task(task), command) => {
+                // In [0, 1), the same on every replay of this command: the jitter of its delays.
+                let random = (context.cause.seed() % 1_000_000) as f64 / 1_000_000.0;
+                let decider = Decider { task, now, random };
+                let decision = match command {
+                    RetryCommand::CreateTask(c) => create(task, c, now),
+                    RetryCommand::RunTask(c) => decider.run(c),
+                    RetryCommand::ReportAttempt(c) => decider.report(c),
+                    RetryCommand::ReceiveCallback(c) => decider.callback(c),
+                    RetryCommand::CancelTask(c) => decider.cancel(c),
+                    RetryCommand::ReportCleanup(c) => decider.cleanup(c),
+                    RetryCommand::RequeueTask(c) => decider.requeue(c),
+                    RetryCommand::PurgeTask(c) => decider.purge(c),
+                    RetryCommand::SlotAnswer(c) => decider.answer(c),
+                    RetryCommand::AcquireSlot(_) | RetryCommand::ReleaseSlot(_) => Decision::nothing(),
+                };
+                decider.releasing(decision)
+            }
         }
     }
 
-    fn apply(task: &mut Task, event: &RetryEvent) {
-        task.apply(event);
+    fn apply(entity: &mut Entity, event: &RetryEvent) {
+        match event {
+            RetryEvent::SlotTaken(_) | RetryEvent::SlotFreed(_) | RetryEvent::SlotLocked(_) => {
+                if !matches!(entity, Entity::Slot(_)) {
+                    *entity = Entity::Slot(Slot::default());
+                }
+                if let Entity::Slot(slot) = entity {
+                    slot.apply(event);
+                }
+            }
+            _ => {
+                if let Entity::Task(task) = entity {
+                    task.apply(event);
+                }
+            }
+        }
     }
 
     /// A task's next instant: its next run, or the deadline of its run, wait or cleanup.
-    fn timer(task: &Task) -> Option<Timer<RetryCommand>> {
+    fn timer(entity: &Entity) -> Option<Timer<RetryCommand>> {
+        let task = entity.task()?;
         let due = task.next_due?;
         let command = RunTask { task_id: task.task_id.clone(), due, ts: due };
         Some(Timer { due_micros: due, command: RetryCommand::RunTask(command) })
     }
 }
 
+/// A slot's decision; a key that holds a task is no slot.
+fn on_slot(entity: &Entity, decide: impl FnOnce(&Slot) -> SlotDecision) -> RetryDecision {
+    let empty = Slot::default();
+    let slot = match entity {
+        Entity::Slot(slot) => slot,
+        Entity::Task(task) if task.status == Status::Unknown && !task.rejected => &empty,
+        Entity::Task(task) => return Decision::invalid(format!("{} is a task, not a slot", task.task_id)),
+    };
+    let SlotDecision { events, answer } = decide(slot);
+    let commands = answer.map(|a| (a.task_id.clone(), RetryCommand::SlotAnswer(a))).into_iter().collect();
+    Decision::with_commands(events, commands)
+}
+
 fn create(task: &Task, c: &CreateTask, now: i64) -> RetryDecision {
     if c.task_id.is_empty() {
         return Decision::invalid("a task needs a task_id");
+    }
+    if c.task_id.starts_with(SLOT_PREFIX) {
+        return Decision::invalid(format!("a task id may not start with {SLOT_PREFIX:?} (slots' keys do)"));
     }
     if task.status != Status::Unknown || task.rejected {
         return Decision::nothing();
@@ -87,6 +165,7 @@ fn create(task: &Task, c: &CreateTask, now: i64) -> RetryDecision {
             reply_topic: c.reply_topic.clone(),
             reply_key: c.reply_key.clone(),
             policy: serde_json::to_string(&policy).unwrap_or_default(),
+            not_before: c.not_before,
             ts: now,
         })]),
     }
@@ -113,8 +192,9 @@ impl Decider<'_> {
         })])
     }
 
-    /// The task's timer came: a run starts, a waiting task resumes or misses its deadline, or
-    /// a run or a cleanup that never reported times out.
+    /// The task's timer came: a run starts (after its slot, when it has exclusive keys), a
+    /// waiting task resumes or misses its deadline, or a run or a cleanup that never reported
+    /// times out.
     fn run(&self, c: &RunTask) -> RetryDecision {
         let (task, now) = (self.task, self.now);
         if task.next_due != Some(c.due) {
@@ -122,10 +202,8 @@ impl Decider<'_> {
         }
         let Some(policy) = self.policy() else { return Decision::nothing() };
         match task.status {
-            Status::Pending | Status::Retrying => self.start(&c.task_id, task.attempts + 1, false, policy),
-            Status::Waiting if task.deadline.is_some_and(|deadline| now < deadline) => {
-                self.start(&c.task_id, task.attempts, true, policy)
-            }
+            Status::Pending | Status::Retrying => self.start_or_ask(c.due, policy),
+            Status::Waiting if task.deadline.is_some_and(|deadline| now < deadline) => self.start_or_ask(c.due, policy),
             Status::Waiting => self.failed(
                 &c.task_id,
                 Failure::of(ErrorClass::CallbackDeadline, "no callback came before the deadline"),
@@ -145,10 +223,38 @@ impl Decider<'_> {
         }
     }
 
-    fn start(&self, task_id: &str, attempt: u32, resumed: bool, policy: &Policy) -> RetryDecision {
+    /// A due run: it starts, or first asks its slot when its type has exclusive keys (a task
+    /// that kept its slot through a wait runs at once).
+    fn start_or_ask(&self, due: i64, policy: &Policy) -> RetryDecision {
         let task = self.task;
+        if task.slot.is_empty() || task.holds_slot {
+            return self.start(policy);
+        }
+        let requested = RetryEvent::SlotRequested(SlotRequested {
+            task_id: task.task_id.clone(),
+            slot: task.slot.clone(),
+            due,
+            ts: self.now,
+        });
+        let limit = policy.login_limit.as_ref();
+        let acquire = AcquireSlot {
+            slot: task.slot.clone(),
+            task_id: task.task_id.clone(),
+            due,
+            login_limit: limit.map_or(0, |l| i32::try_from(l.failures).unwrap_or(i32::MAX)),
+            lock_micros: limit.map_or(0, |l| l.lock_micros()),
+            ts: self.now,
+        };
+        Decision::with_commands(vec![requested], vec![(task.slot.clone(), RetryCommand::AcquireSlot(acquire))])
+    }
+
+    /// A run starts: counted as an attempt unless it resumes a waiting task.
+    fn start(&self, policy: &Policy) -> RetryDecision {
+        let task = self.task;
+        let resumed = task.status == Status::Waiting;
+        let attempt = if resumed { task.attempts } else { task.attempts + 1 };
         Decision::events(vec![RetryEvent::AttemptStarted(AttemptStarted {
-            task_id: task_id.to_string(),
+            task_id: task.task_id.clone(),
             attempt: i32::try_from(attempt).unwrap_or(i32::MAX),
             resumed,
             task_type: task.task_type.clone(),
@@ -156,8 +262,79 @@ impl Decider<'_> {
             params: task.params.clone(),
             idempotency_key: task.idempotency_key.clone(),
             deadline: self.now.saturating_add(policy.attempt_timeout_micros()),
+            slot: task.slot.clone(),
             ts: self.now,
         })])
+    }
+
+    /// The slot answered the run that asked it.
+    fn answer(&self, c: &SlotAnswer) -> RetryDecision {
+        let task = self.task;
+        let runnable = matches!(task.status, Status::Pending | Status::Retrying | Status::Waiting);
+        if task.awaiting_slot != Some(c.due) || !runnable {
+            // An answer to a run that is no longer asking: a slot it was granted goes back.
+            return match c.answer.as_str() {
+                slot::GRANTED => Decision::with_commands(Vec::new(), vec![self.release(c.due, "")]),
+                _ => Decision::nothing(),
+            };
+        }
+        let Some(policy) = self.policy() else { return Decision::nothing() };
+        match c.answer.as_str() {
+            slot::GRANTED => self.start(policy),
+            slot::BUSY => {
+                let wait = policy.exclusive.as_ref().map_or(5_000_000, |e| e.wait_micros(self.random));
+                Decision::events(vec![RetryEvent::RunDeferred(RunDeferred {
+                    task_id: c.task_id.clone(),
+                    slot: c.slot.clone(),
+                    holder: c.holder.clone(),
+                    at: self.now.saturating_add(wait),
+                    ts: self.now,
+                })])
+            }
+            slot::LOCKED => {
+                // As the seed: the run counts as an attempt and fails as retry_limit_reached,
+                // with no call made.
+                let counted = Task { attempts: task.attempts + 1, ..task.clone() };
+                let decider = Decider { task: &counted, now: self.now, random: self.random };
+                let seconds = c.until.saturating_sub(self.now) / 1_000_000;
+                let message = format!(
+                    "{} failed logins for this account: locked for {seconds} s more, no call made",
+                    c.login_failures
+                );
+                decider.failed(&c.task_id, Failure::of(ErrorClass::RetryLimitReached, &message), Vec::new())
+            }
+            other => Decision::invalid(format!("a slot answers granted, busy or locked, not {other:?}")),
+        }
+    }
+
+    /// The slot back from this task, with what its run said about the login.
+    fn release(&self, token: i64, login: &str) -> (String, RetryCommand) {
+        let task = self.task;
+        let release = ReleaseSlot {
+            slot: task.slot.clone(),
+            task_id: task.task_id.clone(),
+            token,
+            login: login.to_string(),
+            ts: self.now,
+        };
+        (task.slot.clone(), RetryCommand::ReleaseSlot(release))
+    }
+
+    /// The decision, and the release of the task's slot when its events end the holding.
+    fn releasing(&self, mut decision: RetryDecision) -> RetryDecision {
+        let task = self.task;
+        if !task.holds_slot || decision.events.is_empty() {
+            return decision;
+        }
+        let mut after = task.clone();
+        for event in &decision.events {
+            after.apply(event);
+        }
+        if !after.holds_slot {
+            let login = self.policy().map_or("", |policy| login_outcome(policy, &decision.events));
+            decision.commands.push(self.release(task.slot_token, login));
+        }
+        decision
     }
 
     fn report(&self, c: &ReportAttempt) -> RetryDecision {
@@ -240,7 +417,9 @@ impl Decider<'_> {
             reason: reason.clone(),
             ts: self.now,
         }));
-        self.with_reply(task_id, events, "FAILED", "", class.as_str(), &reason)
+        let mut decision = self.with_reply(task_id, events, "FAILED", "", class.as_str(), &reason);
+        decision.commands.extend(self.status_report(Err(class)));
+        decision
     }
 
     fn succeeded(&self, task_id: &str, result: &str, mut events: Vec<RetryEvent>) -> RetryDecision {
@@ -250,7 +429,44 @@ impl Decider<'_> {
             result: result.to_string(),
             ts: self.now,
         }));
-        self.with_reply(task_id, events, "SUCCESS", result, "", "")
+        let mut decision = self.with_reply(task_id, events, "SUCCESS", result, "", "");
+        decision.commands.extend(self.status_report(Ok(())));
+        decision
+    }
+
+    /// A join that ended is reported to the caller's status endpoint (its `status_url`
+    /// parameter), as Midas reports to Hermes: by another retry task, so the report is retried
+    /// and audited like any call. 1 (active) on success; 445, 905, 902 or 901 on failure.
+    fn status_report(&self, outcome: Result<(), ErrorClass>) -> Option<(String, RetryCommand)> {
+        let task = self.task;
+        if handler_of(task) != "midas_join" {
+            return None;
+        }
+        let params: serde_json::Value = serde_json::from_str(&task.params).ok()?;
+        let url = params.get("status_url").and_then(serde_json::Value::as_str).filter(|url| !url.is_empty())?;
+        let status = match outcome {
+            Ok(()) => 1,
+            Err(class) => midas_join_failure_status(class, &params["credentials"]),
+        };
+        let body = json!({
+            "status": status,
+            "journey": "join",
+            "scheme_account_id": params["scheme_account_id"],
+            "error_class": outcome.err().map(ErrorClass::as_str),
+            "task_id": task.task_id,
+        });
+        let report = CreateTask {
+            task_id: format!("{}:status", task.task_id),
+            task_type: STATUS_REPORT_TYPE.to_string(),
+            params: json!({"method": "POST", "url": url, "body": body}).to_string(),
+            idempotency_key: format!("{}:status", task.idempotency_key),
+            reply_topic: String::new(),
+            reply_key: String::new(),
+            policy: String::new(),
+            not_before: 0,
+            ts: self.now,
+        };
+        Some((report.task_id.clone(), RetryCommand::CreateTask(report)))
     }
 
     /// The events, and the outcome for the reply topic when the task has one and has not
@@ -339,13 +555,14 @@ impl Decider<'_> {
             _ => {
                 let Some(policy) = self.policy() else { return Decision::nothing() };
                 if policy.cleanup.is_empty() {
-                    self.cancelled(&c.task_id)
+                    self.cancelled(&c.task_id, &c.by)
                 } else {
                     Decision::events(vec![RetryEvent::CleanupStarted(CleanupStarted {
                         task_id: c.task_id.clone(),
                         handler: policy.cleanup.clone(),
                         params: task.params.clone(),
                         deadline: self.now.saturating_add(policy.attempt_timeout_micros()),
+                        by: c.by.clone(),
                         ts: self.now,
                     })])
                 }
@@ -353,8 +570,12 @@ impl Decider<'_> {
         }
     }
 
-    fn cancelled(&self, task_id: &str) -> RetryDecision {
-        let events = vec![RetryEvent::TaskCancelled(TaskCancelled { task_id: task_id.to_string(), ts: self.now })];
+    fn cancelled(&self, task_id: &str, by: &str) -> RetryDecision {
+        let events = vec![RetryEvent::TaskCancelled(TaskCancelled {
+            task_id: task_id.to_string(),
+            by: by.to_string(),
+            ts: self.now,
+        })];
         self.with_reply(task_id, events, "CANCELLED", "", "", "cancelled")
     }
 
@@ -363,7 +584,7 @@ impl Decider<'_> {
             return Decision::nothing();
         }
         if c.ok {
-            self.cancelled(&c.task_id)
+            self.cancelled(&c.task_id, &self.task.cancelled_by)
         } else {
             Decision::events(vec![RetryEvent::CleanupFailed(CleanupFailed {
                 task_id: c.task_id.clone(),
@@ -375,8 +596,10 @@ impl Decider<'_> {
 
     fn requeue(&self, c: &RequeueTask) -> RetryDecision {
         let task = self.task;
-        if c.new_task_id.is_empty() || c.new_task_id == c.task_id {
-            return Decision::invalid("a requeue needs a new_task_id other than the task's own");
+        if c.new_task_id.is_empty() || c.new_task_id == c.task_id || c.new_task_id.starts_with(SLOT_PREFIX) {
+            return Decision::invalid(format!(
+                "a requeue needs a new_task_id other than the task's own, not starting with {SLOT_PREFIX:?}"
+            ));
         }
         match task.status {
             Status::Requeued => Decision::nothing(),
@@ -389,11 +612,13 @@ impl Decider<'_> {
                     reply_topic: task.reply_topic.clone(),
                     reply_key: task.reply_key.clone(),
                     policy: task.policy.as_ref().and_then(|p| serde_json::to_string(p).ok()).unwrap_or_default(),
+                    not_before: 0,
                     ts: self.now,
                 };
                 let requeued = RetryEvent::TaskRequeued(TaskRequeued {
                     task_id: c.task_id.clone(),
                     new_task_id: c.new_task_id.clone(),
+                    by: c.by.clone(),
                     ts: self.now,
                 });
                 Decision::with_commands(vec![requeued], vec![(c.new_task_id.clone(), RetryCommand::CreateTask(again))])
@@ -424,6 +649,22 @@ impl Decider<'_> {
             ),
         }
     }
+}
+
+/// What a run that ended said about the login, for a policy with a login limit: a success
+/// (or a submission that waits for a callback) clears the count, a counted class adds to it.
+fn login_outcome(policy: &Policy, events: &[RetryEvent]) -> &'static str {
+    let Some(limit) = &policy.login_limit else { return "" };
+    for event in events {
+        match event {
+            RetryEvent::TaskSucceeded(_) | RetryEvent::WaitingForCallback(_) => return "succeeded",
+            RetryEvent::AttemptFailed(f) if limit.counted.contains(&ErrorClass::parse(&f.error_class)) => {
+                return "failed";
+            }
+            _ => {}
+        }
+    }
+    ""
 }
 
 /// The handler of a task: its type's (fixed for the type in `task-types.toml`).

@@ -8,10 +8,13 @@
 //! - [`classify`]: error classes, and the tables that map responses to them.
 //! - [`policy`]: task types and policies (`task-types.toml`): what is retried, and when.
 //! - [`task`]: a task's state, its status, and `apply`.
-//! - [`decide`]: the state machine.
+//! - [`slot`]: slots, which serialise a type's runs per exclusive key value and count failed
+//!   logins.
+//! - [`decide`]: the state machine, over both kinds of entity ([`decide::Entity`]).
 
 pub mod classify;
 pub mod decide;
 pub mod messages;
 pub mod policy;
+pub mod slot;
 pub mod task;

@@ -15,6 +15,7 @@ avro_records! {
         pub reply_topic: String,
         pub reply_key: String,
         pub policy: String,
+        pub not_before: i64,
         pub ts: i64,
     }
 
@@ -48,6 +49,7 @@ avro_records! {
 
     pub struct CancelTask {
         pub task_id: String,
+        pub by: String,
         pub ts: i64,
     }
 
@@ -61,12 +63,41 @@ avro_records! {
     pub struct RequeueTask {
         pub task_id: String,
         pub new_task_id: String,
+        pub by: String,
         pub ts: i64,
     }
 
     pub struct PurgeTask {
         pub task_id: String,
         pub before: i64,
+        pub ts: i64,
+    }
+
+    pub struct AcquireSlot {
+        pub slot: String,
+        pub task_id: String,
+        pub due: i64,
+        pub login_limit: i32,
+        pub lock_micros: i64,
+        pub ts: i64,
+    }
+
+    pub struct ReleaseSlot {
+        pub slot: String,
+        pub task_id: String,
+        pub token: i64,
+        pub login: String,
+        pub ts: i64,
+    }
+
+    pub struct SlotAnswer {
+        pub task_id: String,
+        pub slot: String,
+        pub due: i64,
+        pub answer: String,
+        pub holder: String,
+        pub until: i64,
+        pub login_failures: i32,
         pub ts: i64,
     }
 
@@ -78,6 +109,7 @@ avro_records! {
         pub reply_topic: String,
         pub reply_key: String,
         pub policy: String,
+        pub not_before: i64,
         pub ts: i64,
     }
 
@@ -97,6 +129,7 @@ avro_records! {
         pub params: String,
         pub idempotency_key: String,
         pub deadline: i64,
+        pub slot: String,
         pub ts: i64,
     }
 
@@ -154,11 +187,13 @@ avro_records! {
         pub handler: String,
         pub params: String,
         pub deadline: i64,
+        pub by: String,
         pub ts: i64,
     }
 
     pub struct TaskCancelled {
         pub task_id: String,
+        pub by: String,
         pub ts: i64,
     }
 
@@ -171,11 +206,50 @@ avro_records! {
     pub struct TaskRequeued {
         pub task_id: String,
         pub new_task_id: String,
+        pub by: String,
         pub ts: i64,
     }
 
     pub struct TaskPurged {
         pub task_id: String,
+        pub ts: i64,
+    }
+
+    pub struct SlotRequested {
+        pub task_id: String,
+        pub slot: String,
+        pub due: i64,
+        pub ts: i64,
+    }
+
+    pub struct RunDeferred {
+        pub task_id: String,
+        pub slot: String,
+        pub holder: String,
+        pub at: i64,
+        pub ts: i64,
+    }
+
+    pub struct SlotTaken {
+        pub slot: String,
+        pub task_id: String,
+        pub token: i64,
+        pub login_failures: i32,
+        pub ts: i64,
+    }
+
+    pub struct SlotFreed {
+        pub slot: String,
+        pub task_id: String,
+        pub login_failures: i32,
+        pub ts: i64,
+    }
+
+    pub struct SlotLocked {
+        pub slot: String,
+        pub task_id: String,
+        pub login_failures: i32,
+        pub until: i64,
         pub ts: i64,
     }
 
@@ -210,6 +284,9 @@ record_set! {
         ReportCleanup(ReportCleanup) = "clio.retry.ReportCleanup",
         RequeueTask(RequeueTask) = "clio.retry.RequeueTask",
         PurgeTask(PurgeTask) = "clio.retry.PurgeTask",
+        AcquireSlot(AcquireSlot) = "clio.retry.AcquireSlot",
+        ReleaseSlot(ReleaseSlot) = "clio.retry.ReleaseSlot",
+        SlotAnswer(SlotAnswer) = "clio.retry.SlotAnswer",
     }
 }
 
@@ -230,6 +307,11 @@ record_set! {
         CleanupFailed(CleanupFailed) = "clio.retry.CleanupFailed",
         TaskRequeued(TaskRequeued) = "clio.retry.TaskRequeued",
         TaskPurged(TaskPurged) = "clio.retry.TaskPurged",
+        SlotRequested(SlotRequested) = "clio.retry.SlotRequested",
+        RunDeferred(RunDeferred) = "clio.retry.RunDeferred",
+        SlotTaken(SlotTaken) = "clio.retry.SlotTaken",
+        SlotFreed(SlotFreed) = "clio.retry.SlotFreed",
+        SlotLocked(SlotLocked) = "clio.retry.SlotLocked",
         CommandRefused(CommandRefused) = "clio.retry.CommandRefused",
     }
 }
@@ -246,6 +328,9 @@ pub fn derived_schemas() -> Vec<(&'static str, apache_avro::Schema)> {
         ("ReportCleanup", ReportCleanup::get_schema()),
         ("RequeueTask", RequeueTask::get_schema()),
         ("PurgeTask", PurgeTask::get_schema()),
+        ("AcquireSlot", AcquireSlot::get_schema()),
+        ("ReleaseSlot", ReleaseSlot::get_schema()),
+        ("SlotAnswer", SlotAnswer::get_schema()),
         ("TaskCreated", TaskCreated::get_schema()),
         ("TaskRejected", TaskRejected::get_schema()),
         ("AttemptStarted", AttemptStarted::get_schema()),
@@ -260,6 +345,11 @@ pub fn derived_schemas() -> Vec<(&'static str, apache_avro::Schema)> {
         ("CleanupFailed", CleanupFailed::get_schema()),
         ("TaskRequeued", TaskRequeued::get_schema()),
         ("TaskPurged", TaskPurged::get_schema()),
+        ("SlotRequested", SlotRequested::get_schema()),
+        ("RunDeferred", RunDeferred::get_schema()),
+        ("SlotTaken", SlotTaken::get_schema()),
+        ("SlotFreed", SlotFreed::get_schema()),
+        ("SlotLocked", SlotLocked::get_schema()),
         ("CommandRefused", CommandRefused::get_schema()),
         ("TaskOutcome", TaskOutcome::get_schema()),
     ]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::ErrorClass;
+use crate::task::Status;
 
 const MICROS: f64 = 1_000_000.0;
 
@@ -53,6 +54,62 @@ pub struct Policy {
     pub callback_retry_codes: Vec<String>,
     #[serde(default)]
     pub cleanup: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusive: Option<Exclusive>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_limit: Option<LoginLimit>,
+}
+
+/// At most one task of the type per value of its `keys` parameters runs at a time (the
+/// library's exclusive constraint): a run that finds another task holding the value waits
+/// `wait_min_seconds..=wait_max_seconds` (whole seconds, chosen at random) and asks again.
+/// A task holds the value while IN_PROGRESS, and in the `holding` statuses too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusive {
+    pub keys: Vec<String>,
+    #[serde(default)]
+    pub holding: Vec<String>,
+    #[serde(default = "Exclusive::default_wait_min")]
+    pub wait_min_seconds: u32,
+    #[serde(default = "Exclusive::default_wait_max")]
+    pub wait_max_seconds: u32,
+}
+
+impl Exclusive {
+    fn default_wait_min() -> u32 {
+        5
+    }
+
+    fn default_wait_max() -> u32 {
+        20
+    }
+
+    /// How long a blocked run waits, `random` in [0, 1) choosing within the range.
+    pub fn wait_micros(&self, random: f64) -> i64 {
+        let (low, high) = (self.wait_min_seconds.min(self.wait_max_seconds), self.wait_max_seconds);
+        let span = f64::from(high - low + 1);
+        let seconds = i64::from(low) + (random.clamp(0.0, 0.999_999) * span) as i64;
+        seconds * 1_000_000
+    }
+}
+
+/// Midas's login limit, per exclusive key value (the agent and account): after `failures`
+/// failed logins (runs that failed with a `counted` class) a run is refused without a call, as
+/// `retry_limit_reached`, and every refused run locks the account for `lock_seconds` more;
+/// when a lock has run out the count starts again. A successful run resets the count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginLimit {
+    pub failures: u32,
+    pub lock_seconds: f64,
+    pub counted: Vec<ErrorClass>,
+}
+
+impl LoginLimit {
+    pub fn lock_micros(&self) -> i64 {
+        (self.lock_seconds.max(0.0) * MICROS) as i64
+    }
 }
 
 /// When a failed run is followed by another, and why.
@@ -111,7 +168,50 @@ impl Policy {
     pub fn poll_micros(&self) -> Option<i64> {
         (self.poll_seconds > 0.0).then_some((self.poll_seconds * MICROS) as i64)
     }
+
+    /// Whether a task in `status` keeps its exclusive key value from others.
+    pub fn holds_in(&self, status: Status) -> bool {
+        status == Status::InProgress
+            || self.exclusive.as_ref().is_some_and(|e| e.holding.iter().any(|s| Status::parse(s) == status))
+    }
+
+    /// The slot a task of `task_type` with `params` takes while it runs: the entity that
+    /// serialises its exclusive key value and counts its failed logins. None: no exclusive keys.
+    pub fn slot(&self, task_type: &str, params: &serde_json::Value) -> Result<Option<String>, String> {
+        let Some(exclusive) = self.exclusive.as_ref().filter(|e| !e.keys.is_empty()) else { return Ok(None) };
+        let mut values = Vec::with_capacity(exclusive.keys.len());
+        for key in &exclusive.keys {
+            match params.get(key) {
+                Some(value) if !value.is_null() => values.push(value.clone()),
+                _ => return Err(format!("the exclusive key {key:?} is not among the parameters")),
+            }
+        }
+        Ok(Some(format!("{SLOT_PREFIX}{task_type}:{}", serde_json::Value::Array(values))))
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.max_attempts == 0 {
+            return Err("policy: max_attempts must be at least 1".into());
+        }
+        if let Some(exclusive) = &self.exclusive {
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(twice) = exclusive.keys.iter().find(|key| !seen.insert(*key)) {
+                return Err(format!("policy: the exclusive key {twice:?} is named twice"));
+            }
+            if let Some(status) = exclusive.holding.iter().find(|s| Status::parse(s) == Status::Unknown) {
+                return Err(format!("policy: exclusive.holding names {status:?}, which is no status"));
+            }
+        }
+        if self.login_limit.is_some() && self.exclusive.as_ref().is_none_or(|e| e.keys.is_empty()) {
+            return Err("policy: a login_limit counts per exclusive key value; name exclusive.keys".into());
+        }
+        Ok(())
+    }
 }
+
+/// Slots are entities of the retry domain beside the tasks; their keys start with this, and a
+/// task id may not.
+pub const SLOT_PREFIX: &str = "exclusive:";
 
 /// A task type: its handler, the parameters it needs, its policy.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -169,9 +269,8 @@ impl TaskTypes {
             }
             serde_json::from_value(merged).map_err(|e| format!("policy: {e}"))?
         };
-        if policy.max_attempts == 0 {
-            return Err("policy: max_attempts must be at least 1".into());
-        }
+        policy.check()?;
+        policy.slot(task_type, &serde_json::Value::Object(params.clone()))?;
         Ok((known.handler.clone(), policy))
     }
 }

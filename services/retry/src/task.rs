@@ -110,6 +110,20 @@ pub struct Task {
     pub callbacks: Vec<String>,
     /// Whether the outcome went to the reply topic (it goes once).
     pub replied: bool,
+    /// The slot its runs take (its exclusive key value); empty: none.
+    #[serde(default)]
+    pub slot: String,
+    /// A due run asked the slot and waits for its answer: the run's due time.
+    #[serde(default)]
+    pub awaiting_slot: Option<i64>,
+    /// The slot is this task's (taken for the run whose due time is `slot_token`).
+    #[serde(default)]
+    pub holds_slot: bool,
+    #[serde(default)]
+    pub slot_token: i64,
+    /// Who asked for the cancel whose cleanup runs.
+    #[serde(default)]
+    pub cancelled_by: String,
 }
 
 impl Task {
@@ -127,9 +141,12 @@ impl Task {
                     reply_key: e.reply_key.clone(),
                     policy: serde_json::from_str(&e.policy).ok(),
                     created_at: e.ts,
-                    next_due: Some(e.ts),
+                    next_due: Some(e.ts.max(e.not_before)),
                     ..Task::default()
-                }
+                };
+                let params = serde_json::from_str(&e.params).unwrap_or_default();
+                let slot = self.policy.as_ref().and_then(|p| p.slot(&e.task_type, &params).ok().flatten());
+                self.slot = slot.unwrap_or_default();
             }
             RetryEvent::TaskRejected(_) => self.rejected = true,
             RetryEvent::AttemptStarted(e) => {
@@ -137,9 +154,20 @@ impl Task {
                 self.handler = e.handler.clone();
                 self.attempts = u32::try_from(e.attempt).unwrap_or(0);
                 self.next_due = Some(e.deadline);
+                if !e.slot.is_empty() {
+                    self.holds_slot = true;
+                    self.slot_token = self.awaiting_slot.unwrap_or(self.slot_token);
+                }
+                self.awaiting_slot = None;
             }
-            RetryEvent::AttemptFailed(e) => self.last_error = e.error_class.clone(),
+            RetryEvent::AttemptFailed(e) => {
+                self.last_error = e.error_class.clone();
+                // A run the login limit refused was counted without starting.
+                self.attempts = self.attempts.max(u32::try_from(e.attempt).unwrap_or(0));
+                self.awaiting_slot = None;
+            }
             RetryEvent::RetryScheduled(e) => {
+                self.awaiting_slot = None;
                 self.status = Status::Retrying;
                 self.attempts = u32::try_from(e.attempt).unwrap_or(0);
                 self.next_due = Some(e.at);
@@ -165,6 +193,8 @@ impl Task {
                 self.finish(Status::Failed);
             }
             RetryEvent::CleanupStarted(e) => {
+                self.awaiting_slot = None;
+                self.cancelled_by = e.by.clone();
                 self.status = Status::Cleanup;
                 self.next_due = Some(e.deadline);
             }
@@ -175,11 +205,27 @@ impl Task {
                 self.next_due = None;
             }
             RetryEvent::TaskRequeued(_) => {
+                self.awaiting_slot = None;
                 self.status = Status::Requeued;
                 self.next_due = None;
             }
             RetryEvent::TaskPurged(_) => *self = Task::default(),
-            RetryEvent::CommandRefused(_) => {}
+            RetryEvent::SlotRequested(e) => {
+                self.awaiting_slot = Some(e.due);
+                // A waiting task's deadline still stands while its resumed run waits for the slot.
+                self.next_due = if self.status == Status::Waiting { self.deadline } else { None };
+            }
+            RetryEvent::RunDeferred(e) => {
+                self.awaiting_slot = None;
+                self.next_due = Some(e.at);
+            }
+            RetryEvent::CommandRefused(_)
+            | RetryEvent::SlotTaken(_)
+            | RetryEvent::SlotFreed(_)
+            | RetryEvent::SlotLocked(_) => {}
+        }
+        if self.holds_slot && !self.policy.as_ref().is_some_and(|p| p.holds_in(self.status)) {
+            self.holds_slot = false;
         }
     }
 
@@ -187,6 +233,7 @@ impl Task {
         self.status = status;
         self.next_due = None;
         self.deadline = None;
+        self.awaiting_slot = None;
         if !self.reply_topic.is_empty() {
             self.replied = true;
         }

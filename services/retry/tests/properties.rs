@@ -3,10 +3,10 @@
 //! ends in exactly one terminal status, answered once.
 
 use clio_retry::classify::ErrorClass;
-use clio_retry::decide::Retry;
+use clio_retry::decide::{Entity, Retry};
 use clio_retry::messages::*;
 use clio_retry::policy::TaskTypes;
-use clio_retry::task::Status;
+use clio_retry::task::{Status, Task};
 use clio_testkit::scenario::{T0, World};
 use proptest::prelude::*;
 
@@ -54,6 +54,7 @@ fn create(task_type: &str) -> RetryCommand {
         reply_topic: "caller.commands".into(),
         reply_key: "k".into(),
         policy: String::new(),
+        not_before: 0,
         ts: T0,
     })
 }
@@ -74,7 +75,7 @@ fn report(attempt: i32, outcome: &str, class: ErrorClass, retry_after: Option<i6
 }
 
 fn play(world: &mut World<Retry>, step: &Step) {
-    let task = world.state("t");
+    let task = task_of(world);
     let now = world.now;
     match step {
         Step::Tick => {
@@ -103,9 +104,13 @@ fn play(world: &mut World<Retry>, step: &Step) {
             world.send(RetryCommand::ReceiveCallback(command));
         }
         Step::Cancel => {
-            world.send(RetryCommand::CancelTask(CancelTask { task_id: "t".into(), ts: now }));
+            world.send(RetryCommand::CancelTask(CancelTask { task_id: "t".into(), by: String::new(), ts: now }));
         }
     }
+}
+
+fn task_of(world: &World<Retry>) -> Task {
+    world.state("t").task().cloned().unwrap_or_default()
 }
 
 fn terminal(event: &RetryEvent) -> bool {
@@ -126,12 +131,12 @@ proptest! {
         world.send(create(task_type));
         for step in &steps {
             play(&mut world, step);
-            let task = world.state("t");
+            let task = task_of(&world);
             prop_assert!(task.attempts <= policy.max_attempts, "{} attempts: {task:?}", task.attempts);
         }
         // Then the worker fails every run until the task gives up.
         for _ in 0..50 {
-            let task = world.state("t");
+            let task = task_of(&world);
             if task.status.is_final() {
                 break;
             }
@@ -144,7 +149,7 @@ proptest! {
                 _ => play(&mut world, &Step::Tick),
             }
         }
-        let task = world.state("t");
+        let task = task_of(&world);
         prop_assert!(task.status.is_final(), "the task ends: {task:?}");
         // A FAILED task may still be cancelled (the library's cancellable set): its last end is
         // the one that stands, and the requester hears of the first only.
@@ -159,6 +164,13 @@ proptest! {
         let ends = world.events.iter().filter(|e| terminal(e)).count();
         prop_assert!(ends == 1 || (ends == 2 && task.status == Status::Cancelled), "{:?}", world.events);
         prop_assert_eq!(world.foreign.len(), 1, "the requester is answered once");
+        // A join's slot (its scheme and account) is free once the task has ended.
+        if let Entity::Slot(slot) = world.state(r#"exclusive:midas_join:["s",1]"#) {
+            prop_assert!(slot.holder.is_empty(), "the slot is still held: {slot:?}");
+        } else {
+            let ran = world.events.iter().any(|e| matches!(e, RetryEvent::AttemptStarted(_)));
+            prop_assert!(!midas || !ran, "a join that ran took its slot");
+        }
         // Every retry after a failed run waits as its class's schedule (or Retry-After) says.
         for pair in world.events.windows(2) {
             if let [RetryEvent::AttemptFailed(failed), RetryEvent::RetryScheduled(retry)] = pair {

@@ -1,170 +1,13 @@
 //! The retry state machine, transition by transition (retry-midas-source.md §2, §7, §9), as
 //! given/when/then scenarios.
 
-use clio_aggregate::{Aggregate as _, ForeignCommand};
-use clio_retry::decide::{OUTCOME_RECORD, Retry};
+mod support;
+
+use clio_aggregate::Aggregate as _;
+use clio_retry::decide::Retry;
 use clio_retry::messages::*;
-use clio_retry::policy::TaskTypes;
 use clio_testkit::scenario::{T0, given};
-
-const MINUTE: i64 = 60_000_000;
-const JOIN: &str = r#"{"scheme":"iceland","scheme_account_id":7,"credentials":{"email":"a@b.c"}}"#;
-
-fn create(task_type: &str, params: &str) -> RetryCommand {
-    RetryCommand::CreateTask(CreateTask {
-        task_id: "t1".into(),
-        task_type: task_type.into(),
-        params: params.into(),
-        idempotency_key: "key-1".into(),
-        reply_topic: "orders.commands".into(),
-        reply_key: "order-9".into(),
-        policy: String::new(),
-        ts: T0,
-    })
-}
-
-fn policy_of(task_type: &str) -> String {
-    serde_json::to_string(&TaskTypes::builtin().0[task_type].policy).expect("json")
-}
-
-fn created(task_type: &str, params: &str) -> RetryEvent {
-    RetryEvent::TaskCreated(TaskCreated {
-        task_id: "t1".into(),
-        task_type: task_type.into(),
-        params: params.into(),
-        idempotency_key: "key-1".into(),
-        reply_topic: "orders.commands".into(),
-        reply_key: "order-9".into(),
-        policy: policy_of(task_type),
-        ts: T0,
-    })
-}
-
-fn join_created() -> RetryEvent {
-    created("midas_join", JOIN)
-}
-
-fn started(attempt: i32, at: i64, resumed: bool) -> RetryEvent {
-    RetryEvent::AttemptStarted(AttemptStarted {
-        task_id: "t1".into(),
-        attempt,
-        resumed,
-        task_type: "midas_join".into(),
-        handler: "midas_join".into(),
-        params: JOIN.into(),
-        idempotency_key: "key-1".into(),
-        deadline: at + MINUTE,
-        ts: at,
-    })
-}
-
-fn run(due: i64) -> RetryCommand {
-    RetryCommand::RunTask(RunTask { task_id: "t1".into(), due, ts: due })
-}
-
-fn report(attempt: i32, outcome: &str, class: &str) -> RetryCommand {
-    RetryCommand::ReportAttempt(ReportAttempt {
-        task_id: "t1".into(),
-        attempt,
-        outcome: outcome.into(),
-        error_class: class.into(),
-        message: format!("{class} happened"),
-        http_status: if class.is_empty() { 0 } else { 503 },
-        body_excerpt: String::new(),
-        retry_after_ms: -1,
-        result: if outcome == "success" { r#"{"ok":true}"#.into() } else { String::new() },
-        ts: T0,
-    })
-}
-
-fn failed(attempt: i32, class: &str, at: i64) -> RetryEvent {
-    RetryEvent::AttemptFailed(AttemptFailed {
-        task_id: "t1".into(),
-        attempt,
-        error_class: class.into(),
-        message: format!("{class} happened"),
-        http_status: 503,
-        body_excerpt: String::new(),
-        ts: at,
-    })
-}
-
-fn retry_scheduled(attempt: i32, at: i64, due: i64, reason: &str) -> RetryEvent {
-    RetryEvent::RetryScheduled(RetryScheduled { task_id: "t1".into(), attempt, at: due, reason: reason.into(), ts: at })
-}
-
-fn outcome(status: &str, result: &str, class: &str, reason: &str, attempts: i32, at: i64) -> ForeignCommand {
-    let outcome = TaskOutcome {
-        task_id: "t1".into(),
-        idempotency_key: "key-1".into(),
-        status: status.into(),
-        result: result.into(),
-        error_class: class.into(),
-        reason: reason.into(),
-        attempts,
-        ts: at,
-    };
-    ForeignCommand::to_topic("orders.commands", "order-9", OUTCOME_RECORD, &outcome).expect("a record")
-}
-
-fn waiting(attempt: i32, at: i64, deadline: i64) -> RetryEvent {
-    RetryEvent::WaitingForCallback(WaitingForCallback {
-        task_id: "t1".into(),
-        attempt,
-        deadline,
-        poll_at: deadline,
-        ts: at,
-    })
-}
-
-fn callback(id: &str, outcome: &str, code: &str) -> RetryCommand {
-    RetryCommand::ReceiveCallback(ReceiveCallback {
-        task_id: "t1".into(),
-        callback_id: id.into(),
-        outcome: outcome.into(),
-        error_code: code.into(),
-        payload: r#"{"card":"1"}"#.into(),
-        ts: T0,
-    })
-}
-
-fn received(id: &str, outcome: &str, code: &str) -> RetryEvent {
-    RetryEvent::CallbackReceived(CallbackReceived {
-        task_id: "t1".into(),
-        callback_id: id.into(),
-        outcome: outcome.into(),
-        error_code: code.into(),
-        ts: T0,
-    })
-}
-
-fn refused(command: &str, status: &str, reason: &str) -> RetryEvent {
-    RetryEvent::CommandRefused(CommandRefused {
-        task_id: "t1".into(),
-        command: format!("clio.retry.{command}"),
-        status: status.into(),
-        reason: reason.into(),
-        ts: T0,
-    })
-}
-
-fn cancel() -> RetryCommand {
-    RetryCommand::CancelTask(CancelTask { task_id: "t1".into(), ts: T0 })
-}
-
-fn cancelled() -> RetryEvent {
-    RetryEvent::TaskCancelled(TaskCancelled { task_id: "t1".into(), ts: T0 })
-}
-
-fn task_failed(attempts: i32, class: &str, reason: &str) -> RetryEvent {
-    RetryEvent::TaskFailed(TaskFailed {
-        task_id: "t1".into(),
-        attempts,
-        error_class: class.into(),
-        reason: reason.into(),
-        ts: T0,
-    })
-}
+use support::*;
 
 #[test]
 fn a_created_task_is_pending_and_due_at_once() {
@@ -185,13 +28,22 @@ fn a_create_of_an_unknown_type_or_without_its_parameters_is_rejected_once() {
 }
 
 #[test]
-fn a_due_run_starts_attempt_one_and_a_stale_run_does_nothing() {
+fn a_due_run_asks_its_slot_then_starts_attempt_one_and_a_stale_run_does_nothing() {
     given::<Retry>([join_created()])
         .when(run(T0))
+        .then([asked(T0)])
+        .then_commands([(SLOT.into(), acquire("t1", T0))])
+        .then_timer(None);
+    given::<Retry>([join_created(), asked(T0)])
+        .when(granted(T0))
         .then([started(1, T0, false)])
         .then_timer(Some((T0 + MINUTE, run(T0 + MINUTE))));
     given::<Retry>([join_created()]).when(run(T0 - 1)).then([]);
-    given::<Retry>([join_created(), started(1, T0, false)]).when(run(T0)).then([]);
+    given::<Retry>([join_created(), asked(T0), started(1, T0, false)]).when(run(T0)).then([]);
+    // A type without exclusive keys starts at once.
+    let http = r#"{"method":"POST","url":"http://sandbox/x"}"#;
+    let then = given::<Retry>([created("http", http)]).when(run(T0));
+    assert!(matches!(then_event(&then), RetryEvent::AttemptStarted(s) if s.attempt == 1 && s.slot.is_empty()));
 }
 
 #[test]
@@ -224,7 +76,9 @@ fn a_retryable_failure_waits_three_then_nine_then_twenty_seven_minutes_then_fail
             .then([failed(attempt, "end_site_down", at), retry_scheduled(attempt, at, due, &reason)])
             .then_timer(Some((due, run(due))));
         history.extend([failed(attempt, "end_site_down", at), retry_scheduled(attempt, at, due, &reason)]);
-        given::<Retry>(history.clone()).at(due).when(run(due)).then([started(attempt + 1, due, false)]);
+        given::<Retry>(history.clone()).at(due).when(run(due)).then([asked(due)]);
+        history.push(asked(due));
+        given::<Retry>(history.clone()).at(due).when(granted(due)).then([started(attempt + 1, due, false)]);
         at = due;
     }
     history.push(started(4, at, false));
@@ -276,6 +130,7 @@ fn a_run_the_worker_never_reports_times_out_as_its_own_class() {
         params: http.into(),
         idempotency_key: "key-1".into(),
         deadline: T0 + 2 * MINUTE,
+        slot: String::new(),
         ts: T0,
     });
     let timeout = RetryEvent::AttemptFailed(AttemptFailed {
@@ -312,6 +167,7 @@ fn a_servers_retry_after_is_the_next_delay() {
         params: http.into(),
         idempotency_key: "key-1".into(),
         deadline: T0 + 2 * MINUTE,
+        slot: String::new(),
         ts: T0,
     });
     let mut limited = report(1, "failed", "http_429");
@@ -364,9 +220,14 @@ fn a_poll_before_the_deadline_resumes_the_task_without_counting_an_attempt() {
         poll_at: T0 + MINUTE,
         ts: T0,
     });
-    given::<Retry>([join_created(), started(1, T0, false), poll])
+    given::<Retry>([join_created(), started(1, T0, false), poll.clone()])
         .at(T0 + MINUTE)
         .when(run(T0 + MINUTE))
+        .then([asked(T0 + MINUTE)])
+        .then_timer(Some((deadline, run(deadline))));
+    given::<Retry>([join_created(), started(1, T0, false), poll, asked(T0 + MINUTE)])
+        .at(T0 + MINUTE)
+        .when(granted(T0 + MINUTE))
         .then([started(1, T0 + MINUTE, true)]);
 }
 
@@ -469,6 +330,7 @@ fn a_type_with_a_cleanup_handler_cleans_up_before_it_is_cancelled() {
         handler: "http".into(),
         params: http.into(),
         deadline: T0 + 2 * MINUTE,
+        by: "ops".into(),
         ts: T0,
     });
     given::<Retry>([created.clone()])
@@ -489,9 +351,19 @@ fn a_type_with_a_cleanup_handler_cleans_up_before_it_is_cancelled() {
 
 #[test]
 fn requeue_makes_a_failed_task_a_new_pending_one_once() {
-    let requeue = RetryCommand::RequeueTask(RequeueTask { task_id: "t1".into(), new_task_id: "t2".into(), ts: T0 });
+    let requeue = RetryCommand::RequeueTask(RequeueTask {
+        task_id: "t1".into(),
+        new_task_id: "t2".into(),
+        by: "ops".into(),
+        ts: T0,
+    });
     let gone = [join_created(), started(1, T0, false), failed(1, "not_found", T0), task_failed(1, "not_found", "x")];
-    let requeued = RetryEvent::TaskRequeued(TaskRequeued { task_id: "t1".into(), new_task_id: "t2".into(), ts: T0 });
+    let requeued = RetryEvent::TaskRequeued(TaskRequeued {
+        task_id: "t1".into(),
+        new_task_id: "t2".into(),
+        by: "ops".into(),
+        ts: T0,
+    });
     let again = RetryCommand::CreateTask(CreateTask {
         task_id: "t2".into(),
         task_type: "midas_join".into(),
@@ -500,6 +372,7 @@ fn requeue_makes_a_failed_task_a_new_pending_one_once() {
         reply_topic: "orders.commands".into(),
         reply_key: "order-9".into(),
         policy: policy_of("midas_join"),
+        not_before: 0,
         ts: T0,
     });
     given::<Retry>(gone.clone()).when(requeue.clone()).then([requeued.clone()]).then_commands([("t2".into(), again)]);
@@ -530,7 +403,27 @@ fn purge_forgets_old_finished_tasks_and_keeps_failed_ones() {
 
 #[test]
 fn every_command_is_addressed_to_its_task() {
-    for command in [create("http", "{}"), run(T0), report(1, "success", ""), callback("c", "success", ""), cancel()] {
+    for command in
+        [create("http", "{}"), run(T0), report(1, "success", ""), callback("c", "success", ""), cancel(), granted(T0)]
+    {
         assert_eq!(Retry::entity_key(&command), "t1");
     }
+    assert_eq!(Retry::entity_key(&acquire("t1", T0)), SLOT);
+    assert_eq!(Retry::entity_key(&release(T0, "", T0).1), SLOT);
+}
+
+#[test]
+fn a_task_scheduled_ahead_is_first_due_at_its_not_before() {
+    let mut ahead = create("midas_join", JOIN);
+    if let RetryCommand::CreateTask(c) = &mut ahead {
+        c.not_before = T0 + 60 * MINUTE;
+    }
+    let then = given::<Retry>([]).when(ahead);
+    then.then_timer(Some((T0 + 60 * MINUTE, run(T0 + 60 * MINUTE))));
+    // A not_before in the past is at once.
+    let mut past = create("midas_join", JOIN);
+    if let RetryCommand::CreateTask(c) = &mut past {
+        c.not_before = T0 - MINUTE;
+    }
+    given::<Retry>([]).when(past).then_timer(Some((T0, run(T0))));
 }

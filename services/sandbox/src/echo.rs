@@ -4,8 +4,8 @@
 //! - `X-Sandbox-Retry-After: S`, sent back as `Retry-After`;
 //! - `X-Sandbox-Fail-First: N`: the first N calls of a key answer 503, the next ones as above.
 //!
-//! `GET /echo-calls` lists the calls: key, method, path, count, and whether an answer in the
-//! 2xx range was given (the effect).
+//! `GET /echo-calls` lists the calls: key, method, path, count, how many answers were in the
+//! 2xx range (the effect), and the latest body.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +30,8 @@ pub struct Call {
     pub path: String,
     pub count: u32,
     pub succeeded: u32,
+    /// The body of the latest call.
+    pub body: Value,
 }
 
 pub fn routes(sandbox: Sandbox) -> Router {
@@ -56,14 +58,16 @@ async fn echo(
         path: path.clone(),
         count: 0,
         succeeded: 0,
+        body: Value::Null,
     });
     call.count += 1;
+    call.body = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let status = if call.count <= fail_first { 503 } else { status };
     if (200..300).contains(&status) {
         call.succeeded += 1;
     }
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let received: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let received = call.body.clone();
     let mut response =
         (status, Json(json!({"path": path, "key": key, "call": call.count, "received": received}))).into_response();
     if let Some(seconds) = header(&headers, "x-sandbox-retry-after")
@@ -79,7 +83,7 @@ async fn calls(State(sandbox): State<Sandbox>) -> Json<Value> {
     let listed: Vec<Value> = calls
         .by_key
         .iter()
-        .map(|(key, call)| json!({"idempotency_key": key, "method": call.method, "path": call.path, "count": call.count, "succeeded": call.succeeded}))
+        .map(|(key, call)| json!({"idempotency_key": key, "method": call.method, "path": call.path, "count": call.count, "succeeded": call.succeeded, "body": call.body}))
         .collect();
     Json(json!({"calls": listed}))
 }

@@ -12,6 +12,8 @@
 //!   then a callback with error code `JOIN_ERROR`; `never`: 202 and no callback.
 //!
 //! A key that joined answers its first answer again and joins nothing more: one effect per key.
+//! `GET /schemes/{scheme}/joins` lists the joins, and the most calls each account had in the
+//! scheme at once.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -25,10 +27,45 @@ use serde_json::{Value, json};
 
 use crate::Sandbox;
 
-/// Every join asked for, by scheme and idempotency key.
+/// Every join asked for, by scheme and idempotency key; and how many calls for one account
+/// were in the scheme at once (Midas runs one join per account at a time).
 #[derive(Debug, Default)]
 pub struct Joins {
     pub by_key: BTreeMap<(String, String), Join>,
+    /// Calls in the scheme now, by scheme and account.
+    pub in_flight: BTreeMap<(String, String), u32>,
+    /// The most calls one account ever had in the scheme at once.
+    pub most_at_once: BTreeMap<(String, String), u32>,
+}
+
+/// A call counted in flight for its account until dropped.
+struct InFlight {
+    sandbox: Sandbox,
+    account: (String, String),
+}
+
+impl InFlight {
+    fn enter(sandbox: &Sandbox, scheme: &str, account: &Value) -> Self {
+        let account = (scheme.to_string(), account.to_string());
+        let mut joins = sandbox.joins.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = {
+            let count = joins.in_flight.entry(account.clone()).or_default();
+            *count += 1;
+            *count
+        };
+        let most = joins.most_at_once.entry(account.clone()).or_default();
+        *most = (*most).max(now);
+        Self { sandbox: sandbox.clone(), account }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut joins = self.sandbox.joins.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = joins.in_flight.get_mut(&self.account) {
+            *count = count.saturating_sub(1);
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +92,7 @@ async fn join(
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let email = body["credentials"]["email"].as_str().unwrap_or("ok@example.com");
     let script = email.split('@').next().unwrap_or("ok").to_string();
+    let _in_flight = InFlight::enter(&sandbox, &scheme, &body["scheme_account_id"]);
     let calls = {
         let mut joins = sandbox.joins.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let join = joins.by_key.entry((scheme.clone(), key.clone())).or_insert_with(|| Join {
@@ -132,5 +170,11 @@ async fn joins(State(sandbox): State<Sandbox>, Path(scheme): Path<String>) -> Js
                    "card_number": join.card_number})
         })
         .collect();
-    Json(json!({"joins": listed}))
+    let most_at_once: serde_json::Map<String, Value> = joins
+        .most_at_once
+        .iter()
+        .filter(|((s, _), _)| *s == scheme)
+        .map(|((_, account), most)| (account.clone(), json!(most)))
+        .collect();
+    Json(json!({"joins": listed, "most_at_once": most_at_once}))
 }

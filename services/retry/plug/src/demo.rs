@@ -1,6 +1,7 @@
 //! Demo tasks (`clio seed`, and `clio up --demo`): joins against the sandbox's loyalty scheme
 //! that succeed at once, succeed after two failures, wait for a callback, fail for good, and an
-//! HTTP call the sandbox answers 429 with a Retry-After first. Their ids are fixed, so seeding
+//! HTTP call the sandbox answers 429 with a Retry-After first. Each join reports its outcome
+//! to a status endpoint in the sandbox, by a task of its own. Their ids are fixed, so seeding
 //! again creates nothing more.
 
 use clio_retry::messages::{CreateTask, RetryCommand};
@@ -13,7 +14,11 @@ const DEMO_POLICY: &str = r#"{"backoff": {"base": 2.0, "unit_seconds": 5.0, "cap
 
 /// The demo tasks: (task id, type, parameters).
 pub fn tasks(sandbox_url: &str) -> Vec<(String, &'static str, serde_json::Value)> {
-    let join = |account: i64, email: &str| json!({"scheme": "demo-scheme", "scheme_account_id": account, "credentials": {"email": email}});
+    // Each join's outcome is reported to a status endpoint the sandbox records (GET /echo-calls).
+    let join = |account: i64, email: &str| {
+        json!({"scheme": "demo-scheme", "scheme_account_id": account, "credentials": {"email": email},
+               "status_url": format!("{sandbox_url}/echo/hermes/schemes/accounts/{account}/status")})
+    };
     vec![
         ("demo-join-ok".into(), "midas_join", join(1, "ok@example.com")),
         ("demo-join-flaky".into(), "midas_join", join(2, "flaky-2@example.com")),
@@ -41,6 +46,7 @@ pub async fn seed(client: &RetryClient, sandbox_url: &str) -> anyhow::Result<usi
             reply_topic: String::new(),
             reply_key: String::new(),
             policy: DEMO_POLICY.into(),
+            not_before: 0,
             ts: now_micros(),
         });
         client.send(&command).await?;

@@ -202,7 +202,8 @@ async fn operate(action: RetryAction) -> anyhow::Result<()> {
         }
         RetryAction::Cancel { task_id, access } => {
             let (_, client) = open(&access, true).await?;
-            let command = RetryCommand::CancelTask(CancelTask { task_id: task_id.clone(), ts: now_micros() });
+            let command =
+                RetryCommand::CancelTask(CancelTask { task_id: task_id.clone(), by: operator(), ts: now_micros() });
             client.context("a producer")?.send(&command).await?;
             println!("cancel sent for {task_id} (clio retry show {task_id} shows what came of it)");
             Ok(())
@@ -213,6 +214,7 @@ async fn operate(action: RetryAction) -> anyhow::Result<()> {
             let command = RetryCommand::RequeueTask(RequeueTask {
                 task_id: task_id.clone(),
                 new_task_id: new_task_id.clone(),
+                by: operator(),
                 ts: now_micros(),
             });
             client.context("a producer")?.send(&command).await?;
@@ -242,6 +244,12 @@ async fn operate(action: RetryAction) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Who runs the command, for the audit.
+fn operator() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "someone".into());
+    format!("{user} (clio retry)")
 }
 
 async fn open(access: &RetryAccess, produce: bool) -> anyhow::Result<(sqlx::PgPool, Option<RetryClient>)> {

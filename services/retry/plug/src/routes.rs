@@ -10,7 +10,9 @@
 //!   earlier (`{"callback_id", "error_codes": [{"code"}], ...}`; no error codes is success):
 //!   202; 404 unknown task, 409 a task not waiting; every callback is recorded on the log.
 //! - `POST /v1/retry/join/{scheme}`: Midas's join intake (`{"scheme_account_id",
-//!   "credentials", "message_uid"}`): creates the join task; 200 `{"message": "success"}`.
+//!   "credentials", "message_uid", "status_url"}`): creates the join task; 200
+//!   `{"message": "success", "task_id"}`. When it ends, its outcome is POSTed to `status_url`
+//!   (when given) by a task of its own. `X-Clio-Operator` names who cancels or requeues.
 //! - `GET /v1/retry/anomalies`: tasks pending or in progress for an hour, waits past their
 //!   deadline.
 
@@ -136,7 +138,13 @@ async fn task(State(api): State<Api>, ApiPath(task_id): ApiPath<String>) -> Resp
     }
 }
 
-async fn cancel(State(api): State<Api>, ApiPath(task_id): ApiPath<String>) -> Response {
+/// Who asks, for the audit: the `X-Clio-Operator` header (API keys will name the caller).
+fn operator(headers: &HeaderMap) -> String {
+    let named = headers.get("x-clio-operator").and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty());
+    named.map_or_else(|| "gateway".to_string(), |name| name.trim().to_string())
+}
+
+async fn cancel(State(api): State<Api>, ApiPath(task_id): ApiPath<String>, headers: HeaderMap) -> Response {
     match api.status(&task_id).await {
         Err(error) => unavailable(error),
         Ok(None) => Problem::new(StatusCode::NOT_FOUND, format!("no task {task_id}")).into_response(),
@@ -144,7 +152,8 @@ async fn cancel(State(api): State<Api>, ApiPath(task_id): ApiPath<String>) -> Re
             Problem::new(StatusCode::CONFLICT, format!("a {status} task cannot be cancelled")).into_response()
         }
         Ok(Some(_)) => {
-            let command = RetryCommand::CancelTask(CancelTask { task_id: task_id.clone(), ts: now_micros() });
+            let by = operator(&headers);
+            let command = RetryCommand::CancelTask(CancelTask { task_id: task_id.clone(), by, ts: now_micros() });
             api.send(command, json!({"task_id": task_id, "accepted": "cancel"})).await
         }
     }
@@ -180,6 +189,7 @@ async fn requeue(
             let command = RetryCommand::RequeueTask(RequeueTask {
                 task_id: task_id.clone(),
                 new_task_id: new_task_id.clone(),
+                by: operator(&headers),
                 ts: now_micros(),
             });
             api.send(command, json!({"task_id": task_id, "new_task_id": new_task_id})).await
@@ -263,20 +273,34 @@ async fn join(State(api): State<Api>, ApiPath(scheme): ApiPath<String>, headers:
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| headers.get("x-azure-ref").and_then(|v| v.to_str().ok()).map(str::to_string));
-    let task_id = format!("join-{scheme}-{account}");
+    // One task per join message (a repeated message names the same task); joins of one
+    // account run one at a time through the type's exclusive keys.
+    let task_id = match &message_uid {
+        Some(uid) => format!("join-{scheme}-{account}-{uid}"),
+        None => format!("join-{scheme}-{account}"),
+    };
+    let status_url = match object.get("status_url") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(url)) if url.starts_with("http://") || url.starts_with("https://") => url.clone(),
+        Some(_) => {
+            return Problem::bad_parameter("status_url", "status_url must be an http(s) URL").into_response();
+        }
+    };
     let params = json!({
         "scheme": scheme,
         "scheme_account_id": object.get("scheme_account_id"),
         "credentials": object.get("credentials").cloned().unwrap_or(json!({})),
+        "status_url": status_url,
     });
     let command = RetryCommand::CreateTask(CreateTask {
         task_id: task_id.clone(),
         task_type: "midas_join".into(),
         params: params.to_string(),
-        idempotency_key: message_uid.unwrap_or_else(|| task_id.clone()),
+        idempotency_key: message_uid.clone().unwrap_or_else(|| task_id.clone()),
         reply_topic: String::new(),
         reply_key: String::new(),
         policy: String::new(),
+        not_before: 0,
         ts: now_micros(),
     });
     match api.client.send(&command).await {
@@ -296,6 +320,8 @@ fn openapi_paths() -> Map<String, Value> {
     let task_id = json!({"name": "task_id", "in": "path", "required": true, "schema": {"type": "string"}});
     let scheme = json!({"name": "scheme", "in": "path", "required": true, "schema": {"type": "string"}});
     let accepted = json!({"description": "The command is on the log"});
+    let operator = json!({"name": "X-Clio-Operator", "in": "header", "required": false,
+                          "description": "Who asks, recorded on the log (default: gateway)", "schema": {"type": "string"}});
     let paths = json!({
         "/v1/retry/tasks": {"get": {
             "summary": "Retry tasks (retry.tasks), by task id",
@@ -314,12 +340,12 @@ fn openapi_paths() -> Map<String, Value> {
         }},
         "/v1/retry/tasks/{task_id}/cancel": {"post": {
             "summary": "Cancel a task (its type's cleanup runs first)",
-            "parameters": [task_id],
+            "parameters": [task_id, operator],
             "responses": {"202": accepted, "404": refusal("No such task"), "409": refusal("Its status does not allow it")}
         }},
         "/v1/retry/tasks/{task_id}/requeue": {"post": {
             "summary": "Run a FAILED or CANCELLED task again, as a new task",
-            "parameters": [task_id],
+            "parameters": [task_id, operator],
             "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"new_task_id": {"type": "string"}}}}}},
             "responses": {"202": accepted, "400": refusal("Bad body"), "404": refusal("No such task"), "409": refusal("Its status does not allow it")}
         }},
@@ -333,7 +359,8 @@ fn openapi_paths() -> Map<String, Value> {
             "summary": "Midas's join intake: creates the join task",
             "parameters": [scheme, {"name": "X-Azure-Ref", "in": "header", "required": false, "schema": {"type": "string"}}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["scheme_account_id"], "properties": {
-                "scheme_account_id": {"type": ["integer", "string"]}, "credentials": {"type": "object"}, "message_uid": {"type": "string"}}}}}},
+                "scheme_account_id": {"type": ["integer", "string"]}, "credentials": {"type": "object"}, "message_uid": {"type": "string"},
+                "status_url": {"type": "string", "format": "uri", "description": "Where the join's outcome is POSTed when it ends (Hermes's status endpoint)"}}}}}},
             "responses": {"200": {"description": "{\"message\": \"success\", \"task_id\": ...}"}, "400": refusal("Bad body")}
         }},
         "/v1/retry/anomalies": {"get": {

@@ -41,6 +41,7 @@ impl Retry {
             reply_topic: String::new(),
             reply_key: String::new(),
             policy: policy.into(),
+            not_before: 0,
             ts: chrono::Utc::now().timestamp_micros(),
         });
         let stack = &self.stack;
@@ -185,5 +186,77 @@ async fn an_http_task_honours_retry_after_and_an_unknown_type_is_rejected() {
     assert!(recorded, "the rejection reached the read model");
     assert!(reasons[0].contains("unknown task type \"no_such_type\""), "{reasons:?}");
     assert!(retry.task("nope-1").await.is_null(), "a rejected task is not a task");
+    retry.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_of_one_account_run_one_at_a_time_and_each_reports_its_status_by_a_task_of_its_own() {
+    let retry = start().await;
+    let (gateway, http, sandbox) = (&retry.stack.gateway_url, &retry.http, &retry.sandbox);
+    let scheme = retry.stack.env.unique("one");
+    let mut task_ids = Vec::new();
+    for (uid, email) in
+        [("m1", "delay-1500@example.com"), ("m2", "delay-1500@example.com"), ("m3", "exists@example.com")]
+    {
+        let body = json!({"scheme_account_id": 51, "credentials": {"email": email}, "message_uid": format!("{scheme}-{uid}"),
+                          "status_url": format!("{sandbox}/echo/hermes/51/status")});
+        let answer: Value = http
+            .post(format!("{gateway}/v1/retry/join/{scheme}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("answers")
+            .json()
+            .await
+            .expect("json");
+        task_ids.push(answer["task_id"].as_str().expect("a task id").to_string());
+    }
+    let bad = http
+        .post(format!("{gateway}/v1/retry/join/{scheme}"))
+        .json(&json!({"scheme_account_id": 51, "status_url": "ftp://nowhere"}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(bad.status(), 400);
+    let (first, second) = (retry.until(&task_ids[0], "SUCCESS").await, retry.until(&task_ids[1], "SUCCESS").await);
+    let refused = retry.until(&task_ids[2], "FAILED").await;
+    let most: Value = http
+        .get(format!("{sandbox}/schemes/{scheme}/joins"))
+        .send()
+        .await
+        .expect("sandbox")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(most["most_at_once"]["51"], 1, "one call for the account at a time: {most}");
+    let deferred = [&first, &second, &refused].iter().filter(|task| !task["deferred_by"].is_null()).count();
+    assert!(deferred >= 1, "a join waited for another: {first} {second} {refused}");
+    // Each join's outcome went to the caller's status endpoint, once, by its own task.
+    for task_id in &task_ids {
+        retry.until(&format!("{task_id}:status"), "SUCCESS").await;
+    }
+    let calls: Value =
+        http.get(format!("{sandbox}/echo-calls")).send().await.expect("sandbox").json().await.expect("json");
+    let status_of = |uid: &str| {
+        let key = format!("{scheme}-{uid}:status");
+        let call = calls["calls"].as_array().into_iter().flatten().find(|c| c["idempotency_key"] == key.as_str());
+        call.map(|c| (c["succeeded"].clone(), c["body"]["status"].clone()))
+    };
+    assert_eq!(status_of("m1"), Some((json!(1), json!(1))), "{calls}");
+    assert_eq!(status_of("m2"), Some((json!(1), json!(1))), "{calls}");
+    assert_eq!(status_of("m3"), Some((json!(1), json!(445))), "{calls}");
+    // The slot is free at the end, and the operator who cancels is on record.
+    let slots = format!("SELECT count(*) FROM \"{}\".slots WHERE holder IS NOT NULL", retry.stack.home().schema());
+    let held: i64 = sqlx::query_scalar(&slots).fetch_one(&retry.stack.env.pool).await.expect("slots");
+    assert_eq!(held, 0);
+    let cancel = http
+        .post(format!("{gateway}/v1/retry/tasks/{}/cancel", task_ids[2]))
+        .header("X-Clio-Operator", "ana")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(cancel.status(), 202);
+    let cancelled = retry.until(&task_ids[2], "CANCELLED").await;
+    assert_eq!(cancelled["cancelled_by"], "ana");
     retry.stack.stop().await;
 }

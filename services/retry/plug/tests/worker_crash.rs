@@ -54,6 +54,7 @@ async fn killing_the_worker_at_random_moments_changes_no_outcome_and_repeats_no_
                 reply_topic: String::new(),
                 reply_key: String::new(),
                 policy: POLICY.into(),
+                not_before: 0,
                 ts: now,
             }),
         ));
