@@ -13,7 +13,7 @@ help:
 	@echo "make test    run every test against a real broker and Postgres"
 	@echo "make asyncapi  regenerate asyncapi/asyncapi.yaml from the catalogue and schemas, and render it as HTML (asyncapi/html, served at /docs/)"
 	@echo "make bench   measure Clio against baselines taken in the same run (bench/report.md, bench/end-to-end.png)"
-	@echo "make profile FIGURE=core|ledger|restore|apply  where one benchmark figure's time goes"
+	@echo "make profile FIGURE=core|ledger|restore|apply|retry  where one benchmark figure's time goes"
 	@echo "make lint    rustfmt check and clippy"
 
 up:
@@ -56,7 +56,7 @@ bench: broker-install
 	BENCH_BROKER_PORT=$(BENCH_BROKER_PORT) infra/bench-stack.sh \
 	  "$${CARGO_TARGET_DIR:-target}/release/clio-bench"
 
-# Where one figure's time goes: FIGURE=core (callgrind), ledger, restore or apply (perf).
+# Where one figure's time goes: FIGURE=core (callgrind), ledger, restore, apply or retry (perf).
 FIGURE ?= core
 profile: broker-install
 	@$(CARGO) build --release --quiet -p clio-bench
