@@ -473,15 +473,7 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
     eprintln!("restore: {} accounts", settings.restore_accounts);
     let restore = end_to_end::restore(&kafka, &registry_url, &prefix, settings.restore_accounts).await?;
     eprintln!("retry: tasks against the sandbox, a job queue, lateness, memory");
-    let retry = retry::figures(
-        &kafka,
-        &settings.database_url,
-        &registry_url,
-        &prefix,
-        settings.retry_tasks,
-        settings.retry_scheduled,
-    )
-    .await?;
+    let retry = settings.retry_figures(&kafka, &registry_url, &prefix).await?;
     token.cancel();
     let plot = settings.report.with_file_name("end-to-end.png");
     plot::throughput(&ledger.credited_per_second, &plot)?;
@@ -502,6 +494,16 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
 }
 
 impl Settings {
+    /// The retry figures at the sizes set.
+    async fn retry_figures(
+        &self,
+        kafka: &clio_runtime::settings::KafkaSettings,
+        registry_url: &str,
+        prefix: &str,
+    ) -> anyhow::Result<retry::RetryRun> {
+        retry::figures(kafka, &self.database_url, registry_url, prefix, self.retry_tasks, self.retry_scheduled).await
+    }
+
     fn kafka(&self) -> clio_runtime::settings::KafkaSettings {
         clio_runtime::settings::KafkaSettings {
             fetch_wait_max_ms: self.fetch_wait_max_ms,
@@ -576,15 +578,7 @@ async fn one_figure(settings: &Settings, pool: &PgPool, figure: Figure) -> anyho
             }
         }
         Figure::Retry => {
-            let run = retry::figures(
-                &kafka,
-                &settings.database_url,
-                &registry_url,
-                &prefix,
-                settings.retry_tasks,
-                settings.retry_scheduled,
-            )
-            .await?;
+            let run = settings.retry_figures(&kafka, &registry_url, &prefix).await?;
             let mut rows = String::new();
             write_retry(&mut rows, &run)?;
             print!("{rows}");

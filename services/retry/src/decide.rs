@@ -84,7 +84,7 @@ impl Aggregate for Retry {
                 let random = (context.cause.seed() % 1_000_000) as f64 / 1_000_000.0;
                 let decider = Decider { task, now, random };
                 let decision = match command {
-                    RetryCommand::CreateTask(c) => create(task, c, now),
+                    RetryCommand::CreateTask(c) => create(task, c, now, random),
                     RetryCommand::RunTask(c) => decider.run(c),
                     RetryCommand::ReportAttempt(c) => decider.report(c),
                     RetryCommand::ReceiveCallback(c) => decider.callback(c),
@@ -140,7 +140,7 @@ fn on_slot(entity: &Entity, decide: impl FnOnce(&Slot) -> SlotDecision) -> Retry
     Decision::with_commands(events, commands)
 }
 
-fn create(task: &Task, c: &CreateTask, now: i64) -> RetryDecision {
+fn create(task: &Task, c: &CreateTask, now: i64, random: f64) -> RetryDecision {
     if c.task_id.is_empty() {
         return Decision::invalid("a task needs a task_id");
     }
@@ -157,17 +157,33 @@ fn create(task: &Task, c: &CreateTask, now: i64) -> RetryDecision {
             reason,
             ts: now,
         })]),
-        Ok((_, policy)) => Decision::events(vec![RetryEvent::TaskCreated(TaskCreated {
-            task_id: c.task_id.clone(),
-            task_type: c.task_type.clone(),
-            params: c.params.clone(),
-            idempotency_key: if c.idempotency_key.is_empty() { c.task_id.clone() } else { c.idempotency_key.clone() },
-            reply_topic: c.reply_topic.clone(),
-            reply_key: c.reply_key.clone(),
-            policy: serde_json::to_string(&policy).unwrap_or_default(),
-            not_before: c.not_before,
-            ts: now,
-        })]),
+        Ok((_, policy)) => {
+            let created = RetryEvent::TaskCreated(TaskCreated {
+                task_id: c.task_id.clone(),
+                task_type: c.task_type.clone(),
+                params: c.params.clone(),
+                idempotency_key: if c.idempotency_key.is_empty() {
+                    c.task_id.clone()
+                } else {
+                    c.idempotency_key.clone()
+                },
+                reply_topic: c.reply_topic.clone(),
+                reply_key: c.reply_key.clone(),
+                policy: serde_json::to_string(&policy).unwrap_or_default(),
+                not_before: c.not_before,
+                ts: now,
+            });
+            // A task due now runs (or asks its slot) in the same decision, as its timer would
+            // at once: the timer's round trip through the commands topic only adds latency.
+            let mut pending = task.clone();
+            pending.apply(&created);
+            if pending.next_due.is_none_or(|due| due > now) {
+                return Decision::events(vec![created]);
+            }
+            let mut first_run = Decider { task: &pending, now, random }.start_or_ask(now, &policy);
+            first_run.events.insert(0, created);
+            first_run
+        }
     }
 }
 

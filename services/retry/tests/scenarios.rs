@@ -10,8 +10,18 @@ use clio_testkit::scenario::{T0, given};
 use support::*;
 
 #[test]
-fn a_created_task_is_pending_and_due_at_once() {
-    given::<Retry>([]).when(create("midas_join", JOIN)).then([join_created()]).then_timer(Some((T0, run(T0))));
+fn a_created_task_is_pending_and_its_first_run_asks_its_slot_at_once() {
+    given::<Retry>([])
+        .when(create("midas_join", JOIN))
+        .then([join_created(), asked(T0)])
+        .then_commands([(SLOT.into(), acquire("t1", T0))])
+        .then_timer(None);
+    // A type without exclusive keys starts its first run in the same decision.
+    let http = r#"{"method":"POST","url":"http://sandbox/x"}"#;
+    let then = given::<Retry>([]).when(create("http", http));
+    let events = &then.decision.events;
+    assert!(matches!(events.as_slice(), [RetryEvent::TaskCreated(_), RetryEvent::AttemptStarted(s)] if s.attempt == 1));
+    then.then_timer(Some((T0 + 2 * MINUTE, run(T0 + 2 * MINUTE))));
 }
 
 #[test]
@@ -324,7 +334,7 @@ fn a_type_with_a_cleanup_handler_cleans_up_before_it_is_cancelled() {
         c.policy = r#"{"cleanup":"http"}"#.into();
     }
     let then = given::<Retry>([]).when(create);
-    let created = then_event(&then);
+    let created = then.decision.events.first().cloned().expect("created");
     let cleanup = RetryEvent::CleanupStarted(CleanupStarted {
         task_id: "t1".into(),
         handler: "http".into(),
@@ -425,5 +435,6 @@ fn a_task_scheduled_ahead_is_first_due_at_its_not_before() {
     if let RetryCommand::CreateTask(c) = &mut past {
         c.not_before = T0 - MINUTE;
     }
-    given::<Retry>([]).when(past).then_timer(Some((T0, run(T0))));
+    let then = given::<Retry>([]).when(past);
+    assert_eq!(then.decision.events.get(1), Some(&asked(T0)), "{:?}", then.decision);
 }

@@ -68,16 +68,14 @@ impl Retry {
         seen
     }
 
+    /// What the sandbox says at `path`.
+    async fn sandbox(&self, path: &str) -> Value {
+        let answer = self.http.get(format!("{}{path}", self.sandbox)).send().await.expect("sandbox");
+        answer.json().await.expect("json")
+    }
+
     async fn joins(&self, scheme: &str) -> Vec<Value> {
-        let answer: Value = self
-            .http
-            .get(format!("{}/schemes/{scheme}/joins", self.sandbox))
-            .send()
-            .await
-            .expect("sandbox")
-            .json()
-            .await
-            .expect("json");
+        let answer = self.sandbox(&format!("/schemes/{scheme}/joins")).await;
         answer["joins"].as_array().cloned().unwrap_or_default()
     }
 }
@@ -220,14 +218,7 @@ async fn joins_of_one_account_run_one_at_a_time_and_each_reports_its_status_by_a
     assert_eq!(bad.status(), 400);
     let (first, second) = (retry.until(&task_ids[0], "SUCCESS").await, retry.until(&task_ids[1], "SUCCESS").await);
     let refused = retry.until(&task_ids[2], "FAILED").await;
-    let most: Value = http
-        .get(format!("{sandbox}/schemes/{scheme}/joins"))
-        .send()
-        .await
-        .expect("sandbox")
-        .json()
-        .await
-        .expect("json");
+    let most = retry.sandbox(&format!("/schemes/{scheme}/joins")).await;
     assert_eq!(most["most_at_once"]["51"], 1, "one call for the account at a time: {most}");
     let deferred = [&first, &second, &refused].iter().filter(|task| !task["deferred_by"].is_null()).count();
     assert!(deferred >= 1, "a join waited for another: {first} {second} {refused}");
@@ -235,8 +226,7 @@ async fn joins_of_one_account_run_one_at_a_time_and_each_reports_its_status_by_a
     for task_id in &task_ids {
         retry.until(&format!("{task_id}:status"), "SUCCESS").await;
     }
-    let calls: Value =
-        http.get(format!("{sandbox}/echo-calls")).send().await.expect("sandbox").json().await.expect("json");
+    let calls = retry.sandbox("/echo-calls").await;
     let status_of = |uid: &str| {
         let key = format!("{scheme}-{uid}:status");
         let call = calls["calls"].as_array().into_iter().flatten().find(|c| c["idempotency_key"] == key.as_str());
