@@ -286,7 +286,12 @@ impl Decider<'_> {
     /// The slot answered the run that asked it.
     fn answer(&self, c: &SlotAnswer) -> RetryDecision {
         let task = self.task;
-        let runnable = matches!(task.status, Status::Pending | Status::Retrying | Status::Waiting);
+        // A waiting task past its callback deadline does not resume: its deadline timer fails it.
+        let runnable = match task.status {
+            Status::Pending | Status::Retrying => true,
+            Status::Waiting => task.deadline.is_some_and(|deadline| self.now < deadline),
+            _ => false,
+        };
         if task.awaiting_slot != Some(c.due) || !runnable {
             // An answer to a run that is no longer asking: a slot it was granted goes back.
             return match c.answer.as_str() {

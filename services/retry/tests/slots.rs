@@ -255,3 +255,28 @@ fn two_joins_of_one_account_run_one_at_a_time() {
     let Entity::Slot(slot) = world.state(SLOT) else { panic!("the slot") };
     assert_eq!(slot.holder, "j2");
 }
+
+#[test]
+fn a_grant_after_a_waiting_tasks_deadline_goes_back_and_the_deadline_fails_it() {
+    let deadline = T0 + MINUTE;
+    let poll = RetryEvent::WaitingForCallback(WaitingForCallback {
+        task_id: "t1".into(),
+        attempt: 1,
+        deadline,
+        poll_at: T0 + 30_000_000,
+        ts: T0,
+    });
+    let history = [join_created(), asked(T0), started(1, T0, false), poll, asked(T0 + 30_000_000)];
+    given::<Retry>(history.clone())
+        .at(deadline)
+        .when(granted(T0 + 30_000_000))
+        .then([])
+        .then_commands([release(T0 + 30_000_000, "", deadline)])
+        .then_timer(Some((deadline, run(deadline))));
+    let then = given::<Retry>(history).at(deadline).when(run(deadline));
+    assert!(
+        matches!(then.decision.events.last(), Some(RetryEvent::TaskFailed(f)) if f.error_class == "callback_deadline"),
+        "{:?}",
+        then.decision
+    );
+}
