@@ -218,8 +218,7 @@ impl Decider<'_> {
         }
         let Some(policy) = self.policy() else { return Decision::nothing() };
         match task.status {
-            Status::Pending | Status::Retrying => self.start_or_ask(c.due, policy),
-            Status::Waiting if task.deadline.is_some_and(|deadline| now < deadline) => self.start_or_ask(c.due, policy),
+            _ if task.runnable_at(now) => self.start_or_ask(c.due, policy),
             Status::Waiting => self.failed(
                 &c.task_id,
                 Failure::of(ErrorClass::CallbackDeadline, "no callback came before the deadline"),
@@ -287,12 +286,7 @@ impl Decider<'_> {
     fn answer(&self, c: &SlotAnswer) -> RetryDecision {
         let task = self.task;
         // A waiting task past its callback deadline does not resume: its deadline timer fails it.
-        let runnable = match task.status {
-            Status::Pending | Status::Retrying => true,
-            Status::Waiting => task.deadline.is_some_and(|deadline| self.now < deadline),
-            _ => false,
-        };
-        if task.awaiting_slot != Some(c.due) || !runnable {
+        if task.awaiting_slot != Some(c.due) || !task.runnable_at(self.now) {
             // An answer to a run that is no longer asking: a slot it was granted goes back.
             return match c.answer.as_str() {
                 slot::GRANTED => Decision::with_commands(Vec::new(), vec![self.release(c.due, "")]),

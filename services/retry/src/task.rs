@@ -229,6 +229,16 @@ impl Task {
         }
     }
 
+    /// A run may start at `now`: the task is PENDING or RETRYING, or WAITING before its
+    /// callback deadline (a poll, or a resume).
+    pub fn runnable_at(&self, now: i64) -> bool {
+        match self.status {
+            Status::Pending | Status::Retrying => true,
+            Status::Waiting => self.deadline.is_some_and(|deadline| now < deadline),
+            _ => false,
+        }
+    }
+
     fn finish(&mut self, status: Status) {
         self.status = status;
         self.next_due = None;
