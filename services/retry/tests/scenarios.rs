@@ -17,8 +17,7 @@ fn a_created_task_is_pending_and_its_first_run_asks_its_slot_at_once() {
         .then_commands([(SLOT.into(), acquire("t1", T0))])
         .then_timer(None);
     // A type without exclusive keys starts its first run in the same decision.
-    let http = r#"{"method":"POST","url":"http://sandbox/x"}"#;
-    let then = given::<Retry>([]).when(create("http", http));
+    let then = given::<Retry>([]).when(create("http", HTTP));
     let events = &then.decision.events;
     assert!(matches!(events.as_slice(), [RetryEvent::TaskCreated(_), RetryEvent::AttemptStarted(s)] if s.attempt == 1));
     then.then_timer(Some((T0 + 2 * MINUTE, run(T0 + 2 * MINUTE))));
@@ -51,8 +50,7 @@ fn a_due_run_asks_its_slot_then_starts_attempt_one_and_a_stale_run_does_nothing(
     given::<Retry>([join_created()]).when(run(T0 - 1)).then([]);
     given::<Retry>([join_created(), asked(T0), started(1, T0, false)]).when(run(T0)).then([]);
     // A type without exclusive keys starts at once.
-    let http = r#"{"method":"POST","url":"http://sandbox/x"}"#;
-    let then = given::<Retry>([created("http", http)]).when(run(T0));
+    let then = given::<Retry>([created("http", HTTP)]).when(run(T0));
     assert!(matches!(then_event(&then), RetryEvent::AttemptStarted(s) if s.attempt == 1 && s.slot.is_empty()));
 }
 
@@ -130,19 +128,6 @@ fn a_report_about_another_run_or_with_a_strange_outcome_changes_nothing() {
 
 #[test]
 fn a_run_the_worker_never_reports_times_out_as_its_own_class() {
-    let http = r#"{"method":"POST","url":"http://sandbox/x"}"#;
-    let start = RetryEvent::AttemptStarted(AttemptStarted {
-        task_id: "t1".into(),
-        attempt: 1,
-        resumed: false,
-        task_type: "http".into(),
-        handler: "http".into(),
-        params: http.into(),
-        idempotency_key: "key-1".into(),
-        deadline: T0 + 2 * MINUTE,
-        slot: String::new(),
-        ts: T0,
-    });
     let timeout = RetryEvent::AttemptFailed(AttemptFailed {
         task_id: "t1".into(),
         attempt: 1,
@@ -152,7 +137,7 @@ fn a_run_the_worker_never_reports_times_out_as_its_own_class() {
         body_excerpt: String::new(),
         ts: T0 + 2 * MINUTE,
     });
-    let then = given::<Retry>([created("http", http), start]).at(T0 + 2 * MINUTE).when(run(T0 + 2 * MINUTE));
+    let then = given::<Retry>([created("http", HTTP), http_started()]).at(T0 + 2 * MINUTE).when(run(T0 + 2 * MINUTE));
     then.then([timeout, {
         // The cause's jitter shortens the 60 s backoff by up to 10 %.
         let RetryEvent::RetryScheduled(r) = then_event(&then) else { panic!("a retry") };
@@ -167,24 +152,11 @@ fn then_event(then: &clio_testkit::scenario::Then<Retry>) -> RetryEvent {
 
 #[test]
 fn a_servers_retry_after_is_the_next_delay() {
-    let http = r#"{"method":"POST","url":"http://sandbox/x"}"#;
-    let start = RetryEvent::AttemptStarted(AttemptStarted {
-        task_id: "t1".into(),
-        attempt: 1,
-        resumed: false,
-        task_type: "http".into(),
-        handler: "http".into(),
-        params: http.into(),
-        idempotency_key: "key-1".into(),
-        deadline: T0 + 2 * MINUTE,
-        slot: String::new(),
-        ts: T0,
-    });
     let mut limited = report(1, "failed", "http_429");
     if let RetryCommand::ReportAttempt(r) = &mut limited {
         r.retry_after_ms = 42_000;
     }
-    let then = given::<Retry>([created("http", http), start]).when(limited);
+    let then = given::<Retry>([created("http", HTTP), http_started()]).when(limited);
     let RetryEvent::RetryScheduled(scheduled) = then_event(&then) else { panic!("a retry") };
     assert_eq!(scheduled.at, T0 + 42_000_000);
     assert!(scheduled.reason.contains("Retry-After"), "{}", scheduled.reason);
@@ -328,8 +300,7 @@ fn cancel_ends_a_task_that_is_not_running_and_says_why_it_cannot_otherwise() {
 
 #[test]
 fn a_type_with_a_cleanup_handler_cleans_up_before_it_is_cancelled() {
-    let http = r#"{"method":"POST","url":"http://sandbox/x"}"#;
-    let mut create = create("http", http);
+    let mut create = create("http", HTTP);
     if let RetryCommand::CreateTask(c) = &mut create {
         c.policy = r#"{"cleanup":"http"}"#.into();
     }
@@ -338,7 +309,7 @@ fn a_type_with_a_cleanup_handler_cleans_up_before_it_is_cancelled() {
     let cleanup = RetryEvent::CleanupStarted(CleanupStarted {
         task_id: "t1".into(),
         handler: "http".into(),
-        params: http.into(),
+        params: HTTP.into(),
         deadline: T0 + 2 * MINUTE,
         by: "ops".into(),
         ts: T0,

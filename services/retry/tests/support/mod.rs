@@ -43,6 +43,25 @@ pub fn created(task_type: &str, params: &str) -> RetryEvent {
     })
 }
 
+/// A generic HTTP task's parameters.
+pub const HTTP: &str = r#"{"method":"POST","url":"http://sandbox/x"}"#;
+
+/// Run 1 of the HTTP task `t1`, started at T0 with the type's 120 s to report.
+pub fn http_started() -> RetryEvent {
+    RetryEvent::AttemptStarted(AttemptStarted {
+        task_id: "t1".into(),
+        attempt: 1,
+        resumed: false,
+        task_type: "http".into(),
+        handler: "http".into(),
+        params: HTTP.into(),
+        idempotency_key: "key-1".into(),
+        deadline: T0 + 2 * MINUTE,
+        slot: String::new(),
+        ts: T0,
+    })
+}
+
 pub fn join_created() -> RetryEvent {
     created("midas_join", JOIN)
 }
