@@ -1,12 +1,14 @@
 //! The worker: performs the runs the retry processor starts, and reports each outcome as a
 //! command. It reads `retry.events` in a consumer group of its own, performs up to
-//! `concurrency` runs at once, and commits an offset only when every run before it has been
+//! `concurrency` runs at once (the calls to the outside world; their reports are produced
+//! while the next runs go on), and commits an offset only when every run before it has been
 //! reported, so a worker killed mid-call performs the unreported runs again (with the same
 //! idempotency key: the other side sees one effect) and the processor takes the first report
 //! of each run and ignores the rest. A run whose deadline has passed is not performed: the
 //! processor has counted it as timed out and started another.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clio_retry::messages::{AttemptStarted, CleanupStarted, ReportAttempt, ReportCleanup, RetryCommand, RetryEvent};
@@ -19,10 +21,16 @@ use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{RetryClient, now_micros};
 use crate::handlers::{Handlers, Outcome, Run};
+
+/// Records read but not yet reported, per run performed at once: a report waits for the broker
+/// to take it (milliseconds) while a call may be quicker, so a run's slot is free again as
+/// soon as its call has ended; the bound keeps a slow call from letting the reads run away.
+const READ_AHEAD_PER_RUN: usize = 16;
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -49,6 +57,7 @@ pub async fn run(
     consumer.subscribe(&[&config.events_topic]).context("subscribing to the retry events")?;
     tracing::info!(topic = %config.events_topic, concurrency = config.concurrency, "retry worker started");
     let concurrency = config.concurrency.max(1);
+    let calls = Arc::new(Semaphore::new(concurrency));
     let mut in_flight = FuturesOrdered::new();
     // The next offset to read of each partition whose runs are all reported.
     let mut reported: BTreeMap<(String, i32), i64> = BTreeMap::new();
@@ -65,9 +74,11 @@ pub async fn run(
                     commit(&consumer, &mut reported, CommitMode::Async);
                 }
             }
-            message = consumer.recv(), if !stopping && in_flight.len() < concurrency => {
+            message = consumer.recv(), if !stopping && in_flight.len() < concurrency * READ_AHEAD_PER_RUN => {
                 match message {
-                    Ok(message) => in_flight.push_back(handle(&client, &handlers, &config, message.detach(), &shutdown)),
+                    Ok(message) => {
+                        in_flight.push_back(handle(&client, &handlers, &config, &calls, message.detach(), &shutdown))
+                    }
                     Err(error) => tracing::debug!(%error, "the worker's consumer"),
                 }
             }
@@ -86,11 +97,12 @@ async fn handle(
     client: &RetryClient,
     handlers: &Handlers,
     config: &WorkerConfig,
+    calls: &Semaphore,
     message: OwnedMessage,
     shutdown: &CancellationToken,
 ) -> (String, i32, i64) {
     if let Some(payload) = message.payload() {
-        perform(client, handlers, config, payload, shutdown).await;
+        perform(client, handlers, config, calls, payload, shutdown).await;
     }
     (message.topic().to_string(), message.partition(), message.offset())
 }
@@ -117,6 +129,7 @@ async fn perform(
     client: &RetryClient,
     handlers: &Handlers,
     config: &WorkerConfig,
+    calls: &Semaphore,
     payload: &[u8],
     shutdown: &CancellationToken,
 ) {
@@ -127,12 +140,20 @@ async fn perform(
             return;
         }
     };
-    let report = match event {
-        RetryEvent::AttemptStarted(started) if started.deadline > now_micros() => {
-            attempt(handlers, config, &started).await
-        }
-        RetryEvent::CleanupStarted(cleanup) if cleanup.deadline > now_micros() => clean_up(handlers, &cleanup).await,
+    let deadline = match &event {
+        RetryEvent::AttemptStarted(started) => started.deadline,
+        RetryEvent::CleanupStarted(cleanup) => cleanup.deadline,
         _ => return,
+    };
+    let report = {
+        let Ok(_slot) = calls.acquire().await else { return };
+        // Checked once the slot is ours: the wait for it may have outlived the run.
+        match event {
+            _ if deadline <= now_micros() => return,
+            RetryEvent::AttemptStarted(started) => attempt(handlers, config, &started).await,
+            RetryEvent::CleanupStarted(cleanup) => clean_up(handlers, &cleanup).await,
+            _ => return,
+        }
     };
     let mut trouble = Outage::default();
     loop {
