@@ -5,9 +5,10 @@
 pub const EVENT_ID: &str = "clio.event-id";
 /// `topic/partition/offset` of the command that caused the record.
 pub const CAUSE: &str = "clio.cause";
-/// Position of the event within its cause's outcome (0-based).
+/// Position of the event within its cause's outcome (0-based); absent when the outcome is
+/// one event, which reads as 0.
 pub const EVENT_INDEX: &str = "clio.event-index";
-/// Number of events in its cause's outcome.
+/// Number of events in its cause's outcome; absent when it is one, which reads as 1.
 pub const EVENT_COUNT: &str = "clio.event-count";
 /// Full Avro name of the record.
 pub const RECORD_TYPE: &str = "clio.record-type";

@@ -38,23 +38,36 @@ async fn events_carry_ids_derived_from_their_command_and_a_repeated_command_has_
         &env.kafka,
         &codec,
         &topics.commands,
-        &[deposit("d1", "c", 10), deposit("d2", "c", 5), deposit("d1", "c", 10)],
+        &[
+            deposit("d1", "c", 10),
+            deposit("d2", "c", 5),
+            deposit("d1", "c", 10),
+            ("c".to_string(), TallyCommand::Bump(Bump { counter: "c".into() })),
+        ],
     )
     .await;
 
     assert!(
-        eventually(60, async || tally_events(&env.kafka, &codec, &topics.events).await.len() >= 4).await,
+        eventually(60, async || tally_events(&env.kafka, &codec, &topics.events).await.len() >= 5).await,
         "events arrive"
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let counters = running.stop().await;
     let events = tally_events(&env.kafka, &codec, &topics.events).await;
-    assert_eq!(events.len(), 4, "two deposits make two events each; the repeat makes none: {events:?}");
-    assert_eq!(counters.commands, 3);
+    assert_eq!(events.len(), 5, "two deposits make two events each; the repeat none; the bump one: {events:?}");
+    assert_eq!(counters.commands, 4);
 
     let commands = read_all(&env.kafka, &topics.commands).await;
     let raw_events = read_all(&env.kafka, &topics.events).await;
-    for (index, event) in raw_events.iter().enumerate() {
+    let (bumped, deposited) = raw_events.split_last().expect("events");
+    let bump = Cause::new(&topics.commands, commands[3].partition(), commands[3].offset());
+    assert_eq!(headers::get(bumped, headers::EVENT_ID), Some(bump.event_id(0).as_str()));
+    assert_eq!(
+        (headers::get(bumped, headers::EVENT_INDEX), headers::get(bumped, headers::EVENT_COUNT)),
+        (None, None),
+        "a one-event outcome leaves its position out"
+    );
+    for (index, event) in deposited.iter().enumerate() {
         let command = &commands[index / 2];
         let cause = Cause::new(&topics.commands, command.partition(), command.offset());
         assert_eq!(headers::get(event, headers::CAUSE), Some(cause.to_string().as_str()));

@@ -593,7 +593,9 @@ where
                 headers: record_headers(
                     &cause.event_id(index),
                     &cause_text,
-                    Some((index, count)),
+                    // A one-event outcome leaves its position out: readers take 0 of 1, and
+                    // on the embedded broker every header is a stored row, written and read.
+                    (count > 1).then_some((index, count)),
                     event.record_name(),
                     traceparent.as_deref(),
                 ),
