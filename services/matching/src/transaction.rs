@@ -6,7 +6,7 @@ use serde::Deserialize;
 pub const DAY_MICROS: i64 = 86_400_000_000;
 
 /// The card scheme (payment provider) of a transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CardScheme {
     Visa,
