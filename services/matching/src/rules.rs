@@ -7,7 +7,7 @@
 //! only while more than one remains; none, or several after the last, is no match. The answer
 //! does not depend on the order of the pending transactions.
 
-use crate::profile::{Fallback, Kind, Profile, SchemeRules, TimeRule};
+use crate::profile::{Digits, Fallback, Kind, Profile, SchemeRules, TimeRule};
 use crate::transaction::{CardOnFile, DAY_MICROS, Payment, SchemeTransaction};
 
 /// How far apart, by transaction date, a payment and a merchant transaction may be.
@@ -107,7 +107,6 @@ fn passes(
     card: &CardOnFile,
     s: &SchemeTransaction,
 ) -> bool {
-    use crate::profile::Digits;
     let on_file = (card.first_six.as_str(), card.last_four.as_str());
     let row = (s.first_six.as_str(), s.last_four.as_str());
     match fallback {

@@ -8,7 +8,6 @@
 //! processor has counted it as timed out and started another.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clio_retry::messages::{AttemptStarted, CleanupStarted, ReportAttempt, ReportCleanup, RetryCommand, RetryEvent};
@@ -57,7 +56,7 @@ pub async fn run(
     consumer.subscribe(&[&config.events_topic]).context("subscribing to the retry events")?;
     tracing::info!(topic = %config.events_topic, concurrency = config.concurrency, "retry worker started");
     let concurrency = config.concurrency.max(1);
-    let calls = Arc::new(Semaphore::new(concurrency));
+    let calls = Semaphore::new(concurrency);
     let mut in_flight = FuturesOrdered::new();
     // The next offset to read of each partition whose runs are all reported.
     let mut reported: BTreeMap<(String, i32), i64> = BTreeMap::new();
