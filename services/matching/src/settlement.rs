@@ -4,7 +4,7 @@
 
 use sha2::{Digest as _, Sha256};
 
-use crate::transaction::Payment;
+use crate::messages::PaymentTransaction;
 
 /// The feed a payment transaction came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +12,18 @@ pub enum Feed {
     Auth,
     Settled,
     Refund,
+}
+
+impl Feed {
+    /// `AUTH`, `SETTLED` or `REFUND`, as the records spell it.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "AUTH" => Some(Feed::Auth),
+            "SETTLED" => Some(Feed::Settled),
+            "REFUND" => Some(Feed::Refund),
+            _ => None,
+        }
+    }
 }
 
 /// Where a payment stands, as far as a newly imported one is concerned.
@@ -24,12 +36,12 @@ pub enum Standing {
 }
 
 /// What importing a payment transaction does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Merge {
     /// A new payment under its settlement key.
     Insert,
     /// The pending payment, improved by its settlement; matching is tried again.
-    Override(Payment),
+    Override(Box<PaymentTransaction>),
     /// An auth for a key that already has a payment: nothing changes.
     AuthSkipped,
     /// A settlement for a payment that is no longer pending: recorded, nothing changes (the
@@ -50,23 +62,24 @@ pub enum KeyError {
 
 /// What importing `incoming` from `feed` does, given the payment already under its settlement
 /// key.
-pub fn merge(existing: Option<(&Payment, Standing)>, feed: Feed, incoming: &Payment) -> Merge {
+pub fn merge(existing: Option<(&PaymentTransaction, Standing)>, feed: Feed, incoming: &PaymentTransaction) -> Merge {
     match (feed, existing) {
         (Feed::Refund, _) => Merge::NotMatchable,
         (_, None) => Merge::Insert,
         (Feed::Auth, Some(_)) => Merge::AuthSkipped,
         (Feed::Settled, Some((_, Standing::Done))) => Merge::SettlementDropped,
-        (Feed::Settled, Some((pending, Standing::Pending))) => Merge::Override(settle(pending, incoming)),
+        (Feed::Settled, Some((pending, Standing::Pending))) => Merge::Override(Box::new(settle(pending, incoming))),
     }
 }
 
 /// A settlement over a pending payment: its amount and id win, and it fills the card digits
 /// and auth code the auth lacked (turning on the auth-code and DPAN rules). The time, MID and
 /// scheme stay the auth's, as in the seed: the settlement's time is less precise.
-fn settle(pending: &Payment, settlement: &Payment) -> Payment {
+fn settle(pending: &PaymentTransaction, settlement: &PaymentTransaction) -> PaymentTransaction {
     let fill = |have: &str, given: &str| if have.is_empty() { given.to_string() } else { have.to_string() };
-    Payment {
+    PaymentTransaction {
         transaction_id: settlement.transaction_id.clone(),
+        feed: settlement.feed.clone(),
         amount: settlement.amount,
         auth_code: fill(&pending.auth_code, &settlement.auth_code),
         first_six: fill(&pending.first_six, &settlement.first_six),
@@ -75,7 +88,8 @@ fn settle(pending: &Payment, settlement: &Payment) -> Payment {
     }
 }
 
-fn sha256_hex(text: &str) -> String {
+/// The hex sha256 of `text`: settlement keys, and the match id a merchant dedupes on.
+pub fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -121,26 +135,35 @@ pub fn amex_settlement_key(transaction_id: &str) -> Result<String, KeyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transaction::CardScheme;
 
-    fn auth() -> Payment {
-        Payment {
+    fn auth() -> PaymentTransaction {
+        PaymentTransaction {
             transaction_id: "auth-1".into(),
+            feed: "AUTH".into(),
+            provider: "visa".into(),
             settlement_key: "sk".into(),
-            card_scheme: CardScheme::Visa,
-            mid: "mid-1".into(),
+            primary_mid: "mid-1".into(),
+            secondary_mid: String::new(),
+            psimi: String::new(),
             amount: 1_000,
+            currency: "GBP".into(),
             at: 1_780_315_200_123_000,
-            auth_code: String::new(),
+            source_zone: "UTC".into(),
+            has_time: true,
+            card_token: "tok".into(),
             first_six: String::new(),
             last_four: "4242".into(),
+            auth_code: String::new(),
+            approval_code: String::new(),
+            extra: String::new(),
         }
     }
 
-    fn settlement() -> Payment {
-        Payment {
+    fn settlement() -> PaymentTransaction {
+        PaymentTransaction {
             transaction_id: "settled-1".into(),
-            mid: "mid-9".into(),
+            feed: "SETTLED".into(),
+            primary_mid: "mid-9".into(),
             amount: 1_050,
             at: 1_780_315_200_000_000,
             auth_code: "A1B2C3".into(),
@@ -172,7 +195,7 @@ mod tests {
         assert_eq!((merged.transaction_id.as_str(), merged.amount), ("settled-1", 1_050));
         assert_eq!((merged.auth_code.as_str(), merged.first_six.as_str()), ("A1B2C3", "454545"));
         assert_eq!(merged.last_four, "4242", "a digit the auth had stays");
-        assert_eq!((merged.at, merged.mid.as_str()), (auth().at, "mid-1"), "the auth's time and MID stay");
+        assert_eq!((merged.at, merged.primary_mid.as_str()), (auth().at, "mid-1"), "the auth's time and MID stay");
     }
 
     #[test]

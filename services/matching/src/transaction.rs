@@ -1,12 +1,14 @@
 //! The two sides of a match, as the matching rules see them.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use crate::messages::{MerchantTransaction, PaymentTransaction};
 
 /// Microseconds in a day: the 14-day look-back and the auth code's day are counted in them.
 pub const DAY_MICROS: i64 = 86_400_000_000;
 
 /// The card scheme (payment provider) of a transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CardScheme {
     Visa,
@@ -15,6 +17,16 @@ pub enum CardScheme {
 }
 
 impl CardScheme {
+    /// `visa`, `mastercard` or `amex`, as the records spell a payment provider.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "visa" => Some(CardScheme::Visa),
+            "mastercard" => Some(CardScheme::Mastercard),
+            "amex" => Some(CardScheme::Amex),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CardScheme::Visa => "visa",
@@ -66,4 +78,37 @@ pub struct SchemeTransaction {
     pub auth_code: String,
     pub first_six: String,
     pub last_four: String,
+}
+
+impl Payment {
+    /// The rules' view of a payment record; `None` for a provider that is not a card scheme.
+    pub fn from_record(record: &PaymentTransaction) -> Option<Self> {
+        Some(Self {
+            transaction_id: record.transaction_id.clone(),
+            settlement_key: record.settlement_key.clone(),
+            card_scheme: CardScheme::parse(&record.provider)?,
+            mid: record.primary_mid.clone(),
+            amount: record.amount,
+            at: record.at,
+            auth_code: record.auth_code.clone(),
+            first_six: record.first_six.clone(),
+            last_four: record.last_four.clone(),
+        })
+    }
+}
+
+impl SchemeTransaction {
+    /// The rules' view of a merchant row; `None` for a provider that is not a card scheme.
+    pub fn from_record(record: &MerchantTransaction) -> Option<Self> {
+        Some(Self {
+            transaction_id: record.transaction_id.clone(),
+            card_scheme: CardScheme::parse(&record.provider)?,
+            mids: record.mids.clone(),
+            amount: record.amount,
+            at: record.at,
+            auth_code: record.auth_code.clone(),
+            first_six: record.first_six.clone(),
+            last_four: record.last_four.clone(),
+        })
+    }
 }
