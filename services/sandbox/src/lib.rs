@@ -7,10 +7,14 @@
 //! - [`scheme`]: a loyalty scheme's join API (Midas's merchants): `POST /schemes/{scheme}/join`,
 //!   scripted by the credentials' email (`ok@`, `fail-503@`, `flaky-2@`, `exists@`, `weak@`,
 //!   `slow@`, `delay-700@`, `callback@`, `callback-error@`, `never@`), and `GET /schemes/{scheme}/joins`.
+//! - [`identity`]: the identity service matching asks who a card's holder is (Hermes):
+//!   `POST /payment_cards/accounts/payment_card_user_info/{scheme}`, scripted by the token
+//!   (`none-`, `fail-NNN-`, `flaky-N-`), and `GET /payment_cards/lookups`.
 //! - [`echo`]: any HTTP endpoint: `/echo/...` answers as its `X-Sandbox-*` headers say
 //!   (status, Retry-After, fail the first N calls of a key), and `GET /echo-calls` lists calls.
 
 pub mod echo;
+pub mod identity;
 pub mod scheme;
 
 use std::sync::{Arc, Mutex};
@@ -23,12 +27,13 @@ use tokio_util::sync::CancellationToken;
 pub struct Sandbox {
     pub joins: Arc<Mutex<scheme::Joins>>,
     pub calls: Arc<Mutex<echo::Calls>>,
+    pub lookups: Arc<Mutex<identity::Lookups>>,
     pub http: reqwest::Client,
 }
 
 /// Every sandbox server on one router.
 pub fn router(sandbox: Sandbox) -> Router {
-    scheme::routes(sandbox.clone()).merge(echo::routes(sandbox))
+    scheme::routes(sandbox.clone()).merge(identity::routes(sandbox.clone())).merge(echo::routes(sandbox))
 }
 
 /// Serves the sandbox on `listener` until `shutdown`.

@@ -80,6 +80,10 @@ pub struct RetryUpSettings {
     /// Where the sandbox is, for the demo's HTTP task.
     #[arg(long, env = "CLIO_RETRY_SANDBOX_URL", default_value = "http://127.0.0.1:8090")]
     pub retry_sandbox_url: String,
+    /// Where the identity service is (Hermes' API: who a payment card's holder is); the default
+    /// is the sandbox's.
+    #[arg(long, env = "CLIO_RETRY_IDENTITY_URL", default_value = "http://127.0.0.1:8090")]
+    pub retry_identity_url: String,
     /// The gateway's address as the outside world reaches it, for callback URLs.
     #[arg(long, env = "CLIO_RETRY_CALLBACK_BASE", default_value = "http://127.0.0.1:8080")]
     pub retry_callback_base: String,

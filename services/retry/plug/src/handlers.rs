@@ -9,6 +9,12 @@
 //!   `POST {scheme url}/join`; 200 joined, 202 accepted (the scheme calls back later), errors
 //!   by Midas's table, and the scheme's own error codes for an account that exists or a weak
 //!   password.
+//! - `matching_identity`: who a payment card's holder is, from the identity service (Hermes):
+//!   `POST {identity url}/payment_cards/accounts/payment_card_user_info/{merchant}` with the
+//!   card token. The result is the holder's `scheme_account_id`, `user_id`, `loyalty_id`,
+//!   `first_six` and `last_four`, or `{}` when the holder has no account (the service leaves the
+//!   token out, or does not know the merchant: 404), which the matching domain takes as final.
+//!   Transport errors, timeouts, 429 and 5xx are retried by the task type's policy.
 
 use std::time::Duration;
 
@@ -63,17 +69,25 @@ pub struct Handlers {
     client: reqwest::Client,
     /// `{scheme}` in it is replaced by the scheme's name.
     pub scheme_url: String,
+    /// The identity service's base URL; empty: none (identity runs fail, and say so).
+    pub identity_url: String,
 }
 
 impl Handlers {
     pub fn new(scheme_url: &str) -> Self {
-        Self { client: reqwest::Client::new(), scheme_url: scheme_url.to_string() }
+        Self { client: reqwest::Client::new(), scheme_url: scheme_url.to_string(), identity_url: String::new() }
+    }
+
+    /// The same handlers, with the identity service at `identity_url`.
+    pub fn with_identity(self, identity_url: &str) -> Self {
+        Self { identity_url: identity_url.trim_end_matches('/').to_string(), ..self }
     }
 
     pub async fn perform(&self, run: &Run) -> Outcome {
         match run.handler.as_str() {
             "http" => self.http(&run.params, &run.idempotency_key).await,
             "midas_join" => self.midas_join(run).await,
+            "matching_identity" => self.matching_identity(run).await,
             other => Outcome::failed(ErrorClass::Unknown, format!("no handler called {other:?} in this worker")),
         }
     }
@@ -154,6 +168,59 @@ impl Handlers {
                     retry_after_ms: None,
                 }
             }
+        }
+    }
+
+    async fn matching_identity(&self, run: &Run) -> Outcome {
+        if self.identity_url.is_empty() {
+            return Outcome::failed(ErrorClass::Unknown, "this worker has no identity service configured");
+        }
+        let (Some(token), Some(merchant)) = (run.params["card_token"].as_str(), run.params["merchant"].as_str()) else {
+            return Outcome::failed(ErrorClass::Http4xx, "an identity look-up needs card_token and merchant");
+        };
+        let url = format!("{}/payment_cards/accounts/payment_card_user_info/{merchant}", self.identity_url);
+        let request = self
+            .client
+            .post(&url)
+            .timeout(Duration::from_secs(10))
+            .header("Idempotency-Key", &run.idempotency_key)
+            .json(&json!({ "payment_cards": [token] }));
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                let class = classify_http(None, error.is_timeout()).unwrap_or(ErrorClass::Unknown);
+                return Outcome::failed(class, error.to_string());
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after_ms = retry_after(&response);
+        let text = response.text().await.unwrap_or_default();
+        // Hermes answers 404 for a merchant it does not know: no account there, as the seed read it.
+        if status == 404 {
+            return Outcome::Success { result: json!({}) };
+        }
+        if let Some(class) = classify_http(Some(status), false) {
+            return Outcome::Failed {
+                class,
+                message: format!("the identity service answered HTTP {status}"),
+                http_status: Some(status),
+                body_excerpt: excerpt(&text),
+                retry_after_ms,
+            };
+        }
+        let info = &as_json(&text)[token];
+        if info["scheme_account_id"].is_null() {
+            return Outcome::Success { result: json!({}) };
+        }
+        let card = &info["card_information"];
+        Outcome::Success {
+            result: json!({
+                "scheme_account_id": info["scheme_account_id"],
+                "user_id": info["user_id"],
+                "loyalty_id": info["loyalty_id"],
+                "first_six": card["first_six"],
+                "last_four": card["last_four"],
+            }),
         }
     }
 }

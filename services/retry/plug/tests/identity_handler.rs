@@ -1,0 +1,56 @@
+//! The `matching_identity` handler against the sandbox's identity service (Hermes' API): what
+//! each answer becomes, for the task type's policy and for the matching domain.
+
+use clio_retry::classify::ErrorClass;
+use clio_retry_plug::handlers::{Handlers, Outcome, Run};
+use serde_json::json;
+
+async fn sandbox() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(clio_sandbox::serve(listener, tokio_util::sync::CancellationToken::new()));
+    url
+}
+
+fn look_up(token: &str) -> Run {
+    Run {
+        handler: "matching_identity".into(),
+        params: json!({"card_token": token, "merchant": "costa", "provider": "visa", "transaction_id": "v1"}),
+        idempotency_key: format!("key-{token}"),
+        callback_url: String::new(),
+    }
+}
+
+fn class(outcome: &Outcome) -> Option<ErrorClass> {
+    match outcome {
+        Outcome::Failed { class, .. } => Some(*class),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_holder_with_an_account_is_found_with_the_card_on_file() {
+    let handlers = Handlers::new("unused").with_identity(&sandbox().await);
+    let Outcome::Success { result } = handlers.perform(&look_up("tok-0001")).await else { panic!("found") };
+    assert_eq!((result["first_six"].as_str(), result["last_four"].as_str()), (Some("424242"), Some("0001")));
+    assert!(result["scheme_account_id"].as_u64().is_some(), "{result}");
+    let Outcome::Success { result: again } = handlers.perform(&look_up("tok-0001")).await else { panic!("found") };
+    assert_eq!(again, result, "the same holder every time");
+}
+
+#[tokio::test]
+async fn no_account_is_a_final_empty_answer_and_failures_are_classified_for_the_policy() {
+    let url = sandbox().await;
+    let handlers = Handlers::new("unused").with_identity(&url);
+    assert_eq!(handlers.perform(&look_up("none-1")).await, Outcome::Success { result: json!({}) });
+    assert_eq!(class(&handlers.perform(&look_up("fail-503-1")).await), Some(ErrorClass::Http5xx));
+    assert_eq!(class(&handlers.perform(&look_up("fail-400-1")).await), Some(ErrorClass::Http4xx));
+    // Flaky: the first call fails, the retry finds the holder.
+    assert_eq!(class(&handlers.perform(&look_up("flaky-1-x")).await), Some(ErrorClass::Http5xx));
+    assert!(matches!(handlers.perform(&look_up("flaky-1-x")).await, Outcome::Success { .. }));
+    // Nobody listening: a transport error, which the policy retries.
+    let closed = Handlers::new("unused").with_identity("http://127.0.0.1:9");
+    assert_eq!(class(&closed.perform(&look_up("tok-0001")).await), Some(ErrorClass::Transport));
+    let unset = Handlers::new("unused");
+    assert_eq!(class(&unset.perform(&look_up("tok-0001")).await), Some(ErrorClass::Unknown));
+}
