@@ -104,6 +104,10 @@ pub struct ProcessorConfig {
     pub compression: Compression,
     /// How its snapshots are compressed: only processors read the state topic.
     pub state_compression: Compression,
+    /// Where other domains' commands topics live, when not under their own names (a test runs
+    /// each domain under a prefix): `retry.commands` → `t1-retry.commands`. A topic not named
+    /// here is produced to as the domain named it.
+    pub foreign_topics: BTreeMap<String, String>,
 }
 
 impl ProcessorConfig {
@@ -116,6 +120,7 @@ impl ProcessorConfig {
             snapshot_interval: Duration::from_secs(1),
             compression: Compression::default(),
             state_compression: Compression::default(),
+            foreign_topics: BTreeMap::new(),
         }
     }
 
@@ -551,18 +556,17 @@ where
         // Commands for other domains: ids after this domain's commands, a key of the cause.
         let offset_of_foreign = count + decision.commands.len();
         for (j, foreign) in decision.foreign.iter().enumerate() {
-            let encode = || self.codec.encode_value(&foreign.topic, &foreign.record, foreign.value.clone());
+            let topic = self.config.foreign_topics.get(&foreign.topic).unwrap_or(&foreign.topic);
+            let encode = || self.codec.encode_value(topic, &foreign.record, foreign.value.clone());
             let payload = match retry_transient(shutdown, encode).await? {
                 Ok(payload) => payload,
                 Err(error) => {
-                    return Some(
-                        self.dead(message, format!("its command for {} cannot be encoded: {error}", foreign.topic)),
-                    );
+                    return Some(self.dead(message, format!("its command for {topic} cannot be encoded: {error}")));
                 }
             };
             let id = cause.event_id(offset_of_foreign + j);
             planned.first.push(Outgoing {
-                topic: foreign.topic.clone(),
+                topic: topic.clone(),
                 // The receiving topic's own partitioner (murmur2, as every client) places it.
                 partition: None,
                 key: Some(foreign.key.as_bytes().to_vec()),
