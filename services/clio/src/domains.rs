@@ -8,7 +8,11 @@ use clio_plug::Domain;
 
 /// Every domain this build runs, at home.
 pub fn plugged() -> Vec<Arc<dyn Domain>> {
-    vec![Arc::new(clio_ledger_plug::LedgerPlug::default()), Arc::new(clio_retry_plug::RetryPlug::default())]
+    vec![
+        Arc::new(clio_ledger_plug::LedgerPlug::default()),
+        Arc::new(clio_retry_plug::RetryPlug::default()),
+        Arc::new(clio_matching_plug::MatchingPlug::default()),
+    ]
 }
 
 #[cfg(test)]

@@ -327,6 +327,7 @@ avro_records! {
     }
 
     pub struct PendingClosed {
+        pub merchant: String,
         pub side: String,
         pub id: String,
         pub at: i64,

@@ -30,6 +30,9 @@ fn an_auth_is_identified_looked_up_offered_and_matched_with_the_merchant_row() {
         ("retry.commands", identity_task_id(&key_of(&auth)).as_str())
     );
     assert_eq!(asked.record, "clio.retry.CreateTask");
+    let task: CreateTask = apache_avro::from_value(&asked.value).expect("a CreateTask");
+    assert_eq!((task.task_type.as_str(), task.reply_topic.as_str()), ("matching_identity", "matching.commands"));
+    assert_eq!(task.reply_key, key_of(&auth), "the answer comes back to the payment");
 
     let events = send(&mut world, found(&auth));
     assert_eq!(names(&events), ["IdentityFound", "RoutedToMatching", "Matched"]);

@@ -198,7 +198,14 @@ impl BucketState {
     /// The timer: what can no longer match is closed, visibly.
     pub fn close(&self, c: &ClosePending, context: &Context) -> MatchingDecision {
         let closed = |side: &str, id: &str, at: i64| {
-            E::PendingClosed(PendingClosed { side: side.to_string(), id: id.to_string(), at, ts: context.now_micros })
+            let merchant = self.key.strip_prefix("bucket:").and_then(|rest| rest.rsplit_once(':')).map(|(m, _)| m);
+            E::PendingClosed(PendingClosed {
+                merchant: merchant.unwrap_or_default().to_string(),
+                side: side.to_string(),
+                id: id.to_string(),
+                at,
+                ts: context.now_micros,
+            })
         };
         let due = |at: i64| at + CLOSE_AFTER_MICROS <= c.due;
         let payments = self

@@ -209,7 +209,8 @@ impl PaymentState {
             task_type: IDENTITY_TASK_TYPE.to_string(),
             params: params.to_string(),
             idempotency_key: context.cause.to_string(),
-            reply_topic: "matching.commands".to_string(),
+            // The topic this command came from: the domain's commands topic wherever it lives.
+            reply_topic: context.cause.topic.clone(),
             reply_key: c.payment_key.clone(),
             policy: String::new(),
             not_before: 0,
