@@ -109,10 +109,7 @@ impl Handlers {
             request = request.json(&params["body"]);
         }
         match request.send().await {
-            Err(error) => Outcome::failed(
-                classify_http(None, error.is_timeout()).unwrap_or(ErrorClass::Unknown),
-                error.to_string(),
-            ),
+            Err(error) => transport_failure(&error),
             Ok(response) => {
                 let status = response.status().as_u16();
                 let retry_after_ms = retry_after(&response);
@@ -187,10 +184,7 @@ impl Handlers {
             .json(&json!({ "payment_cards": [token] }));
         let response = match request.send().await {
             Ok(response) => response,
-            Err(error) => {
-                let class = classify_http(None, error.is_timeout()).unwrap_or(ErrorClass::Unknown);
-                return Outcome::failed(class, error.to_string());
-            }
+            Err(error) => return transport_failure(&error),
         };
         let status = response.status().as_u16();
         let retry_after_ms = retry_after(&response);
@@ -223,6 +217,11 @@ impl Handlers {
             }),
         }
     }
+}
+
+/// A call that got no response: a timeout or a transport error.
+fn transport_failure(error: &reqwest::Error) -> Outcome {
+    Outcome::failed(classify_http(None, error.is_timeout()).unwrap_or(ErrorClass::Unknown), error.to_string())
 }
 
 fn as_json(text: &str) -> Value {
