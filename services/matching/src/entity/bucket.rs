@@ -79,13 +79,17 @@ fn matched(p: &PaymentPending, row: &MerchantTransaction, now: i64) -> Matched {
     }
 }
 
-/// The one row `p` matches among `rows`, or why none.
-fn find(p: &PaymentPending, rows: &BTreeMap<String, MerchantTransaction>) -> Result<String, NoMatch> {
+/// The rules' view of the pending merchant rows.
+fn as_candidates(rows: &BTreeMap<String, MerchantTransaction>) -> Vec<SchemeTransaction> {
+    rows.values().filter_map(SchemeTransaction::from_record).collect()
+}
+
+/// The one row `p` matches among `pending`, or why none.
+fn find(p: &PaymentPending, pending: &[SchemeTransaction]) -> Result<String, NoMatch> {
     let profile = Profiles::builtin().get(&p.merchant).ok_or(NoMatch::NotMatched)?;
     let payment = Payment::from_record(&p.payment).ok_or(NoMatch::NotMatched)?;
     let card = CardOnFile { first_six: p.card_first_six.clone(), last_four: p.card_last_four.clone() };
-    let pending: Vec<SchemeTransaction> = rows.values().filter_map(SchemeTransaction::from_record).collect();
-    rules::find_match(profile, &payment, &card, &pending).map(|row| row.transaction_id.clone())
+    rules::find_match(profile, &payment, &card, pending).map(|row| row.transaction_id.clone())
 }
 
 /// Matches every pending payment that has exactly one candidate, again while a match leaves
@@ -99,7 +103,8 @@ fn settle_all(
     loop {
         let mut order: Vec<&PaymentPending> = payments.values().collect();
         order.sort_by(|a, b| (a.payment.at, &a.payment_key).cmp(&(b.payment.at, &b.payment_key)));
-        let found = order.iter().find_map(|p| find(p, &rows).ok().map(|row| (p.payment_key.clone(), row)));
+        let candidates = as_candidates(&rows);
+        let found = order.iter().find_map(|p| find(p, &candidates).ok().map(|row| (p.payment_key.clone(), row)));
         let Some((payment_key, row_id)) = found else { return events };
         let (Some(p), Some(row)) = (payments.remove(&payment_key), rows.remove(&row_id)) else { return events };
         events.push(E::Matched(matched(&p, &row, now)));
@@ -163,7 +168,7 @@ impl BucketState {
         if matched_now {
             return Decision::events(events);
         }
-        let reason = find(&pending, &self.rows).err().map(|no| why(&no)).unwrap_or_default();
+        let reason = find(&pending, &as_candidates(&self.rows)).err().map(|no| why(&no)).unwrap_or_default();
         let mut all = vec![E::PaymentPending(PaymentPending { reason, ..pending })];
         all.extend(events);
         Decision::events(all)

@@ -46,10 +46,13 @@ pub fn bucket_key(merchant: &str, amount: i64) -> String {
     format!("bucket:{merchant}:{amount}")
 }
 
+/// What starts the id of the task that looks a payment's card holder up.
+const IDENTITY_TASK: &str = "identity:";
+
 /// The retry task that looks a payment's card holder up: one per payment, so a repeated
 /// request is the same task.
 pub fn identity_task_id(payment_key: &str) -> String {
-    format!("identity:{payment_key}")
+    format!("{IDENTITY_TASK}{payment_key}")
 }
 
 impl Aggregate for Matching {
@@ -68,7 +71,7 @@ impl Aggregate for Matching {
             C::IdentifyAgain(c) => c.payment_key.clone(),
             C::PaymentIdentified(c) => c.payment_key.clone(),
             C::PaymentUnidentified(c) => c.payment_key.clone(),
-            C::TaskOutcome(c) => c.task_id.strip_prefix("identity:").unwrap_or(&c.task_id).to_string(),
+            C::TaskOutcome(c) => c.task_id.strip_prefix(IDENTITY_TASK).unwrap_or(&c.task_id).to_string(),
             C::ImportMerchantTransaction(c) => bucket_key(&c.transaction.merchant, c.transaction.amount),
             C::OfferPayment(c) => c.bucket.clone(),
             C::ClosePending(c) => c.bucket.clone(),
