@@ -14,6 +14,8 @@
 //!   instants in microseconds since the Unix epoch, UTC).
 //! - [`profile`]: per-merchant matching profiles (`merchant-profiles.toml`): the time rule,
 //!   the DPAN rule and the fallback filters for each card scheme.
+//! - [`import`]: feed files in the shapes the seed's importers read (payment and merchant
+//!   feeds), read row by row into the records the domain imports.
 //! - [`mids`]: MIDs: onboard, update, remove, and the typed look-up's order.
 //! - [`settlement`]: settlement keys, and what a new auth or settlement does to the payment
 //!   already under its key.
@@ -21,6 +23,7 @@
 //!   exactly one match or a reason for none.
 
 pub mod entity;
+pub mod import;
 pub mod messages;
 pub mod mids;
 pub mod profile;
