@@ -8,12 +8,15 @@
 //! - Payments: a payment's events come from its own entity and from its bucket, on different
 //!   partitions, so its row is created by whichever comes first and its status only moves
 //!   forward ([`rank`]).
+//! - [`queries`]: the statements its commands and routes read it with (`queries/*.sql`).
 
 use chrono::{DateTime, Utc};
 use clio_matching::messages::{MatchingEvent as E, PaymentTransaction};
 use clio_projection::{Envelope, Migration, ReadModel};
 use futures::future::BoxFuture;
 use sqlx::PgConnection;
+
+pub mod queries;
 
 /// The read model's name: its Postgres schema and projector group.
 pub const NAME: &str = "matching";

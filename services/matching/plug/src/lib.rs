@@ -3,15 +3,36 @@
 //! the `clio` binary, tests and benchmarks run it.
 //!
 //! # Layout
-//! - [`MatchingPlug`]: the matching domain's [`clio_plug::Domain`]: its processor and read
-//!   models. Its card holder look-ups run in the retry domain (task type `matching_identity`).
+//! - [`MatchingPlug`]: the matching domain's [`clio_plug::Domain`]: its processor, read models
+//!   and `clio matching ...`. Its card holder look-ups run in the retry domain (task type
+//!   `matching_identity`).
+//! - [`cli`]: `clio matching ...` as clap reads it.
+//! - [`operate`]: `clio matching ...` run.
+//! - [`import`]: a feed file read, its locations resolved, one import command per row.
+//! - [`mids`]: MID updates as operators ask for them, checked.
+//! - [`demo`]: a demo day for two merchants (`clio seed`, and `clio up` with its demo on).
+//! - [`client`]: producing commands to `matching.commands`.
+//! - [`routes`]: its HTTP routes (feed file imports).
 
 use std::sync::Arc;
 
+use clap::{Args as _, FromArgMatches as _, Subcommand as _};
 use clio_matching::entity::Matching;
 use clio_matching_projection::MatchingModel;
-use clio_plug::{Core, CoreOf, Domain, Home};
+use clio_plug::{Core, CoreOf, Domain, Home, Resources, Routes, Worker};
 use clio_projection::plugged::Projection;
+use futures::future::BoxFuture;
+
+pub mod cli;
+pub mod client;
+pub mod demo;
+pub mod import;
+pub mod mids;
+pub mod operate;
+pub mod routes;
+
+use cli::{MatchingAction, MatchingDemoSettings};
+use client::MatchingClient;
 
 /// The matching domain, living at its home.
 #[derive(Debug, Clone)]
@@ -30,6 +51,18 @@ impl MatchingPlug {
     pub fn living_at(home: Home) -> Self {
         Self { home }
     }
+
+    /// A client for its commands topic.
+    pub fn client(&self, resources: &Resources) -> anyhow::Result<MatchingClient> {
+        let producer = clio_runtime::kafka::producer(&resources.kafka)
+            .map_err(|error| anyhow::anyhow!("creating the matching producer: {error}"))?;
+        Ok(MatchingClient { producer, codec: resources.codec.clone(), commands_topic: self.home.topic("commands") })
+    }
+
+    /// Today's demo day.
+    fn demo_day(settings: &MatchingDemoSettings) -> demo::DemoDay {
+        demo::DemoDay { date: chrono::Utc::now().date_naive(), purchases: settings.matching_demo_purchases }
+    }
 }
 
 impl Domain for MatchingPlug {
@@ -47,5 +80,75 @@ impl Domain for MatchingPlug {
 
     fn read_models(&self) -> Vec<Arc<dyn Projection>> {
         vec![Arc::new(MatchingModel)]
+    }
+
+    fn routes(&self, resources: &Resources) -> Routes {
+        match self.client(resources) {
+            Ok(client) => routes::routes(resources.pool.clone(), &self.home.schema(), client),
+            Err(error) => {
+                // Without a producer the routes could only fail; the gateway still serves the rest.
+                tracing::error!(error = %format!("{error:#}"), "the matching routes are not served");
+                Routes::default()
+            }
+        }
+    }
+
+    fn command(&self) -> Option<clap::Command> {
+        let matching = MatchingAction::augment_subcommands(clap::Command::new("matching"));
+        Some(matching.about("Transaction matching: import feed files, the MID registry").subcommand_required(true))
+    }
+
+    fn run_command<'a>(&'a self, matches: &'a clap::ArgMatches) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move { operate::operate(MatchingAction::from_arg_matches(matches)?).await })
+    }
+
+    fn up_args(&self, up: clap::Command) -> clap::Command {
+        MatchingDemoSettings::augment_args(up)
+    }
+
+    fn workers(&self, up: &clap::ArgMatches, resources: &Resources, demo: bool) -> anyhow::Result<Vec<Worker>> {
+        if !demo {
+            return Ok(Vec::new());
+        }
+        let day = Self::demo_day(&MatchingDemoSettings::from_arg_matches(up)?);
+        let (plug, resources) = (self.clone(), resources.clone());
+        Ok(vec![Worker {
+            name: "matching demo".into(),
+            summary: format!(
+                "a day of {} purchases at Costa and at Wasabi (GET /v1/matching/counters shows where each stands)",
+                day.purchases
+            ),
+            start: Box::new(move || {
+                let (plug, resources) = (plug.clone(), resources.clone());
+                Box::pin(async move {
+                    let report = demo::seed(&plug.client(&resources)?, &day, |_| {}).await?;
+                    tracing::info!(?report, "matching demo day sent");
+                    Ok(())
+                })
+            }),
+        }])
+    }
+
+    fn seed_args(&self, seed: clap::Command) -> clap::Command {
+        MatchingDemoSettings::augment_args(seed)
+    }
+
+    fn seed<'a>(
+        &'a self,
+        seed: &'a clap::ArgMatches,
+        resources: &'a Resources,
+        progress: bool,
+    ) -> BoxFuture<'a, anyhow::Result<Option<String>>> {
+        Box::pin(async move {
+            let day = Self::demo_day(&MatchingDemoSettings::from_arg_matches(seed)?);
+            let files = day.files().len();
+            let bar = if progress { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
+            let report = demo::seed(&self.client(resources)?, &day, |sent| bar.set_position(sent as u64)).await?;
+            bar.finish_and_clear();
+            Ok(Some(format!(
+                "matching: {} MIDs, {} payments and {} merchant transactions of {} from {files} feed files (GET /v1/matching/counters)",
+                report.mids, report.payments, report.merchant_transactions, day.date
+            )))
+        })
     }
 }

@@ -159,3 +159,166 @@ async fn payments_are_identified_looked_up_and_matched_across_both_domains() {
     matching.stop().await;
     retry.stop().await;
 }
+
+/// Runs `clio matching import` as the binary parses it, against the stack's home.
+async fn import(matching: &DomainStack, feed: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    use clio_plug::Domain as _;
+    let plug = MatchingPlug::default();
+    let schema = matching.home().schema();
+    let database_url = clio_testkit::harness::test_database_url();
+    let args = [
+        "matching",
+        "import",
+        "--quiet",
+        "--feed",
+        feed,
+        file.to_str().expect("a UTF-8 path"),
+        "--brokers",
+        &matching.env.kafka.brokers,
+        "--registry-url",
+        &matching.env.registry_url,
+        "--database-url",
+        &database_url,
+        "--schema",
+        &schema,
+        "--topic",
+        &matching.topics.commands,
+    ];
+    let matches = plug.command().expect("clio matching").try_get_matches_from(args).expect("the arguments parse");
+    plug.run_command(&matches).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_files_import_through_the_cli_and_a_second_import_of_a_file_changes_nothing() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let sandbox = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(clio_sandbox::serve(listener, tokio_util::sync::CancellationToken::new()));
+    let schemas = clio_testkit::tools::repo_root().join("schemas");
+    let mut retry = DomainStack::start("retry", &RetryPlug::default(), &schemas).await.expect("the retry stack");
+    let callback_base = retry.gateway_url.clone();
+    retry.spawn_workers(&["--retry-identity-url", &sandbox, "--retry-callback-base", &callback_base]).expect("worker");
+    let retry_commands = retry.topics.commands.clone();
+    let matching = DomainStack::start_with("matching", &MatchingPlug::default(), &schemas, |mut config| {
+        config.foreign_topics.insert("retry.commands".into(), retry_commands);
+        config
+    })
+    .await
+    .expect("the matching stack");
+    let (pool, schema) = (&matching.env.pool, matching.home().schema());
+    // MIDs through the gateway: a file with a bad row onboards nothing and names the row.
+    let http = reqwest::Client::new();
+    let mids_url = format!("{}/v1/matching/mids", matching.gateway_url);
+    let good = "visa,SG1,PRIMARY,stonegate,pub-7,,Stonegate,The Crown,AB1 2CD,A\n";
+    let bad = format!("{good}visa,SG2,PRIMARY,stonegate,pub-7,,Stonegate,,AB1 2CD,A\n");
+    let refused = http.post(format!("{mids_url}/csv")).body(bad).send().await.expect("the gateway");
+    assert_eq!(refused.status(), 400);
+    let refused: serde_json::Value = refused.json().await.expect("the refusal");
+    assert_eq!(refused["rows"][0]["line"], 2, "{refused}");
+    let accepted = http.post(format!("{mids_url}/csv")).body(good).send().await.expect("the gateway");
+    assert_eq!(accepted.status(), 202);
+    let mid_rows = async |location: &str| {
+        let sql = format!(r#"SELECT count(*) FROM "{schema}".mids WHERE location_id = $1"#);
+        sqlx::query_as::<_, (i64,)>(&sql).bind(location).fetch_one(pool).await.map(|(n,)| n).unwrap_or(0)
+    };
+    assert!(eventually(60, async || mid_rows("pub-7").await == 1).await, "the MID reaches the read model");
+    let unknown = http.delete(format!("{mids_url}/visa/PRIMARY/SG9")).send().await.expect("the gateway");
+    assert_eq!(unknown.status(), 404, "an unknown MID");
+
+    let now = chrono::Utc::now().to_rfc3339();
+    let dir = std::env::temp_dir().join(format!("clio-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let visa = dir.join("visa-auth.json");
+    let element = |k: &str, v: &str| format!(r#"{{"Key": "Transaction.{k}", "Value": "{v}"}}"#);
+    let message = |id: &str| {
+        let mut elements = vec![
+            element("MerchantCardAcceptorId", "SG1"),
+            element("TimeStampYYMMDD", &now),
+            element("TransactionAmount", "12.50"),
+            element("AuthCode", "A1B2C3"),
+        ];
+        if !id.is_empty() {
+            elements.push(element("VipTransactionId", id));
+        }
+        format!(r#"{{"ExternalUserId": "tok-0042", "MessageElementsCollection": [{}]}}"#, elements.join(", "))
+    };
+    std::fs::write(&visa, format!("{}\n{}\n", message("vip-1"), message(""))).expect("the visa file");
+    let stonegate = dir.join("stonegate.json");
+    let row = |id: &str, location: &str| {
+        format!(
+            r#"{{"transaction_id": "{id}", "payment_card_type": "visa", "payment_card_first_six": "454545", "payment_card_last_four": "4242", "amount": "12.50", "currency_code": "GBP", "auth_code": "A1B2C3", "date": "{now}", "retailer_location_id": "{location}", "metadata": {{"AccountID": "acc-1"}}}}"#
+        )
+    };
+    std::fs::write(&stonegate, format!("[{},\n{}]", row("sg-1", "pub-7"), row("sg-2", "pub-8")))
+        .expect("the stonegate file");
+
+    let refused = import(&matching, "visa-auth", &visa).await.expect_err("a row without an id is refused");
+    assert!(refused.to_string().contains("1 of the file's rows were refused"), "{refused:#}");
+    let refused = import(&matching, "stonegate", &stonegate).await.expect_err("an unknown location is refused");
+    assert!(refused.to_string().contains("1 of the file's rows"), "{refused:#}");
+    let wrong =
+        import(&matching, "amex-settlement", &stonegate).await.expect_err("another feed's file is refused whole");
+    assert!(format!("{wrong:#}").contains("its first record has no transactionId"), "{wrong:#}");
+
+    let matched = async || {
+        let sql = format!(r#"SELECT count(*) FROM "{schema}".matches WHERE payment_transaction_id = 'vip-1'"#);
+        sqlx::query_as::<_, (i64,)>(&sql).fetch_one(pool).await.map(|(n,)| n).unwrap_or(0)
+    };
+    assert!(eventually(90, async || matched().await == 1).await, "the imported payment matches the imported row");
+    let get = async |path: &str| -> serde_json::Value {
+        let response = http.get(format!("{}{path}", matching.gateway_url)).send().await.expect("the gateway");
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.expect("JSON")
+    };
+    let matches = get("/v1/matching/matches?merchant=stonegate&status=LOYALTY").await;
+    assert_eq!(matches["items"][0]["payment_transaction_id"], "vip-1", "{matches}");
+    let pending = get("/v1/matching/merchant-transactions?merchant=stonegate&status=PENDING").await;
+    assert_eq!(pending["items"].as_array().map(Vec::len), Some(0), "the one row matched: {pending}");
+    let counters = get("/v1/matching/counters?merchant=stonegate").await;
+    let count = |kind: &str, status: &str| {
+        counters["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["kind"] == kind && c["status"] == status)
+            .map(|c| c["count"].clone())
+    };
+    assert_eq!(
+        (count("match", "LOYALTY"), count("payment", "MATCHED")),
+        (Some(1.into()), Some(1.into())),
+        "{counters}"
+    );
+    let bad = http
+        .get(format!("{}/v1/matching/payments?from=yesterday", matching.gateway_url))
+        .send()
+        .await
+        .expect("the gateway");
+    assert_eq!(bad.status(), 400, "a time that is not RFC 3339");
+
+    // The same file again, through the gateway this time.
+    let url = |feed: &str| format!("{}/v1/matching/imports/{feed}", matching.gateway_url);
+    let response =
+        http.post(url("visa-auth")).body(std::fs::read(&visa).expect("the file")).send().await.expect("the gateway");
+    assert_eq!(response.status(), 200);
+    let report: serde_json::Value = response.json().await.expect("a report");
+    assert_eq!((report["sent"].as_u64(), report["refused"][0]["line"].as_u64()), (Some(1), Some(2)), "{report}");
+    let wrong = http
+        .post(url("visa-auth"))
+        .body(std::fs::read(&stonegate).expect("the file"))
+        .send()
+        .await
+        .expect("the gateway");
+    assert_eq!(wrong.status(), 422, "another feed's file is refused whole");
+    let unknown = http.post(url("visa")).body("[]").send().await.expect("the gateway");
+    assert_eq!(unknown.status(), 404);
+    let duplicate = eventually(60, async || {
+        let sql =
+            format!(r#"SELECT count(*) FROM "{schema}".ignored WHERE kind = 'DUPLICATE' AND transaction_id = 'vip-1'"#);
+        sqlx::query_as::<_, (i64,)>(&sql).fetch_one(pool).await.is_ok_and(|(n,)| n == 1)
+    })
+    .await;
+    assert!(duplicate, "the second import of the payment is a visible duplicate");
+    assert_eq!(matched().await, 1, "and matches nothing again");
+    let _ = std::fs::remove_dir_all(&dir);
+    matching.stop().await;
+    retry.stop().await;
+}

@@ -1,0 +1,11 @@
+-- How many payments, merchant transactions and matches there are per merchant and status (a
+-- match's status is its matching type), as a JSON array. $1 merchant (NULL: every merchant).
+SELECT coalesce(json_agg(row_to_json(c) ORDER BY c.merchant, c.kind, c.status), '[]'::json) FROM (
+    SELECT 'payment' AS kind, coalesce(merchant, '') AS merchant, status, count(*) AS count
+      FROM {schema}.payment_transactions WHERE $1::text IS NULL OR merchant = $1 GROUP BY 2, 3
+    UNION ALL
+    SELECT 'merchant_transaction', merchant, status, count(*)
+      FROM {schema}.scheme_transactions WHERE $1::text IS NULL OR merchant = $1 GROUP BY 2, 3
+    UNION ALL
+    SELECT 'match', merchant, matching_type, count(*)
+      FROM {schema}.matches WHERE $1::text IS NULL OR merchant = $1 GROUP BY 2, 3) c

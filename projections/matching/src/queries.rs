@@ -1,0 +1,17 @@
+//! The statements that read the matching domain's tables, for its commands and routes; each is
+//! `queries/<name>.sql`, beside the migrations that define the tables.
+
+use clio_projection::include_query;
+use clio_projection::query::Query;
+
+pub const MIDS_AT_LOCATION: Query = include_query!("mids_at_location");
+pub const MIDS_PAGE: Query = include_query!("mids_page");
+pub const MID: Query = include_query!("mid");
+pub const PAYMENTS_PAGE: Query = include_query!("payments_page");
+pub const MERCHANT_TRANSACTIONS_PAGE: Query = include_query!("merchant_transactions_page");
+pub const MATCHES_PAGE: Query = include_query!("matches_page");
+pub const COUNTERS: Query = include_query!("counters");
+
+/// Every query, for the test that prepares each against a migrated schema.
+pub const ALL: &[Query] =
+    &[MIDS_AT_LOCATION, MIDS_PAGE, MID, PAYMENTS_PAGE, MERCHANT_TRANSACTIONS_PAGE, MATCHES_PAGE, COUNTERS];
