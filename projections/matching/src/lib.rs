@@ -1,7 +1,7 @@
 //! The matching domain's read models, applied by the projection runtime: `matching.mids`,
 //! `matching.mid_refusals`, `matching.payment_transactions` (one row per payment),
 //! `matching.unidentified`, `matching.scheme_transactions`, `matching.matches` and
-//! `matching.ignored` (duplicates, skipped auths, dropped settlements).
+//! `matching.ignored` (duplicates, skipped auths, dropped settlements) and `matching.exports`.
 //!
 //! # Layout
 //! - [`MatchingModel`]: the read model; `migrations/` defines its tables.
@@ -16,6 +16,7 @@ use clio_projection::{Envelope, Migration, ReadModel};
 use futures::future::BoxFuture;
 use sqlx::PgConnection;
 
+mod exports;
 pub mod queries;
 
 /// The read model's name: its Postgres schema and projector group.
@@ -23,8 +24,10 @@ pub const NAME: &str = "matching";
 /// The topic it reads.
 pub const TOPIC: &str = "matching.events";
 
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "matching", sql: include_str!("../migrations/0001_matching.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "matching", sql: include_str!("../migrations/0001_matching.sql") },
+    Migration { version: 2, name: "exports", sql: include_str!("../migrations/0002_exports.sql") },
+];
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MatchingModel;
@@ -58,7 +61,7 @@ impl ReadModel for MatchingModel {
     }
 }
 
-fn at(micros: i64) -> DateTime<Utc> {
+pub(crate) fn at(micros: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }
 
@@ -430,6 +433,10 @@ async fn apply_one(tx: &mut PgConnection, e: &Envelope<E>) -> Result<(), sqlx::E
         E::SettlementDropped(s) => {
             ignored(tx, e, "SETTLEMENT_DROPPED", (&s.payment_key, "SETTLED", &s.transaction_id), &s.reason, "").await?
         }
+        E::ExportRequested(r) => exports::requested(tx, r, when).await?,
+        E::ExportSent(x) => exports::ended(tx, x.into(), when).await?,
+        E::ExportFailed(x) => exports::ended(tx, x.into(), when).await?,
+        E::ExportAbandoned(x) => exports::ended(tx, x.into(), when).await?,
     }
     Ok(())
 }

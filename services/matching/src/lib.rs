@@ -3,7 +3,7 @@
 //! earns loyalty points. Which merchant transaction a payment matches is decided here, by the
 //! merchant's profile, and so is how a payment travels there: imported under its settlement
 //! key, identified by its MIDs, its card holder looked up (a retry task), offered to the bucket
-//! of its merchant and amount. Exports are not built yet. No I/O.
+//! of its merchant and amount, and each match exported as a retry task. No I/O.
 //!
 //! # Layout
 //! - [`messages`]: the records of `matching.commands` and `matching.events`.
@@ -14,6 +14,7 @@
 //!   instants in microseconds since the Unix epoch, UTC).
 //! - [`profile`]: per-merchant matching profiles (`merchant-profiles.toml`): the time rule,
 //!   the DPAN rule and the fallback filters for each card scheme.
+//! - [`export`]: a match's export: the retry task, under the merchant's export policy.
 //! - [`import`]: feed files in the shapes the seed's importers read (payment and merchant
 //!   feeds), read row by row into the records the domain imports.
 //! - [`mids`]: MIDs: onboard, update, remove, and the typed look-up's order.
@@ -23,6 +24,7 @@
 //!   exactly one match or a reason for none.
 
 pub mod entity;
+pub mod export;
 pub mod import;
 pub mod messages;
 pub mod mids;

@@ -333,6 +333,37 @@ avro_records! {
         pub at: i64,
         pub ts: i64,
     }
+
+    pub struct ExportRequested {
+        pub match_id: String,
+        pub merchant: String,
+        pub task_id: String,
+        pub not_before: i64,
+        pub ts: i64,
+    }
+
+    pub struct ExportSent {
+        pub match_id: String,
+        pub task_id: String,
+        pub attempts: i32,
+        pub ts: i64,
+    }
+
+    pub struct ExportFailed {
+        pub match_id: String,
+        pub task_id: String,
+        pub error_class: String,
+        pub reason: String,
+        pub attempts: i32,
+        pub ts: i64,
+    }
+
+    pub struct ExportAbandoned {
+        pub match_id: String,
+        pub task_id: String,
+        pub reason: String,
+        pub ts: i64,
+    }
 }
 
 record_set! {
@@ -378,6 +409,10 @@ record_set! {
         PaymentMoved(PaymentMoved) = "clio.matching.PaymentMoved",
         Matched(Matched) = "clio.matching.Matched",
         PendingClosed(PendingClosed) = "clio.matching.PendingClosed",
+        ExportRequested(ExportRequested) = "clio.matching.ExportRequested",
+        ExportSent(ExportSent) = "clio.matching.ExportSent",
+        ExportFailed(ExportFailed) = "clio.matching.ExportFailed",
+        ExportAbandoned(ExportAbandoned) = "clio.matching.ExportAbandoned",
     }
 }
 
@@ -419,5 +454,9 @@ pub fn derived_schemas() -> Vec<(&'static str, apache_avro::Schema)> {
         ("PaymentMoved", PaymentMoved::get_schema()),
         ("Matched", Matched::get_schema()),
         ("PendingClosed", PendingClosed::get_schema()),
+        ("ExportRequested", ExportRequested::get_schema()),
+        ("ExportSent", ExportSent::get_schema()),
+        ("ExportFailed", ExportFailed::get_schema()),
+        ("ExportAbandoned", ExportAbandoned::get_schema()),
     ]
 }

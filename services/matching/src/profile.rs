@@ -28,6 +28,9 @@ pub struct Profile {
     pub visa: Option<SchemeRules>,
     pub mastercard: Option<SchemeRules>,
     pub amex: Option<SchemeRules>,
+    /// How its matches are exported (the seed's default when the file says nothing).
+    #[serde(default)]
+    pub export: crate::export::ExportPolicy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -175,6 +178,11 @@ impl Profiles {
                     })?;
                 }
             }
+            profile.export.check().map_err(|reason| ProfileError::Invalid {
+                merchant: merchant.clone(),
+                scheme: "export",
+                reason,
+            })?;
         }
         Ok(Self(profiles))
     }

@@ -35,7 +35,7 @@ fn an_auth_is_identified_looked_up_offered_and_matched_with_the_merchant_row() {
     assert_eq!(task.reply_key, key_of(&auth), "the answer comes back to the payment");
 
     let events = send(&mut world, found(&auth));
-    assert_eq!(names(&events), ["IdentityFound", "RoutedToMatching", "Matched"]);
+    assert_eq!(names(&events), ["IdentityFound", "RoutedToMatching", "Matched", "ExportRequested"]);
     let [matched] = matches(&events)[..] else { unreachable!() };
     assert_eq!(matched.match_id, sha256_hex(&auth.settlement_key), "the id a merchant dedupes on");
     assert_eq!((matched.matching_type.as_str(), matched.merchant_transaction_id.as_str()), ("LOYALTY", "r1"));
@@ -62,7 +62,7 @@ fn a_pending_payment_matches_when_a_later_merchant_batch_brings_its_mid_and_amou
     // Another amount's row is another bucket; the right one matches.
     assert!(matches(&send(&mut world, import_row(&row("costa", "r0", "M1", 451, 0)))).is_empty());
     let events = send(&mut world, import_row(&row("costa", "r1", "M1", 450, 30 * SECOND)));
-    assert_eq!(names(&events), ["MerchantTransactionImported", "Matched"]);
+    assert_eq!(names(&events), ["MerchantTransactionImported", "Matched", "ExportRequested"]);
 }
 
 #[test]
@@ -144,7 +144,7 @@ fn a_settlement_over_a_pending_auth_merges_and_matches_again() {
     settled.transaction_id = "v1-settled".into();
     settled.auth_code = "A1".into();
     let events = send(&mut world, import(&settled));
-    assert_eq!(names(&events), ["TransactionImported", "PaymentMerged", "Matched"]);
+    assert_eq!(names(&events), ["TransactionImported", "PaymentMerged", "Matched", "ExportRequested"]);
     assert_eq!(matches(&events)[0].payment_transaction_id, "v1-settled");
 }
 
@@ -157,7 +157,7 @@ fn a_settlement_that_changes_the_amount_moves_the_payment_to_that_amounts_bucket
     let mut settled = visa("SETTLED", "v1", "M1", 500, 0);
     settled.transaction_id = "v1-settled".into();
     let events = send(&mut world, import(&settled));
-    assert_eq!(names(&events), ["TransactionImported", "PaymentMerged", "PaymentMoved", "Matched"]);
+    assert_eq!(names(&events), ["TransactionImported", "PaymentMerged", "PaymentMoved", "Matched", "ExportRequested"]);
     let Entity::Bucket(old) = world.state(&bucket_key("costa", 450)) else { panic!("a bucket") };
     assert!(old.payments.is_empty(), "not pending twice");
 }

@@ -10,11 +10,15 @@
 //! - [`identity`]: the identity service matching asks who a card's holder is (Hermes):
 //!   `POST /payment_cards/accounts/payment_card_user_info/{scheme}`, scripted by the token
 //!   (`none-`, `fail-NNN-`, `flaky-N-`), and `GET /payment_cards/lookups`.
+//! - [`merchants`]: loyalty merchants' transaction APIs, where matching exports its matches:
+//!   `POST /merchants/{merchant}/transactions`, failures scripted by `POST
+//!   /merchants/{merchant}/failures`, and `GET /merchants/{merchant}/transactions`.
 //! - [`echo`]: any HTTP endpoint: `/echo/...` answers as its `X-Sandbox-*` headers say
 //!   (status, Retry-After, fail the first N calls of a key), and `GET /echo-calls` lists calls.
 
 pub mod echo;
 pub mod identity;
+pub mod merchants;
 pub mod scheme;
 
 use std::sync::{Arc, Mutex};
@@ -28,12 +32,16 @@ pub struct Sandbox {
     pub joins: Arc<Mutex<scheme::Joins>>,
     pub calls: Arc<Mutex<echo::Calls>>,
     pub lookups: Arc<Mutex<identity::Lookups>>,
+    pub merchants: Arc<Mutex<merchants::Merchants>>,
     pub http: reqwest::Client,
 }
 
 /// Every sandbox server on one router.
 pub fn router(sandbox: Sandbox) -> Router {
-    scheme::routes(sandbox.clone()).merge(identity::routes(sandbox.clone())).merge(echo::routes(sandbox))
+    scheme::routes(sandbox.clone())
+        .merge(identity::routes(sandbox.clone()))
+        .merge(merchants::routes(sandbox.clone()))
+        .merge(echo::routes(sandbox))
 }
 
 /// Serves the sandbox on `listener` until `shutdown`.

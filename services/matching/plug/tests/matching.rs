@@ -92,7 +92,10 @@ async fn payments_are_identified_looked_up_and_matched_across_both_domains() {
     let schemas = clio_testkit::tools::repo_root().join("schemas");
     let mut retry = DomainStack::start("retry", &RetryPlug::default(), &schemas).await.expect("the retry stack");
     let callback_base = retry.gateway_url.clone();
-    retry.spawn_workers(&["--retry-identity-url", &sandbox, "--retry-callback-base", &callback_base]).expect("worker");
+    let merchants = format!("{sandbox}/merchants/{{merchant}}/transactions");
+    let worker =
+        ["--retry-identity-url", &sandbox, "--retry-merchant-url", &merchants, "--retry-callback-base", &callback_base];
+    retry.spawn_workers(&worker).expect("worker");
     let retry_commands = retry.topics.commands.clone();
     let matching = DomainStack::start_with("matching", &MatchingPlug::default(), &schemas, |mut config| {
         config.foreign_topics.insert("retry.commands".into(), retry_commands);
@@ -138,6 +141,26 @@ async fn payments_are_identified_looked_up_and_matched_across_both_domains() {
     let sql = format!(r#"SELECT status FROM "{schema}".scheme_transactions WHERE transaction_id = 'r1'"#);
     let row: (String,) = sqlx::query_as(&sql).fetch_one(pool).await.expect("the merchant row");
     assert_eq!(row.0, "MATCHED");
+
+    // The match is exported to Costa through a retry task, under its match id.
+    let match_id = clio_matching::settlement::sha256_hex(&visa_settlement_key("v1").expect("an id"));
+    let export_status = async || {
+        let sql = format!(r#"SELECT status FROM "{schema}".exports WHERE match_id = $1"#);
+        sqlx::query_as::<_, (String,)>(&sql).bind(&match_id).fetch_optional(pool).await.ok().flatten().map(|(s,)| s)
+    };
+    assert!(
+        eventually(90, async || export_status().await.as_deref() == Some("SENT")).await,
+        "{:?}",
+        export_status().await
+    );
+    let received: serde_json::Value = reqwest::get(format!("{sandbox}/merchants/costa/transactions"))
+        .await
+        .expect("the sandbox")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(received["by_id"][&match_id], 1, "{received}");
+    assert_eq!(received["received"][0]["export"]["transaction_id"], "r1");
 
     // Onboarding the unknown MID identifies the payment that waited for it; a repeated import
     // is a visible duplicate.
@@ -196,7 +219,10 @@ async fn feed_files_import_through_the_cli_and_a_second_import_of_a_file_changes
     let schemas = clio_testkit::tools::repo_root().join("schemas");
     let mut retry = DomainStack::start("retry", &RetryPlug::default(), &schemas).await.expect("the retry stack");
     let callback_base = retry.gateway_url.clone();
-    retry.spawn_workers(&["--retry-identity-url", &sandbox, "--retry-callback-base", &callback_base]).expect("worker");
+    let merchants = format!("{sandbox}/merchants/{{merchant}}/transactions");
+    let worker =
+        ["--retry-identity-url", &sandbox, "--retry-merchant-url", &merchants, "--retry-callback-base", &callback_base];
+    retry.spawn_workers(&worker).expect("worker");
     let retry_commands = retry.topics.commands.clone();
     let matching = DomainStack::start_with("matching", &MatchingPlug::default(), &schemas, |mut config| {
         config.foreign_topics.insert("retry.commands".into(), retry_commands);
@@ -264,6 +290,13 @@ async fn feed_files_import_through_the_cli_and_a_second_import_of_a_file_changes
         sqlx::query_as::<_, (i64,)>(&sql).fetch_one(pool).await.map(|(n,)| n).unwrap_or(0)
     };
     assert!(eventually(90, async || matched().await == 1).await, "the imported payment matches the imported row");
+    // Stonegate holds its exports until 10:30 London time: the export waits, visible.
+    let held = async || {
+        let sql =
+            format!(r#"SELECT status, not_before IS NOT NULL FROM "{schema}".exports WHERE merchant = 'stonegate'"#);
+        sqlx::query_as::<_, (String, bool)>(&sql).fetch_optional(pool).await.ok().flatten()
+    };
+    assert!(eventually(60, async || held().await == Some(("HELD".into(), true))).await, "{:?}", held().await);
     let get = async |path: &str| -> serde_json::Value {
         let response = http.get(format!("{}{path}", matching.gateway_url)).send().await.expect("the gateway");
         assert_eq!(response.status(), 200, "{path}");

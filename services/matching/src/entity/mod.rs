@@ -7,17 +7,21 @@
 //! - `bucket:<merchant>:<amount>` ([`bucket`]): a merchant's pending payments and merchant
 //!   transactions of one amount. Every candidate of a payment has its amount, so one writer
 //!   decides every match a merchant transaction could take part in: it is consumed once.
+//! - `export:<match id>` ([`export`]): a match's export, as its retry task answers.
 
 use clio_aggregate::{Aggregate, Context, Decision, Timer};
 use serde::{Deserialize, Serialize};
 
+use crate::export::EXPORT_TASK;
 use crate::messages::{MatchingCommand as C, MatchingEvent as E};
 
 pub mod bucket;
+pub mod export;
 pub mod mid;
 pub mod payment;
 
 pub use bucket::BucketState;
+pub use export::ExportState;
 pub use mid::MidState;
 pub use payment::PaymentState;
 
@@ -34,6 +38,7 @@ pub enum Entity {
     Mid(Box<MidState>),
     Payment(Box<PaymentState>),
     Bucket(Box<BucketState>),
+    Export(Box<ExportState>),
 }
 
 /// The key of the entity that holds a purchase.
@@ -71,6 +76,7 @@ impl Aggregate for Matching {
             C::IdentifyAgain(c) => c.payment_key.clone(),
             C::PaymentIdentified(c) => c.payment_key.clone(),
             C::PaymentUnidentified(c) => c.payment_key.clone(),
+            // An identity answer goes to its payment; an export's to its own entity.
             C::TaskOutcome(c) => c.task_id.strip_prefix(IDENTITY_TASK).unwrap_or(&c.task_id).to_string(),
             C::ImportMerchantTransaction(c) => bucket_key(&c.transaction.merchant, c.transaction.amount),
             C::OfferPayment(c) => c.bucket.clone(),
@@ -94,7 +100,12 @@ impl Aggregate for Matching {
             Entity::Bucket(state) => state,
             _ => &empty_bucket,
         };
-        match command {
+        let empty_export = ExportState::default();
+        let export = match entity {
+            Entity::Export(state) => state,
+            _ => &empty_export,
+        };
+        let decision = match command {
             C::OnboardMid(c) => mid.onboard(c, context),
             C::UpdateMid(c) => mid.update(c),
             C::RemoveMid(c) => mid.remove(c),
@@ -103,11 +114,13 @@ impl Aggregate for Matching {
             C::IdentifyAgain(c) => payment.identify_again(c, context),
             C::PaymentIdentified(c) => payment.identified(c, context),
             C::PaymentUnidentified(c) => payment.unidentified(c, context),
+            C::TaskOutcome(c) if c.task_id.starts_with(EXPORT_TASK) => export.outcome(c, context),
             C::TaskOutcome(c) => payment.identity_outcome(c, context),
             C::ImportMerchantTransaction(c) => bucket.import(c, context),
             C::OfferPayment(c) => bucket.offer(c, context),
             C::ClosePending(c) => bucket.close(c, context),
-        }
+        };
+        export::with_exports(decision, context)
     }
 
     fn apply(entity: &mut Entity, event: &E) {
@@ -129,12 +142,13 @@ impl Aggregate for Matching {
                 as_bucket(entity).apply(event)
             }
             // Both a bucket (a loyalty match) and a payment (a spotted one) record matches;
-            // duplicates and dropped settlements change nothing anywhere.
-            E::Matched(_) | E::DuplicateIgnored(_) | E::SettlementDropped(_) => match entity {
+            // duplicates, dropped settlements and export requests change nothing anywhere.
+            E::Matched(_) | E::DuplicateIgnored(_) | E::SettlementDropped(_) | E::ExportRequested(_) => match entity {
                 Entity::Payment(state) => state.apply(event),
                 Entity::Bucket(state) => state.apply(event),
-                Entity::Mid(_) | Entity::New => {}
+                Entity::Mid(_) | Entity::Export(_) | Entity::New => {}
             },
+            E::ExportSent(_) | E::ExportFailed(_) | E::ExportAbandoned(_) => as_export(entity).apply(event),
         }
     }
 
@@ -162,6 +176,16 @@ fn as_payment(entity: &mut Entity) -> &mut PaymentState {
     }
     match entity {
         Entity::Payment(state) => state,
+        _ => unreachable!("set just above"),
+    }
+}
+
+fn as_export(entity: &mut Entity) -> &mut ExportState {
+    if !matches!(entity, Entity::Export(_)) {
+        *entity = Entity::Export(Box::default());
+    }
+    match entity {
+        Entity::Export(state) => state,
         _ => unreachable!("set just above"),
     }
 }

@@ -84,6 +84,14 @@ pub struct RetryUpSettings {
     /// is the sandbox's.
     #[arg(long, env = "CLIO_RETRY_IDENTITY_URL", default_value = "http://127.0.0.1:8090")]
     pub retry_identity_url: String,
+    /// Where each loyalty merchant takes matching's exports (`{merchant}` is replaced by its
+    /// slug); the default is the sandbox's.
+    #[arg(
+        long,
+        env = "CLIO_RETRY_MERCHANT_URL",
+        default_value = "http://127.0.0.1:8090/merchants/{merchant}/transactions"
+    )]
+    pub retry_merchant_url: String,
     /// The gateway's address as the outside world reaches it, for callback URLs.
     #[arg(long, env = "CLIO_RETRY_CALLBACK_BASE", default_value = "http://127.0.0.1:8080")]
     pub retry_callback_base: String,

@@ -15,6 +15,11 @@
 //!   `first_six` and `last_four`, or `{}` when the holder has no account (the service leaves the
 //!   token out, or does not know the merchant: 404), which the matching domain takes as final.
 //!   Transport errors, timeouts, 429 and 5xx are retried by the task type's policy.
+//! - `matching_export`: a match sent to its merchant: `POST {merchant url}` (`{merchant}`
+//!   replaced) with the export as JSON, under the match id as its `Idempotency-Key` and `id`,
+//!   the same on every attempt. 2xx succeeds. A merchant that retries only on listed messages
+//!   (`retry_on_messages`) has an answer carrying one reported as `not_ready` and any other by
+//!   its HTTP class, which its policy does not retry.
 
 use std::time::Duration;
 
@@ -69,13 +74,20 @@ pub struct Handlers {
     client: reqwest::Client,
     /// `{scheme}` in it is replaced by the scheme's name.
     pub scheme_url: String,
+    /// `{merchant}` in it is replaced by the merchant's slug; empty: no exports here.
+    pub merchant_url: String,
     /// The identity service's base URL; empty: none (identity runs fail, and say so).
     pub identity_url: String,
 }
 
 impl Handlers {
     pub fn new(scheme_url: &str) -> Self {
-        Self { client: reqwest::Client::new(), scheme_url: scheme_url.to_string(), identity_url: String::new() }
+        Self {
+            client: reqwest::Client::new(),
+            scheme_url: scheme_url.to_string(),
+            merchant_url: String::new(),
+            identity_url: String::new(),
+        }
     }
 
     /// The same handlers, with the identity service at `identity_url`.
@@ -83,11 +95,17 @@ impl Handlers {
         Self { identity_url: identity_url.trim_end_matches('/').to_string(), ..self }
     }
 
+    /// The same handlers, exporting matches to the merchant API at `merchant_url`.
+    pub fn with_merchants(self, merchant_url: &str) -> Self {
+        Self { merchant_url: merchant_url.to_string(), ..self }
+    }
+
     pub async fn perform(&self, run: &Run) -> Outcome {
         match run.handler.as_str() {
             "http" => self.http(&run.params, &run.idempotency_key).await,
             "midas_join" => self.midas_join(run).await,
             "matching_identity" => self.matching_identity(run).await,
+            "matching_export" => self.matching_export(run).await,
             other => Outcome::failed(ErrorClass::Unknown, format!("no handler called {other:?} in this worker")),
         }
     }
@@ -215,6 +233,55 @@ impl Handlers {
                 "first_six": card["first_six"],
                 "last_four": card["last_four"],
             }),
+        }
+    }
+}
+
+impl Handlers {
+    async fn matching_export(&self, run: &Run) -> Outcome {
+        if self.merchant_url.is_empty() {
+            return Outcome::failed(ErrorClass::Unknown, "this worker has no merchant API configured");
+        }
+        let params = &run.params;
+        let (Some(merchant), Some(match_id)) = (params["merchant"].as_str(), params["match_id"].as_str()) else {
+            return Outcome::failed(ErrorClass::Http4xx, "an export needs merchant and match_id");
+        };
+        let export = json!({
+            "id": match_id,
+            "matching_type": params["matching_type"],
+            "transaction_id": params["transaction_id"],
+            "payment_transaction_id": params["payment_transaction_id"],
+            "amount": params["amount"],
+            "currency": params["currency"],
+            "date": params["transaction_at"],
+            "mid": params["mid"],
+            "card_token": params["card_token"],
+            "scheme_account_id": params["scheme_account_id"],
+        });
+        let url = self.merchant_url.replace("{merchant}", merchant);
+        let request =
+            self.client.post(&url).timeout(Duration::from_secs(30)).header("Idempotency-Key", match_id).json(&export);
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => return transport_failure(&error),
+        };
+        let status = response.status().as_u16();
+        let retry_after_ms = retry_after(&response);
+        let text = response.text().await.unwrap_or_default();
+        let Some(class) = classify_http(Some(status), false) else {
+            return Outcome::Success { result: json!({ "status": status }) };
+        };
+        let answer = as_json(&text);
+        let message = answer["message"].as_str().unwrap_or(&text).to_string();
+        let listed: Vec<&str> =
+            params["retry_on_messages"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let class = if !listed.is_empty() && listed.contains(&message.as_str()) { ErrorClass::NotReady } else { class };
+        Outcome::Failed {
+            class,
+            message: format!("{merchant} answered HTTP {status}: {message}"),
+            http_status: Some(status),
+            body_excerpt: excerpt(&text),
+            retry_after_ms,
         }
     }
 }

@@ -98,14 +98,19 @@ impl Domain for RetryPlug {
     fn workers(&self, up: &clap::ArgMatches, resources: &Resources, demo: bool) -> anyhow::Result<Vec<Worker>> {
         let settings = RetryUpSettings::from_arg_matches(up)?;
         let config = self.worker_config(settings.retry_concurrency, &settings.retry_callback_base);
-        let handlers = Handlers::new(&settings.retry_scheme_url).with_identity(&settings.retry_identity_url);
+        let handlers = Handlers::new(&settings.retry_scheme_url)
+            .with_identity(&settings.retry_identity_url)
+            .with_merchants(&settings.retry_merchant_url);
         let (plug, demo_plug, demo_resources) = (self.clone(), self.clone(), resources.clone());
         let resources = resources.clone();
         let mut workers = vec![Worker {
             name: "retry worker".into(),
             summary: format!(
-                "{} runs at once; loyalty schemes at {}; identity service at {}",
-                settings.retry_concurrency, settings.retry_scheme_url, settings.retry_identity_url
+                "{} runs at once; loyalty schemes at {}; identity service at {}; merchants at {}",
+                settings.retry_concurrency,
+                settings.retry_scheme_url,
+                settings.retry_identity_url,
+                settings.retry_merchant_url
             ),
             start: Box::new(move || {
                 let (plug, resources, config, handlers) =
