@@ -34,6 +34,14 @@ pub fn refusal(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": error_schema()}}})
 }
 
+/// One page as the routes answer it: `{items, next}`, where `next` is the `key` of the last
+/// item when the page is full (the `after` of the following page), else null.
+pub fn page_body(items: Value, limit: i64, key: &str) -> Value {
+    let full = items.as_array().is_some_and(|rows| rows.len() as i64 == limit);
+    let next = if full { items.as_array().and_then(|rows| rows.last()).map(|row| row[key].clone()) } else { None };
+    json!({"items": items, "next": next})
+}
+
 /// The OpenAPI response of one page of `what`: `{items, next}`, where `next` is the `after` of
 /// the following page.
 pub fn page(what: &str) -> Value {
@@ -41,7 +49,7 @@ pub fn page(what: &str) -> Value {
         "type": "object", "required": ["items", "next"],
         "properties": {
             "items": {"type": "array", "items": {"type": "object"}},
-            "next": {"description": "Pass as `after` for the next page; null on the last page.", "type": ["integer", "null"]}
+            "next": {"description": "Pass as `after` for the next page; null on the last page.", "type": ["integer", "string", "null"]}
         }
     }}}})
 }

@@ -291,6 +291,13 @@ mod properties {
     use proptest::prelude::*;
     use std::collections::BTreeSet;
 
+    /// One row of one of the feed files, or none (a purchase without a settlement or a row).
+    enum Arrival {
+        Payment(PaymentTransaction),
+        Row(MerchantTransaction),
+        Nothing,
+    }
+
     /// A payment or a merchant row at MID M1, of one of two amounts, some seconds after T0.
     fn arrival() -> impl Strategy<Value = (bool, i64, i64)> {
         (any::<bool>(), prop_oneof![Just(450_i64), Just(500)], 0_i64..200)
@@ -325,6 +332,56 @@ mod properties {
                 let pending = bucket.payments.contains_key(&key);
                 prop_assert!(pending != paid.contains(key.as_str()), "{} is matched or pending, not both or neither", key);
             }
+        }
+
+        /// The rows of an auth feed, a settlement feed and a merchant feed, imported in any
+        /// order (the files one after another in any order, or their rows interleaved): the
+        /// same matches, and each exported once.
+        #[test]
+        fn any_permutation_of_the_same_feed_rows_gives_the_same_matches(
+            (purchases, order) in prop::collection::vec((prop_oneof![Just(450_i64), Just(500)], 0_i64..200, any::<bool>(), any::<bool>()), 1..8)
+                .prop_flat_map(|purchases| {
+                    let rows = purchases.len() * 3;
+                    (Just(purchases), Just((0..rows).collect::<Vec<usize>>()).prop_shuffle())
+                }),
+        ) {
+            // Every purchase has its auth; some a settlement, some a merchant row with its code.
+            let mut commands = Vec::new();
+            let mut expected = BTreeSet::new();
+            for (i, &(amount, second, settled, has_row)) in purchases.iter().enumerate() {
+                let mut auth = visa("AUTH", &format!("v{i}"), "M1", amount, second * SECOND);
+                auth.auth_code = format!("C{i}");
+                let mut settlement = auth.clone();
+                settlement.feed = "SETTLED".into();
+                settlement.transaction_id = format!("v{i}-settled");
+                let mut merchant_row = row("costa", &format!("r{i}"), "M1", amount, (second + 10) * SECOND);
+                merchant_row.auth_code = format!("C{i}");
+                commands.push(Arrival::Payment(auth.clone()));
+                commands.push(if settled { Arrival::Payment(settlement) } else { Arrival::Nothing });
+                commands.push(if has_row { Arrival::Row(merchant_row) } else { Arrival::Nothing });
+                if has_row {
+                    expected.insert((sha256_hex(&auth.settlement_key), format!("r{i}")));
+                }
+            }
+            let mut world = costa();
+            for index in order {
+                match &commands[index] {
+                    Arrival::Payment(payment) => {
+                        import_identified(&mut world, payment, found(payment));
+                    }
+                    Arrival::Row(merchant_row) => {
+                        send(&mut world, import_row(merchant_row));
+                    }
+                    Arrival::Nothing => {}
+                }
+            }
+            let all = matches(&world.events);
+            let found: BTreeSet<(String, String)> =
+                all.iter().map(|m| (m.match_id.clone(), m.merchant_transaction_id.clone())).collect();
+            prop_assert_eq!(&found, &expected);
+            prop_assert_eq!(all.len(), expected.len(), "nothing matched twice");
+            let exports = world.foreign.iter().filter(|f| f.key.starts_with("export:")).count();
+            prop_assert_eq!(exports, expected.len(), "each match exported once");
         }
     }
 }

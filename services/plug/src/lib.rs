@@ -12,11 +12,14 @@
 //! - [`home`]: [`Home`]: the names of a domain's topics, consumer groups and read-model schemas;
 //!   the domain's own name in production, a prefix of their own in tests and benchmarks.
 //! - [`provision`]: a domain's topics created and its schemas registered under a home.
+//! - [`send`]: one command produced to a domain's commands topic, keyed by its entity.
 
 pub mod domain;
 pub mod home;
 pub mod provision;
+pub mod send;
 
 pub use clio_gateway::routes::Routes;
 pub use domain::{Core, CoreOf, Domain, Resources, Task, Worker, find, routes_of};
 pub use home::Home;
+pub use send::send_command;

@@ -7,7 +7,7 @@ use clio_matching::messages::MatchingCommand;
 use clio_runtime::codec::Codec;
 use clio_runtime::kafka::{Outgoing, send_all};
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 
 /// How many commands a bulk send hands the producer before it waits for their
 /// acknowledgements. The producer queues them in the order given, so rows of one entity keep
@@ -25,17 +25,7 @@ pub struct MatchingClient {
 impl MatchingClient {
     /// Produces `command`, keyed by its entity, and waits for the broker's acknowledgement.
     pub async fn send(&self, command: &MatchingCommand) -> anyhow::Result<()> {
-        let topic = &self.commands_topic;
-        let payload =
-            self.codec.encode(topic, command).await.with_context(|| format!("encoding a command for {topic}"))?;
-        let key = Matching::entity_key(command);
-        let record = FutureRecord::<str, [u8]>::to(topic).key(&key).payload(&payload);
-        self.producer
-            .send(record, std::time::Duration::from_secs(30))
-            .await
-            .map_err(|(error, _)| error)
-            .with_context(|| format!("producing to {topic}"))?;
-        Ok(())
+        clio_plug::send_command::<Matching>(&self.producer, &self.codec, &self.commands_topic, command).await
     }
 
     /// Produces every command, in order, a chunk at a time, and waits for every

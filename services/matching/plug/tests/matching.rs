@@ -1,6 +1,7 @@
 //! Matching end to end, with the retry domain beside it as `clio up` runs them: commands on
 //! the log, decided by the matching processor, card holders looked up by the retry worker in
-//! the sandbox's identity service, the outcome in the read models.
+//! the sandbox's identity service, matches exported to its merchants, the outcome in the read
+//! models; and feed files imported through `clio matching import` and the gateway.
 
 use clio_aggregate::Aggregate as _;
 use clio_matching::entity::Matching;
@@ -84,8 +85,9 @@ fn keyed(commands: Vec<MatchingCommand>) -> Vec<(String, MatchingCommand)> {
     commands.into_iter().map(|c| (Matching::entity_key(&c), c)).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn payments_are_identified_looked_up_and_matched_across_both_domains() {
+/// The sandbox, and the retry and matching domains as `clio up` runs them: matching's retry
+/// tasks go to the retry stack's commands topic, whose worker calls the sandbox.
+async fn stacks() -> (String, DomainStack, DomainStack) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let sandbox = format!("http://{}", listener.local_addr().expect("address"));
     tokio::spawn(clio_sandbox::serve(listener, tokio_util::sync::CancellationToken::new()));
@@ -103,6 +105,12 @@ async fn payments_are_identified_looked_up_and_matched_across_both_domains() {
     })
     .await
     .expect("the matching stack");
+    (sandbox, retry, matching)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_are_identified_looked_up_and_matched_across_both_domains() {
+    let (sandbox, retry, matching) = stacks().await;
 
     let t = now();
     let commands = keyed(vec![
@@ -213,23 +221,7 @@ async fn import(matching: &DomainStack, feed: &str, file: &std::path::Path) -> a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feed_files_import_through_the_cli_and_a_second_import_of_a_file_changes_nothing() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let sandbox = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(clio_sandbox::serve(listener, tokio_util::sync::CancellationToken::new()));
-    let schemas = clio_testkit::tools::repo_root().join("schemas");
-    let mut retry = DomainStack::start("retry", &RetryPlug::default(), &schemas).await.expect("the retry stack");
-    let callback_base = retry.gateway_url.clone();
-    let merchants = format!("{sandbox}/merchants/{{merchant}}/transactions");
-    let worker =
-        ["--retry-identity-url", &sandbox, "--retry-merchant-url", &merchants, "--retry-callback-base", &callback_base];
-    retry.spawn_workers(&worker).expect("worker");
-    let retry_commands = retry.topics.commands.clone();
-    let matching = DomainStack::start_with("matching", &MatchingPlug::default(), &schemas, |mut config| {
-        config.foreign_topics.insert("retry.commands".into(), retry_commands);
-        config
-    })
-    .await
-    .expect("the matching stack");
+    let (_sandbox, retry, matching) = stacks().await;
     let (pool, schema) = (&matching.env.pool, matching.home().schema());
     // MIDs through the gateway: a file with a bad row onboards nothing and names the row.
     let http = reqwest::Client::new();

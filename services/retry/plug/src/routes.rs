@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clio_gateway::problem::{ApiPath, ApiQuery, Problem, require_json};
-use clio_gateway::routes::{Routes, page as page_schema, refusal};
+use clio_gateway::routes::{Routes, page as page_schema, page_body, refusal};
 use clio_retry::messages::*;
 use clio_retry::task::Status;
 use clio_retry_projection::queries;
@@ -113,15 +113,7 @@ async fn tasks(State(api): State<Api>, ApiQuery(query): ApiQuery<TasksQuery>) ->
         .fetch_one(&api.pool)
         .await;
     match page {
-        Ok(items) => {
-            let full = items.as_array().is_some_and(|rows| rows.len() as i64 == limit);
-            let next = if full {
-                items.as_array().and_then(|rows| rows.last()).map(|row| row["task_id"].clone())
-            } else {
-                None
-            };
-            Json(json!({"items": items, "next": next})).into_response()
-        }
+        Ok(items) => Json(page_body(items, limit, "task_id")).into_response(),
         Err(error) => unavailable(error),
     }
 }

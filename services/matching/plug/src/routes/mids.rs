@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clio_gateway::problem::{ApiPath, ApiQuery, Problem, require_json};
-use clio_gateway::routes::{page as page_schema, refusal};
+use clio_gateway::routes::{page as page_schema, page_body, refusal};
 use clio_matching::import::parse_mid_file;
 use clio_matching::messages::{MatchingCommand, OnboardMid, RemoveMid};
 use clio_matching::mids::{Mid, key};
@@ -52,12 +52,7 @@ pub(super) async fn list(State(api): State<Api>, ApiQuery(query): ApiQuery<MidsQ
         .fetch_one(&api.pool)
         .await;
     match page {
-        Ok(items) => {
-            let full = items.as_array().is_some_and(|rows| rows.len() as i64 == limit);
-            let next =
-                if full { items.as_array().and_then(|rows| rows.last()).map(|row| row["key"].clone()) } else { None };
-            Json(json!({"items": items, "next": next})).into_response()
-        }
+        Ok(items) => Json(page_body(items, limit, "key")).into_response(),
         Err(error) => unavailable(error),
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use clio_gateway::problem::{ApiQuery, Problem};
-use clio_gateway::routes::{page as page_schema, refusal};
+use clio_gateway::routes::{page as page_schema, page_body, refusal};
 use clio_matching_projection::queries;
 use clio_projection::query::Query;
 use serde::Deserialize;
@@ -49,12 +49,7 @@ impl Api {
             .fetch_one(&self.pool)
             .await;
         match page {
-            Ok(items) => {
-                let full = items.as_array().is_some_and(|rows| rows.len() as i64 == limit);
-                let next =
-                    if full { items.as_array().and_then(|rows| rows.last()).map(|row| row[key].clone()) } else { None };
-                Json(json!({"items": items, "next": next})).into_response()
-            }
+            Ok(items) => Json(page_body(items, limit, key)).into_response(),
             Err(error) => unavailable(error),
         }
     }
