@@ -433,10 +433,44 @@ async fn apply_one(tx: &mut PgConnection, e: &Envelope<E>) -> Result<(), sqlx::E
         E::SettlementDropped(s) => {
             ignored(tx, e, "SETTLEMENT_DROPPED", (&s.payment_key, "SETTLED", &s.transaction_id), &s.reason, "").await?
         }
+        E::ForceMatchRefused(r) => {
+            let reason = format!("{} (force match asked by {})", r.reason, r.by);
+            ignored(tx, e, "FORCE_MATCH_REFUSED", (&r.payment_key, "FORCE", &r.merchant_transaction_id), &reason, "")
+                .await?
+        }
+        E::MerchantTransactionReserved(r) => {
+            merchant_status(tx, (&r.merchant, &r.transaction_id), "RESERVED", "PENDING", when).await?
+        }
+        E::MerchantTransactionReleased(r) => {
+            let row = (r.transaction.merchant.as_str(), r.transaction.transaction_id.as_str());
+            merchant_status(tx, row, "PENDING", "RESERVED", when).await?
+        }
         E::ExportRequested(r) => exports::requested(tx, r, when).await?,
         E::ExportSent(x) => exports::ended(tx, x.into(), when).await?,
         E::ExportFailed(x) => exports::ended(tx, x.into(), when).await?,
         E::ExportAbandoned(x) => exports::ended(tx, x.into(), when).await?,
     }
+    Ok(())
+}
+
+/// A merchant transaction's status, when it is `from`: reserved for a force match, or back.
+async fn merchant_status(
+    tx: &mut PgConnection,
+    (merchant, transaction_id): (&str, &str),
+    to: &str,
+    from: &str,
+    when: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE scheme_transactions SET status = $3, updated_at = $5
+         WHERE merchant = $1 AND transaction_id = $2 AND status = $4",
+    )
+    .bind(merchant)
+    .bind(transaction_id)
+    .bind(to)
+    .bind(from)
+    .bind(when)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }

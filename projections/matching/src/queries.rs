@@ -11,7 +11,16 @@ pub const PAYMENTS_PAGE: Query = include_query!("payments_page");
 pub const MERCHANT_TRANSACTIONS_PAGE: Query = include_query!("merchant_transactions_page");
 pub const MATCHES_PAGE: Query = include_query!("matches_page");
 pub const COUNTERS: Query = include_query!("counters");
+pub const FORCE_MATCH_SIDES: Query = include_query!("force_match_sides");
 
 /// Every query, for the test that prepares each against a migrated schema.
-pub const ALL: &[Query] =
-    &[MIDS_AT_LOCATION, MIDS_PAGE, MID, PAYMENTS_PAGE, MERCHANT_TRANSACTIONS_PAGE, MATCHES_PAGE, COUNTERS];
+pub const ALL: &[Query] = &[
+    MIDS_AT_LOCATION,
+    MIDS_PAGE,
+    MID,
+    PAYMENTS_PAGE,
+    MERCHANT_TRANSACTIONS_PAGE,
+    MATCHES_PAGE,
+    COUNTERS,
+    FORCE_MATCH_SIDES,
+];

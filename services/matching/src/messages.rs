@@ -334,6 +334,54 @@ avro_records! {
         pub ts: i64,
     }
 
+    pub struct ForceMatch {
+        pub bucket: String,
+        pub payment_key: String,
+        pub payment_bucket: String,
+        pub merchant: String,
+        pub merchant_transaction_id: String,
+        pub by: String,
+        pub ts: i64,
+    }
+
+    pub struct ForceMatchPayment {
+        pub bucket: String,
+        pub payment_key: String,
+        pub row_bucket: String,
+        pub transaction: MerchantTransaction,
+        pub by: String,
+        pub ts: i64,
+    }
+
+    pub struct ReleaseMerchantTransaction {
+        pub bucket: String,
+        pub transaction: MerchantTransaction,
+        pub reason: String,
+        pub ts: i64,
+    }
+
+    pub struct ForceMatchRefused {
+        pub payment_key: String,
+        pub merchant: String,
+        pub merchant_transaction_id: String,
+        pub reason: String,
+        pub by: String,
+        pub ts: i64,
+    }
+
+    pub struct MerchantTransactionReserved {
+        pub merchant: String,
+        pub transaction_id: String,
+        pub payment_key: String,
+        pub ts: i64,
+    }
+
+    pub struct MerchantTransactionReleased {
+        pub transaction: MerchantTransaction,
+        pub reason: String,
+        pub ts: i64,
+    }
+
     pub struct ExportRequested {
         pub match_id: String,
         pub merchant: String,
@@ -381,6 +429,9 @@ record_set! {
         OfferPayment(OfferPayment) = "clio.matching.OfferPayment",
         ClosePending(ClosePending) = "clio.matching.ClosePending",
         TaskOutcome(TaskOutcome) = "clio.retry.TaskOutcome",
+        ForceMatch(ForceMatch) = "clio.matching.ForceMatch",
+        ForceMatchPayment(ForceMatchPayment) = "clio.matching.ForceMatchPayment",
+        ReleaseMerchantTransaction(ReleaseMerchantTransaction) = "clio.matching.ReleaseMerchantTransaction",
     }
 }
 
@@ -413,6 +464,9 @@ record_set! {
         ExportSent(ExportSent) = "clio.matching.ExportSent",
         ExportFailed(ExportFailed) = "clio.matching.ExportFailed",
         ExportAbandoned(ExportAbandoned) = "clio.matching.ExportAbandoned",
+        ForceMatchRefused(ForceMatchRefused) = "clio.matching.ForceMatchRefused",
+        MerchantTransactionReserved(MerchantTransactionReserved) = "clio.matching.MerchantTransactionReserved",
+        MerchantTransactionReleased(MerchantTransactionReleased) = "clio.matching.MerchantTransactionReleased",
     }
 }
 
@@ -458,5 +512,11 @@ pub fn derived_schemas() -> Vec<(&'static str, apache_avro::Schema)> {
         ("ExportSent", ExportSent::get_schema()),
         ("ExportFailed", ExportFailed::get_schema()),
         ("ExportAbandoned", ExportAbandoned::get_schema()),
+        ("ForceMatch", ForceMatch::get_schema()),
+        ("ForceMatchPayment", ForceMatchPayment::get_schema()),
+        ("ReleaseMerchantTransaction", ReleaseMerchantTransaction::get_schema()),
+        ("ForceMatchRefused", ForceMatchRefused::get_schema()),
+        ("MerchantTransactionReserved", MerchantTransactionReserved::get_schema()),
+        ("MerchantTransactionReleased", MerchantTransactionReleased::get_schema()),
     ]
 }

@@ -31,6 +31,18 @@ pub enum MatchingAction {
     /// The MID registry: list, onboard one or a file, update, remove.
     #[command(subcommand)]
     Mids(MidsAction),
+    /// Match a pending payment with a pending merchant transaction of its merchant, whatever
+    /// the rules say (matching type FORCED). Refused when a side is not pending.
+    ForceMatch {
+        /// The payment: payment:<settlement key>, as matching.payment_transactions has it.
+        #[arg(long)]
+        payment_key: String,
+        /// The merchant transaction's id in its feed.
+        #[arg(long)]
+        merchant_transaction_id: String,
+        #[command(flatten)]
+        access: MatchingAccess,
+    },
 }
 
 // `clio matching mids ...`.

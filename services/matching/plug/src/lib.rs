@@ -10,6 +10,7 @@
 //! - [`operate`]: `clio matching ...` run.
 //! - [`import`]: a feed file read, its locations resolved, one import command per row.
 //! - [`mids`]: MID updates as operators ask for them, checked.
+//! - [`force`]: a force match as an operator asks for it, checked against the read model.
 //! - [`demo`]: a demo day for two merchants (`clio seed`, and `clio up` with its demo on).
 //! - [`client`]: producing commands to `matching.commands`.
 //! - [`routes`]: its HTTP routes (feed file imports).
@@ -26,6 +27,7 @@ use futures::future::BoxFuture;
 pub mod cli;
 pub mod client;
 pub mod demo;
+pub mod force;
 pub mod import;
 pub mod mids;
 pub mod operate;

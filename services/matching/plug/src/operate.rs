@@ -19,6 +19,30 @@ pub async fn operate(action: MatchingAction) -> anyhow::Result<()> {
             import_file(&feed, &file, dry_run, quiet, &access).await
         }
         MatchingAction::Mids(action) => mids(action).await,
+        MatchingAction::ForceMatch { payment_key, merchant_transaction_id, access } => {
+            let pool = clio_runtime::database::connect_creating(&access.database.database_url).await?;
+            let asked = crate::force::command(
+                &pool,
+                &access.schema,
+                &payment_key,
+                &merchant_transaction_id,
+                &operator(),
+                now_micros(),
+            )
+            .await?;
+            let (command, match_id) = match asked {
+                Ok(asked) => asked,
+                Err(crate::force::Refusal::Unknown(reason) | crate::force::Refusal::NotPending(reason)) => {
+                    anyhow::bail!("the force match is refused: {reason}")
+                }
+            };
+            connect(&access)?.send(&command).await?;
+            println!(
+                "the force match of {payment_key} with {merchant_transaction_id} is on the log (match {match_id}); \
+                 matching.matches shows it, or matching.ignored why not"
+            );
+            Ok(())
+        }
     }
 }
 

@@ -187,6 +187,41 @@ async fn payments_are_identified_looked_up_and_matched_across_both_domains() {
         .expect("count");
     assert_eq!(waiting.0, 0, "nothing waits for a MID any more");
 
+    // An operator forces v3, pending, onto a merchant row of another amount.
+    let mut far = merchant_row("r9", t + 7_200_000_000);
+    if let MatchingCommand::ImportMerchantTransaction(import) = &mut far {
+        import.transaction.amount = 999;
+    }
+    produce(kafka, codec, topic, &keyed(vec![far])).await;
+    let row_pending = async || {
+        let sql = format!(r#"SELECT status FROM "{schema}".scheme_transactions WHERE transaction_id = 'r9'"#);
+        sqlx::query_as::<_, (String,)>(&sql)
+            .fetch_optional(pool)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|(s,)| s == "PENDING")
+    };
+    assert!(eventually(60, row_pending).await, "the far row is pending");
+    let force = async |payment: &str, row: &str| {
+        let payment_key = format!("payment:{}", visa_settlement_key(payment).expect("an id"));
+        let body = serde_json::json!({"payment_key": payment_key, "merchant_transaction_id": row});
+        let url = format!("{}/v1/matching/force-match", matching.gateway_url);
+        reqwest::Client::new().post(url).json(&body).send().await.expect("the gateway")
+    };
+    let refused = force("v1", "r9").await;
+    assert_eq!(refused.status(), 409, "v1 is matched already");
+    let refused: serde_json::Value = refused.json().await.expect("the reason");
+    assert!(refused["error"].as_str().is_some_and(|e| e.contains("is MATCHED, not pending")), "{refused}");
+    assert_eq!(force("v3", "r-none").await.status(), 404);
+    assert_eq!(force("v3", "r9").await.status(), 202);
+    let forced = eventually(60, async || {
+        let sql = format!(r#"SELECT count(*) FROM "{schema}".matches WHERE matching_type = 'FORCED' AND merchant_transaction_id = 'r9'"#);
+        sqlx::query_as::<_, (i64,)>(&sql).fetch_one(pool).await.is_ok_and(|(n,)| n == 1)
+    })
+    .await;
+    assert!(forced, "the forced match is in the read model");
+
     matching.stop().await;
     retry.stop().await;
 }

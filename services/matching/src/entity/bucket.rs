@@ -94,7 +94,7 @@ fn find(p: &PaymentPending, pending: &[SchemeTransaction]) -> Result<String, NoM
 
 /// Matches every pending payment that has exactly one candidate, again while a match leaves
 /// another with one; payments in order of date, then key.
-fn settle_all(
+pub(super) fn settle_all(
     mut payments: BTreeMap<String, PaymentPending>,
     mut rows: BTreeMap<String, MerchantTransaction>,
     now: i64,
@@ -250,10 +250,21 @@ impl BucketState {
                 e.ts
             }
             E::Matched(e) => {
-                self.key = bucket_key(&e.merchant, e.amount);
+                // A forced match is made in the payment's bucket with another amount's row.
+                if self.key.is_empty() {
+                    self.key = bucket_key(&e.merchant, e.amount);
+                }
                 self.payments.remove(&e.payment_key);
                 self.rows.remove(&e.merchant_transaction_id);
                 self.matched.insert(e.payment_key.clone(), (e.payment_transaction_id.clone(), e.ts));
+                e.ts
+            }
+            E::MerchantTransactionReserved(e) => {
+                self.rows.remove(&e.transaction_id);
+                e.ts
+            }
+            E::MerchantTransactionReleased(e) => {
+                self.rows.insert(e.transaction.transaction_id.clone(), e.transaction.clone());
                 e.ts
             }
             E::PendingClosed(e) => {

@@ -7,6 +7,8 @@
 //! - `bucket:<merchant>:<amount>` ([`bucket`]): a merchant's pending payments and merchant
 //!   transactions of one amount. Every candidate of a payment has its amount, so one writer
 //!   decides every match a merchant transaction could take part in: it is consumed once.
+//!   An operator's force match ([`force`]) goes from the merchant transaction's bucket to the
+//!   payment's.
 //! - `export:<match id>` ([`export`]): a match's export, as its retry task answers.
 
 use clio_aggregate::{Aggregate, Context, Decision, Timer};
@@ -17,6 +19,7 @@ use crate::messages::{MatchingCommand as C, MatchingEvent as E};
 
 pub mod bucket;
 pub mod export;
+pub mod force;
 pub mod mid;
 pub mod payment;
 
@@ -81,6 +84,9 @@ impl Aggregate for Matching {
             C::ImportMerchantTransaction(c) => bucket_key(&c.transaction.merchant, c.transaction.amount),
             C::OfferPayment(c) => c.bucket.clone(),
             C::ClosePending(c) => c.bucket.clone(),
+            C::ForceMatch(c) => c.bucket.clone(),
+            C::ForceMatchPayment(c) => c.bucket.clone(),
+            C::ReleaseMerchantTransaction(c) => c.bucket.clone(),
         }
     }
 
@@ -119,6 +125,9 @@ impl Aggregate for Matching {
             C::ImportMerchantTransaction(c) => bucket.import(c, context),
             C::OfferPayment(c) => bucket.offer(c, context),
             C::ClosePending(c) => bucket.close(c, context),
+            C::ForceMatch(c) => bucket.force_match(c, context),
+            C::ForceMatchPayment(c) => bucket.force_match_payment(c, context),
+            C::ReleaseMerchantTransaction(c) => bucket.release(c, context),
         };
         export::with_exports(decision, context)
     }
@@ -138,12 +147,19 @@ impl Aggregate for Matching {
             | E::AuthSkipped(_)
             | E::NotMatchable(_)
             | E::RoutedToMatching(_) => as_payment(entity).apply(event),
-            E::MerchantTransactionImported(_) | E::PaymentPending(_) | E::PaymentMoved(_) | E::PendingClosed(_) => {
-                as_bucket(entity).apply(event)
-            }
+            E::MerchantTransactionImported(_)
+            | E::PaymentPending(_)
+            | E::PaymentMoved(_)
+            | E::PendingClosed(_)
+            | E::MerchantTransactionReserved(_)
+            | E::MerchantTransactionReleased(_) => as_bucket(entity).apply(event),
             // Both a bucket (a loyalty match) and a payment (a spotted one) record matches;
             // duplicates, dropped settlements and export requests change nothing anywhere.
-            E::Matched(_) | E::DuplicateIgnored(_) | E::SettlementDropped(_) | E::ExportRequested(_) => match entity {
+            E::Matched(_)
+            | E::DuplicateIgnored(_)
+            | E::SettlementDropped(_)
+            | E::ExportRequested(_)
+            | E::ForceMatchRefused(_) => match entity {
                 Entity::Payment(state) => state.apply(event),
                 Entity::Bucket(state) => state.apply(event),
                 Entity::Mid(_) | Entity::Export(_) | Entity::New => {}

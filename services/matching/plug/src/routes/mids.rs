@@ -14,21 +14,11 @@ use clio_matching_projection::queries;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Api, object, unavailable};
+use super::{Api, object, operator, unavailable};
 use crate::client::now_micros;
 use crate::mids::{MidChanges, MidPath, updated};
 
 const MAX_LIMIT: i64 = 1_000;
-
-/// Who asks, for the log.
-fn operator(headers: &HeaderMap) -> String {
-    headers
-        .get("x-clio-operator")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-        .unwrap_or("gateway")
-        .to_string()
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -15,7 +15,10 @@
 //!   `[?merchant=M][&status=S][&from=T][&to=T][&after=KEY][&limit=N]`: the read models, paged
 //!   (`status` is the matching type for matches; `from`/`to` bound the transaction time).
 //! - `GET /v1/matching/counters[?merchant=M]`: counts per kind, merchant and status.
+//! - `POST /v1/matching/force-match` (`{payment_key, merchant_transaction_id}`): 202 once on the
+//!   log; 404 for an unknown side, 409 for a side that is not pending, with the reason.
 
+mod force;
 mod imports;
 mod mids;
 mod read;
@@ -53,6 +56,7 @@ pub fn routes(pool: PgPool, schema: &str, client: MatchingClient) -> Routes {
         .route("/v1/matching/merchant-transactions", get(read::merchant_transactions))
         .route("/v1/matching/matches", get(read::matches))
         .route("/v1/matching/counters", get(read::counters))
+        .route("/v1/matching/force-match", post(force::force_match))
         .route(
             "/v1/matching/mids/{provider}/{mid_type}/{identifier}",
             get(mids::one).patch(mids::update).delete(mids::remove),
@@ -62,7 +66,18 @@ pub fn routes(pool: PgPool, schema: &str, client: MatchingClient) -> Routes {
     let mut paths = imports::openapi_paths();
     paths.extend(mids::openapi_paths());
     paths.extend(read::openapi_paths());
+    paths.extend(force::openapi_paths());
     Routes { router, paths }
+}
+
+/// Who asks, for the log.
+fn operator(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get("x-clio-operator")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .unwrap_or("gateway")
+        .to_string()
 }
 
 fn unavailable(error: impl std::fmt::Display) -> Response {
