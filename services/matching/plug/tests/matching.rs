@@ -378,6 +378,30 @@ async fn feed_files_import_through_the_cli_and_a_second_import_of_a_file_changes
     .await;
     assert!(duplicate, "the second import of the payment is a visible duplicate");
     assert_eq!(matched().await, 1, "and matches nothing again");
+
+    // The demo day `clio seed` and `make up` send: Costa's and Wasabi's purchases match, except
+    // those without a merchant row and the one at a MID nobody onboarded; each match is sent.
+    let client = clio_matching_plug::client::MatchingClient {
+        producer: clio_runtime::kafka::producer(&matching.env.kafka).expect("a producer"),
+        codec: matching.codec.clone(),
+        commands_topic: matching.topics.commands.clone(),
+    };
+    let day = clio_matching_plug::demo::DemoDay { date: chrono::Utc::now().date_naive(), purchases: 5 };
+    let report = clio_matching_plug::demo::seed(&client, &day, |_| {}).await.expect("the demo day");
+    assert_eq!(
+        (report.payments, report.merchant_transactions),
+        (13, 8),
+        "5 + 3 settlements of Visa, 5 Mastercard; 4 + 4 rows"
+    );
+    let demo_state = async || {
+        let sql = format!(
+            r#"SELECT (SELECT count(*) FROM "{schema}".matches WHERE merchant IN ('costa', 'wasabi-club')),
+                      (SELECT count(*) FROM "{schema}".exports WHERE merchant IN ('costa', 'wasabi-club') AND status = 'SENT'),
+                      (SELECT count(*) FROM "{schema}".unidentified WHERE primary_mid = 'costa-demo-unknown')"#
+        );
+        sqlx::query_as::<_, (i64, i64, i64)>(&sql).fetch_one(pool).await.unwrap_or_default()
+    };
+    assert!(eventually(90, async || demo_state().await == (7, 7, 1)).await, "{:?}", demo_state().await);
     let _ = std::fs::remove_dir_all(&dir);
     matching.stop().await;
     retry.stop().await;
