@@ -61,10 +61,12 @@ fn why(no_match: &NoMatch) -> String {
     }
 }
 
-fn matched(p: &PaymentPending, row: &MerchantTransaction, now: i64) -> Matched {
+/// The match of `p` with `row`, of `matching_type` (LOYALTY, or FORCED by an operator): the
+/// row's id, amount and time; the payment's MID, card and holder.
+pub(super) fn matched(p: &PaymentPending, row: &MerchantTransaction, matching_type: &str, now: i64) -> Matched {
     Matched {
         match_id: sha256_hex(&p.payment.settlement_key),
-        matching_type: "LOYALTY".to_string(),
+        matching_type: matching_type.to_string(),
         merchant: p.merchant.clone(),
         payment_key: p.payment_key.clone(),
         payment_transaction_id: p.payment.transaction_id.clone(),
@@ -107,7 +109,7 @@ pub(super) fn settle_all(
         let found = order.iter().find_map(|p| find(p, &candidates).ok().map(|row| (p.payment_key.clone(), row)));
         let Some((payment_key, row_id)) = found else { return events };
         let (Some(p), Some(row)) = (payments.remove(&payment_key), rows.remove(&row_id)) else { return events };
-        events.push(E::Matched(matched(&p, &row, now)));
+        events.push(E::Matched(matched(&p, &row, "LOYALTY", now)));
     }
 }
 

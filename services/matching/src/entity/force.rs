@@ -8,32 +8,11 @@
 use clio_aggregate::{Context, Decision};
 
 use super::MatchingDecision;
-use super::bucket::{BucketState, settle_all};
+use super::bucket::{BucketState, matched, settle_all};
 use crate::messages::{
-    ForceMatch, ForceMatchPayment, ForceMatchRefused, Matched, MatchingCommand as C, MatchingEvent as E,
-    MerchantTransaction, MerchantTransactionReleased, MerchantTransactionReserved, PaymentPending,
-    ReleaseMerchantTransaction,
+    ForceMatch, ForceMatchPayment, ForceMatchRefused, MatchingCommand as C, MatchingEvent as E,
+    MerchantTransactionReleased, MerchantTransactionReserved, ReleaseMerchantTransaction,
 };
-use crate::settlement::sha256_hex;
-
-/// The forced match of `p` with `row`: the row's id, amount and time, as a loyalty match has.
-fn forced(p: &PaymentPending, row: &MerchantTransaction, now: i64) -> Matched {
-    Matched {
-        match_id: sha256_hex(&p.payment.settlement_key),
-        matching_type: "FORCED".to_string(),
-        merchant: p.merchant.clone(),
-        payment_key: p.payment_key.clone(),
-        payment_transaction_id: p.payment.transaction_id.clone(),
-        merchant_transaction_id: row.transaction_id.clone(),
-        amount: row.amount,
-        currency: row.currency.clone(),
-        at: row.at,
-        mid: p.payment.primary_mid.clone(),
-        card_token: p.payment.card_token.clone(),
-        scheme_account_id: p.scheme_account_id.clone(),
-        ts: now,
-    }
-}
 
 fn refused(payment_key: &str, merchant: &str, transaction_id: &str, reason: String, by: &str, now: i64) -> E {
     E::ForceMatchRefused(ForceMatchRefused {
@@ -60,7 +39,7 @@ impl BucketState {
             let Some(p) = self.payments.get(&c.payment_key) else {
                 return refuse(format!("payment {} is not pending", c.payment_key));
             };
-            return Decision::events(vec![E::Matched(forced(p, row, now))]);
+            return Decision::events(vec![E::Matched(matched(p, row, "FORCED", now))]);
         }
         let reserved = E::MerchantTransactionReserved(MerchantTransactionReserved {
             merchant: c.merchant.clone(),
@@ -94,7 +73,7 @@ impl BucketState {
             });
             return Decision::with_commands(vec![event], vec![(c.row_bucket.clone(), release)]);
         };
-        Decision::events(vec![E::Matched(forced(p, row, now))])
+        Decision::events(vec![E::Matched(matched(p, row, "FORCED", now))])
     }
 
     /// Back in the merchant transaction's bucket: pending again, and matched if the rules now
