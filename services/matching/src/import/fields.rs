@@ -111,16 +111,19 @@ impl Object<'_> {
     }
 }
 
+/// Where each column of a CSV file is, from its header row: read once per file.
+pub type ColumnIndex = std::collections::HashMap<String, usize>;
+
 /// One CSV row of a feed, by column name.
 pub struct Columns<'a> {
-    pub headers: &'a csv::StringRecord,
+    pub index: &'a ColumnIndex,
     pub record: &'a csv::StringRecord,
 }
 
 impl Columns<'_> {
     /// The value under `column` (checked to exist when the file was opened), trimmed.
     pub fn get(&self, column: &str) -> &str {
-        self.headers.iter().position(|h| h.trim() == column).and_then(|i| self.record.get(i)).unwrap_or("").trim()
+        self.index.get(column).and_then(|i| self.record.get(*i)).unwrap_or("").trim()
     }
 
     /// A value that must not be empty.

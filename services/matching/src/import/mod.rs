@@ -311,10 +311,13 @@ fn csv_rows(
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|error| FileError::shape(source, format!("its header row cannot be read ({error})")))?
-        .clone();
-    let missing: Vec<&str> =
-        required.iter().copied().filter(|column| !headers.iter().any(|h| h.trim() == *column)).collect();
+        .map_err(|error| FileError::shape(source, format!("its header row cannot be read ({error})")))?;
+    // The first of a repeated column name is the one read.
+    let mut index = fields::ColumnIndex::new();
+    for (position, name) in headers.iter().enumerate() {
+        index.entry(name.trim().to_string()).or_insert(position);
+    }
+    let missing: Vec<&str> = required.iter().copied().filter(|column| !index.contains_key(*column)).collect();
     if !missing.is_empty() {
         return Err(FileError::shape(source, format!("its header row lacks {}", missing.join(", "))));
     }
@@ -326,7 +329,7 @@ fn csv_rows(
             Ok(false) => break,
             Ok(true) => {
                 let line = line_at(text, record.position().map_or(before, |position| position.byte()));
-                parsed.push(line, read(&fields::Columns { headers: &headers, record: &record }));
+                parsed.push(line, read(&fields::Columns { index: &index, record: &record }));
             }
             Err(error) => {
                 let line = line_at(text, error.position().map_or(before, |position| position.byte()));
