@@ -34,6 +34,13 @@ pub fn refusal(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": error_schema()}}})
 }
 
+/// Who asks, for the audit: the `X-Clio-Operator` header, else `gateway` (API keys will name
+/// the caller).
+pub fn operator(headers: &axum::http::HeaderMap) -> String {
+    let named = headers.get("x-clio-operator").and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty());
+    named.map_or_else(|| "gateway".to_string(), |name| name.trim().to_string())
+}
+
 /// One page as the routes answer it: `{items, next}`, where `next` is the `key` of the last
 /// item when the page is full (the `after` of the following page), else null.
 pub fn page_body(items: Value, limit: i64, key: &str) -> Value {

@@ -11,15 +11,24 @@
 //!   it; [`Worker`] and [`Resources`] for its routes, clocks and workers.
 //! - [`home`]: [`Home`]: the names of a domain's topics, consumer groups and read-model schemas;
 //!   the domain's own name in production, a prefix of their own in tests and benchmarks.
+//! - [`progress`]: the progress bar long work draws.
 //! - [`provision`]: a domain's topics created and its schemas registered under a home.
 //! - [`send`]: one command produced to a domain's commands topic, keyed by its entity.
 
 pub mod domain;
 pub mod home;
+pub mod progress;
 pub mod provision;
 pub mod send;
 
 pub use clio_gateway::routes::Routes;
 pub use domain::{Core, CoreOf, Domain, Resources, Task, Worker, find, routes_of};
 pub use home::Home;
+pub use progress::progress_bar;
 pub use send::send_command;
+
+/// Who runs a `clio <tool> ...` command, for the audit: the user, and the tool.
+pub fn cli_operator(tool: &str) -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "someone".into());
+    format!("{user} (clio {tool})")
+}

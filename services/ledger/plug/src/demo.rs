@@ -19,7 +19,6 @@ use clio_ledger::messages::{ConfigureAccount, FinalizeTransfer, PrepareTransfer}
 use clio_ledger::rules::{self, ROOT_CREDITOR_ID};
 use clio_runtime::codec::Codec;
 use clio_runtime::outage::{self, Outage};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::Rng as _;
 use rdkafka::producer::FutureProducer;
 use sqlx::PgPool;
@@ -184,18 +183,6 @@ fn finalize(
     (rules::account_key(debtor_id, sender), LedgerCommand::FinalizeTransfer(command))
 }
 
-fn bar(total: u64, what: &str, progress: bool) -> ProgressBar {
-    if !progress {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} {elapsed}") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_string());
-    bar
-}
-
 fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
@@ -212,7 +199,7 @@ pub async fn seed(ledger: &LedgerClient<'_>, demo: &Demo, progress: bool) -> any
     let now = now_micros();
     let configs: Vec<_> = wanted.difference(&existing).map(|&c| configure(debtor, c, now)).collect();
     ledger.send(&configs).await?;
-    let accounts = bar(wanted.len() as u64, "accounts", progress);
+    let accounts = clio_plug::progress_bar(wanted.len() as u64, "accounts", progress);
     let deadline = Instant::now() + PATIENCE;
     loop {
         let existing = ledger.existing_accounts(debtor).await?;
@@ -235,7 +222,7 @@ pub async fn seed(ledger: &LedgerClient<'_>, demo: &Demo, progress: bool) -> any
     let committed_sql = ledger.sql(queries::ISSUED_REQUESTS);
     let rejected_sql = ledger.sql(queries::ISSUING_REFUSALS);
     let started = chrono::Utc::now() - chrono::Duration::seconds(5);
-    let issued = bar(demo.accounts as u64, "issued", progress);
+    let issued = clio_plug::progress_bar(demo.accounts as u64, "issued", progress);
     let (mut prepares_sent, mut finalizes_sent) = (BTreeSet::new(), BTreeSet::new());
     let mut report = SeedReport { configured: configs.len(), issued: 0 };
     let deadline = Instant::now() + PATIENCE;

@@ -125,8 +125,13 @@ impl DemoDay {
     }
 }
 
-/// Onboards the demo MIDs and imports the day; `progress` hears of each command sent.
-pub async fn seed(client: &MatchingClient, day: &DemoDay, progress: impl Fn(usize)) -> anyhow::Result<DemoReport> {
+/// Onboards the demo MIDs and imports the day; `progress` hears how many commands of how many
+/// the broker has taken.
+pub async fn seed(
+    client: &MatchingClient,
+    day: &DemoDay,
+    progress: impl Fn(usize, usize),
+) -> anyhow::Result<DemoReport> {
     let ts = now_micros();
     let mids = parse_mid_file(MIDS, "demo", ts).map_err(|wrong| anyhow::anyhow!("the demo MIDs: {wrong:?}"))?;
     let mut report = DemoReport { mids: mids.len(), ..DemoReport::default() };
@@ -144,7 +149,7 @@ pub async fn seed(client: &MatchingClient, day: &DemoDay, progress: impl Fn(usiz
     let sent = std::sync::atomic::AtomicUsize::new(0);
     client
         .send_all(&commands, |more| {
-            progress(sent.fetch_add(more, std::sync::atomic::Ordering::Relaxed) + more);
+            progress(sent.fetch_add(more, std::sync::atomic::Ordering::Relaxed) + more, commands.len());
         })
         .await?;
     Ok(report)

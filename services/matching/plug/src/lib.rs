@@ -123,7 +123,7 @@ impl Domain for MatchingPlug {
             start: Box::new(move || {
                 let (plug, resources) = (plug.clone(), resources.clone());
                 Box::pin(async move {
-                    let report = demo::seed(&plug.client(&resources)?, &day, |_| {}).await?;
+                    let report = demo::seed(&plug.client(&resources)?, &day, |_, _| {}).await?;
                     tracing::info!(?report, "matching demo day sent");
                     Ok(())
                 })
@@ -144,8 +144,12 @@ impl Domain for MatchingPlug {
         Box::pin(async move {
             let day = Self::demo_day(&MatchingDemoSettings::from_arg_matches(seed)?);
             let files = day.files().len();
-            let bar = if progress { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
-            let report = demo::seed(&self.client(resources)?, &day, |sent| bar.set_position(sent as u64)).await?;
+            let bar = clio_plug::progress_bar(0, "matching demo", progress);
+            let report = demo::seed(&self.client(resources)?, &day, |sent, of| {
+                bar.set_length(of as u64);
+                bar.set_position(sent as u64);
+            })
+            .await?;
             bar.finish_and_clear();
             Ok(Some(format!(
                 "matching: {} MIDs, {} payments and {} merchant transactions of {} from {files} feed files (GET /v1/matching/counters)",

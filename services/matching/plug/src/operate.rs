@@ -69,7 +69,7 @@ async fn import_file(
     }
     let client = connect(access)?;
     let commands = import::commands(&parsed, &batch, now_micros());
-    let bar = progress(commands.len() as u64, source.name(), !quiet);
+    let bar = clio_plug::progress_bar(commands.len() as u64, source.name(), !quiet);
     client.send_all(&commands, |more| bar.inc(more as u64)).await?;
     bar.finish_and_clear();
     let report = import::report(source, batch, &parsed, commands.len());
@@ -82,8 +82,7 @@ async fn import_file(
 
 /// Who runs the command, for the log.
 fn operator() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "someone".into());
-    format!("{user} (clio matching)")
+    clio_plug::cli_operator("matching")
 }
 
 async fn mids(action: MidsAction) -> anyhow::Result<()> {
@@ -195,17 +194,4 @@ fn connect(access: &MatchingAccess) -> anyhow::Result<MatchingClient> {
         codec: Codec::new(&access.registry.registry_url),
         commands_topic: access.topic.clone(),
     })
-}
-
-fn progress(total: u64, what: &str, shown: bool) -> indicatif::ProgressBar {
-    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-    if !shown {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len} rows {elapsed}") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_string());
-    bar
 }

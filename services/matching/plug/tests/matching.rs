@@ -387,7 +387,7 @@ async fn feed_files_import_through_the_cli_and_a_second_import_of_a_file_changes
         commands_topic: matching.topics.commands.clone(),
     };
     let day = clio_matching_plug::demo::DemoDay { date: chrono::Utc::now().date_naive(), purchases: 5 };
-    let report = clio_matching_plug::demo::seed(&client, &day, |_| {}).await.expect("the demo day");
+    let report = clio_matching_plug::demo::seed(&client, &day, |_, _| {}).await.expect("the demo day");
     assert_eq!(
         (report.payments, report.merchant_transactions),
         (13, 8),

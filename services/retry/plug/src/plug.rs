@@ -253,8 +253,7 @@ async fn operate(action: RetryAction) -> anyhow::Result<()> {
 
 /// Who runs the command, for the audit.
 fn operator() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "someone".into());
-    format!("{user} (clio retry)")
+    clio_plug::cli_operator("retry")
 }
 
 async fn open(access: &RetryAccess, produce: bool) -> anyhow::Result<(sqlx::PgPool, Option<RetryClient>)> {

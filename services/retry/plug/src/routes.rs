@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clio_gateway::problem::{ApiPath, ApiQuery, Problem, require_json};
-use clio_gateway::routes::{Routes, page as page_schema, page_body, refusal};
+use clio_gateway::routes::{Routes, operator, page as page_schema, page_body, refusal};
 use clio_retry::messages::*;
 use clio_retry::task::Status;
 use clio_retry_projection::queries;
@@ -128,12 +128,6 @@ async fn task(State(api): State<Api>, ApiPath(task_id): ApiPath<String>) -> Resp
         Ok(None) => Problem::new(StatusCode::NOT_FOUND, format!("no task {task_id}")).into_response(),
         Err(error) => unavailable(error),
     }
-}
-
-/// Who asks, for the audit: the `X-Clio-Operator` header (API keys will name the caller).
-fn operator(headers: &HeaderMap) -> String {
-    let named = headers.get("x-clio-operator").and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty());
-    named.map_or_else(|| "gateway".to_string(), |name| name.trim().to_string())
 }
 
 async fn cancel(State(api): State<Api>, ApiPath(task_id): ApiPath<String>, headers: HeaderMap) -> Response {

@@ -4,12 +4,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use clio_gateway::problem::{Problem, require_json};
-use clio_gateway::routes::refusal;
+use clio_gateway::problem::Problem;
+use clio_gateway::routes::{operator, refusal};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Api, object, operator, unavailable};
+use super::{Api, body, object, unavailable};
 use crate::client::now_micros;
 use crate::force::{Refusal, command};
 
@@ -21,12 +21,9 @@ pub(super) struct ForceMatchBody {
 }
 
 pub(super) async fn force_match(State(api): State<Api>, headers: HeaderMap, bytes: Bytes) -> Response {
-    if let Err(problem) = require_json(&headers) {
-        return problem.into_response();
-    }
-    let body: ForceMatchBody = match serde_json::from_slice(&bytes) {
+    let body: ForceMatchBody = match body(&headers, &bytes) {
         Ok(body) => body,
-        Err(error) => return Problem::bad_parameter("body", format!("the body: {error}")).into_response(),
+        Err(problem) => return problem.into_response(),
     };
     let asked = command(
         &api.pool,

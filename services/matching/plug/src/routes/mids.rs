@@ -5,8 +5,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use clio_gateway::problem::{ApiPath, ApiQuery, Problem, require_json};
-use clio_gateway::routes::{page as page_schema, page_body, refusal};
+use clio_gateway::problem::{ApiPath, ApiQuery, Problem};
+use clio_gateway::routes::{operator, page as page_schema, page_body, refusal};
 use clio_matching::import::parse_mid_file;
 use clio_matching::messages::{MatchingCommand, OnboardMid, RemoveMid};
 use clio_matching::mids::{Mid, key};
@@ -14,7 +14,7 @@ use clio_matching_projection::queries;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Api, object, operator, unavailable};
+use super::{Api, body, object, unavailable};
 use crate::client::now_micros;
 use crate::mids::{MidChanges, MidPath, updated};
 
@@ -61,11 +61,6 @@ pub(super) struct MidBody {
     location_id: String,
     #[serde(default)]
     merchant_internal_id: String,
-}
-
-fn body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<T, Problem> {
-    require_json(headers)?;
-    serde_json::from_slice(bytes).map_err(|error| Problem::bad_parameter("body", format!("the body: {error}")))
 }
 
 pub(super) async fn onboard(State(api): State<Api>, headers: HeaderMap, bytes: Bytes) -> Response {

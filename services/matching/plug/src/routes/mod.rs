@@ -24,11 +24,12 @@ mod mids;
 mod read;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use clio_gateway::problem::Problem;
+use clio_gateway::problem::{Problem, require_json};
 use clio_gateway::routes::Routes;
 use clio_matching::messages::MatchingCommand;
 use serde_json::Value;
@@ -70,14 +71,10 @@ pub fn routes(pool: PgPool, schema: &str, client: MatchingClient) -> Routes {
     Routes { router, paths }
 }
 
-/// Who asks, for the log.
-fn operator(headers: &axum::http::HeaderMap) -> String {
-    headers
-        .get("x-clio-operator")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-        .unwrap_or("gateway")
-        .to_string()
+/// A JSON body of the request's `T`, or a 400 naming what is wrong with it.
+fn body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<T, Problem> {
+    require_json(headers)?;
+    serde_json::from_slice(bytes).map_err(|error| Problem::bad_parameter("body", format!("the body: {error}")))
 }
 
 fn unavailable(error: impl std::fmt::Display) -> Response {
