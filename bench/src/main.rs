@@ -9,12 +9,15 @@
 //!   accounts against raw reads of the same log.
 //! - [`retry`]: the retry domain: tasks/s against a Postgres SKIP LOCKED job queue, how late
 //!   due runs start, memory with many scheduled tasks.
+//! - [`matching`]: the matching domain: import → match in the read model against the seed's
+//!   candidate query per payment in Postgres, and the core's memory per million pending.
 //! - [`plot`]: the throughput PNG.
 //! - here: projection apply against a raw binary COPY of the same rows; the ledger core's
 //!   figure as criterion measured it (`benches/ledger_core.rs`, run first by `make bench`);
 //!   the report; `--only` and `--core-only`, one figure alone for a profiler.
 
 mod end_to_end;
+mod matching;
 mod plot;
 mod retry;
 
@@ -76,6 +79,10 @@ struct Settings {
     /// Tasks scheduled a day ahead for the retry memory figure.
     #[arg(long, env = "CLIO_BENCH_RETRY_SCHEDULED", default_value_t = 1_000_000)]
     retry_scheduled: usize,
+    /// Transactions (half payments, half the merchant rows that match them) in the matching
+    /// figure.
+    #[arg(long, env = "CLIO_BENCH_MATCHING_TRANSACTIONS", default_value_t = 100_000)]
+    matching_transactions: usize,
     /// Events added to the end-to-end run's log before the rebuild figure.
     #[arg(long, env = "CLIO_BENCH_REBUILD_EVENTS", default_value_t = 1_000_000)]
     rebuild_events: usize,
@@ -94,6 +101,8 @@ enum Figure {
     Compression,
     /// The retry domain's figures, with their baseline.
     Retry,
+    /// The matching domain's figures, with their baseline.
+    Matching,
 }
 
 const BATCH: usize = 2_000;
@@ -382,6 +391,7 @@ async fn main() -> anyhow::Result<()> {
         restore.raw_read_seconds / restore_seconds.max(0.001)
     )?;
     write_retry(&mut report, &e2e.retry)?;
+    write_matching(&mut report, &e2e.matching)?;
     writeln!(
         report,
         "\nThroughput of the end-to-end run, recipients credited per second: {:?} (plot: {}).",
@@ -428,6 +438,31 @@ fn write_retry(report: &mut String, run: &retry::RetryRun) -> anyhow::Result<()>
     Ok(())
 }
 
+/// The matching figures' rows of the report.
+fn write_matching(report: &mut String, run: &matching::MatchingRun) -> anyhow::Result<()> {
+    let transactions = (run.payments + run.rows) as f64;
+    let (clio, seed) = (transactions / run.clio_seconds, transactions / run.baseline_seconds);
+    writeln!(
+        report,
+        "| matching: a day of {} Visa auths and the {} merchant rows they match, at {} loyalty merchants × 20 stores; import → every match in `matching.matches` (identity look-ups answered at once by the bench) | {clio:.0} transactions/s ({:.1} s) | the seed's approach on the same day: both sides inserted, then the candidate query per payment and the match written, {} workers: {seed:.0} transactions/s ({:.1} s) | {:.2} | ≥ 5 |",
+        run.payments,
+        run.rows,
+        run.merchants,
+        run.clio_seconds,
+        run.baseline_workers,
+        run.baseline_seconds,
+        clio / seed
+    )?;
+    writeln!(
+        report,
+        "| matching: memory of the core holding {} pending payments (payment entity and bucket place each) | +{:.0} MiB RSS = {:.0} bytes per pending payment | — | — | — |",
+        run.pending,
+        run.rss_growth_bytes as f64 / (1024.0 * 1024.0),
+        run.rss_growth_bytes as f64 / run.pending.max(1) as f64
+    )?;
+    Ok(())
+}
+
 struct EndToEnd {
     /// With the compression of the topics integrators read (none).
     broker: end_to_end::BrokerBaseline,
@@ -441,6 +476,7 @@ struct EndToEnd {
     broker_latency: end_to_end::Latency,
     restore: end_to_end::RestoreRun,
     retry: retry::RetryRun,
+    matching: matching::MatchingRun,
     plot: std::path::PathBuf,
 }
 
@@ -474,6 +510,8 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
     let restore = end_to_end::restore(&kafka, &registry_url, &prefix, settings.restore_accounts).await?;
     eprintln!("retry: tasks against the sandbox, a job queue, lateness, memory");
     let retry = settings.retry_figures(&kafka, &registry_url, &prefix).await?;
+    eprintln!("matching: a day of {} transactions, against the seed's approach", settings.matching_transactions);
+    let matching = matching::figures(&kafka, pool, &registry_url, &prefix, settings.matching_transactions).await?;
     token.cancel();
     let plot = settings.report.with_file_name("end-to-end.png");
     plot::throughput(&ledger.credited_per_second, &plot)?;
@@ -489,6 +527,7 @@ async fn end_to_end_figures(settings: &Settings, pool: &PgPool) -> anyhow::Resul
         broker_latency,
         restore,
         retry,
+        matching,
         plot,
     })
 }
@@ -581,6 +620,12 @@ async fn one_figure(settings: &Settings, pool: &PgPool, figure: Figure) -> anyho
             let run = settings.retry_figures(&kafka, &registry_url, &prefix).await?;
             let mut rows = String::new();
             write_retry(&mut rows, &run)?;
+            print!("{rows}");
+        }
+        Figure::Matching => {
+            let run = matching::figures(&kafka, pool, &registry_url, &prefix, settings.matching_transactions).await?;
+            let mut rows = String::new();
+            write_matching(&mut rows, &run)?;
             print!("{rows}");
         }
         Figure::Restore => {

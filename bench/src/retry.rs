@@ -357,7 +357,7 @@ async fn queue_table_size(database_url: &str, sandbox: &str, jobs: usize) -> any
 }
 
 /// This process's resident memory.
-fn rss_bytes() -> anyhow::Result<i64> {
+pub fn rss_bytes() -> anyhow::Result<i64> {
     let status = std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     let kilobytes = status
         .lines()

@@ -1,7 +1,9 @@
-//! `matching.exports`: each match's export, from its request (a bucket's or payment's event)
-//! and its answer (the export entity's), applied in whichever order they come.
+//! `matching.exports`: each export (a match's, a streamed transaction's, an unmatched
+//! payment's), from its request (a bucket's or payment's event) and its answer (the export
+//! entity's), applied in whichever order they come.
 
 use chrono::{DateTime, Utc};
+use clio_matching::export::{STREAM_PREFIX, UNMATCHED_PREFIX};
 use clio_matching::messages::{ExportAbandoned, ExportFailed, ExportRequested, ExportSent};
 use sqlx::PgConnection;
 
@@ -13,9 +15,9 @@ pub(crate) async fn requested(
     let held = (r.not_before > 0).then(|| crate::at(r.not_before));
     let status = if held.is_some() { "HELD" } else { "REQUESTED" };
     sqlx::query(
-        "INSERT INTO exports (match_id, merchant, task_id, status, not_before, requested_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6)
-         ON CONFLICT (match_id) DO UPDATE SET merchant = $2, not_before = $5, requested_at = $6,
+        "INSERT INTO exports (match_id, merchant, task_id, status, not_before, requested_at, updated_at, export_of)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+         ON CONFLICT (match_id) DO UPDATE SET merchant = $2, not_before = $5, requested_at = $6, export_of = $7,
              status = CASE WHEN exports.ended_at IS NULL THEN $4 ELSE exports.status END",
     )
     .bind(&r.match_id)
@@ -24,9 +26,21 @@ pub(crate) async fn requested(
     .bind(status)
     .bind(held)
     .bind(when)
+    .bind(export_of(&r.match_id))
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// What an export sends, from its id.
+fn export_of(export_id: &str) -> &'static str {
+    if export_id.starts_with(STREAM_PREFIX) {
+        "STREAM"
+    } else if export_id.starts_with(UNMATCHED_PREFIX) {
+        "UNMATCHED"
+    } else {
+        "MATCH"
+    }
 }
 
 /// How an export ended: its status, attempts, and the last failure's class and reason.

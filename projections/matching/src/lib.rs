@@ -1,7 +1,8 @@
 //! The matching domain's read models, applied by the projection runtime: `matching.mids`,
 //! `matching.mid_refusals`, `matching.payment_transactions` (one row per payment),
-//! `matching.unidentified`, `matching.scheme_transactions`, `matching.matches` and
-//! `matching.ignored` (duplicates, skipped auths, dropped settlements) and `matching.exports`.
+//! `matching.unidentified`, `matching.scheme_transactions`, `matching.matches`,
+//! `matching.ignored` (duplicates, skipped auths, dropped settlements), `matching.streamed` and
+//! `matching.exports`.
 //!
 //! # Layout
 //! - [`MatchingModel`]: the read model; `migrations/` defines its tables.
@@ -27,6 +28,7 @@ pub const TOPIC: &str = "matching.events";
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "matching", sql: include_str!("../migrations/0001_matching.sql") },
     Migration { version: 2, name: "exports", sql: include_str!("../migrations/0002_exports.sql") },
+    Migration { version: 3, name: "streams", sql: include_str!("../migrations/0003_streams.sql") },
 ];
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -76,6 +78,8 @@ pub fn rank(status: &str) -> i32 {
         "IDENTITY_FOUND" => 4,
         "ROUTED" => 5,
         "PENDING" => 6,
+        // Streamed, it may still be spotted by a later settlement.
+        "STREAMED" => 7,
         _ => 9,
     }
 }
@@ -444,6 +448,34 @@ async fn apply_one(tx: &mut PgConnection, e: &Envelope<E>) -> Result<(), sqlx::E
         E::MerchantTransactionReleased(r) => {
             let row = (r.transaction.merchant.as_str(), r.transaction.transaction_id.as_str());
             merchant_status(tx, row, "PENDING", "RESERVED", when).await?
+        }
+        E::Streamed(s) => {
+            advance(tx, &s.payment_key, "STREAMED", None, when).await?;
+            sqlx::query(
+                "INSERT INTO streamed (stream_id, purchase_id, merchant, payment_key, feed, provider, transaction_id,
+                                       amount, currency, transaction_at, mid, card_token, scheme_account_id, streamed_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (stream_id) DO NOTHING",
+            )
+            .bind(&s.stream_id)
+            .bind(&s.purchase_id)
+            .bind(&s.merchant)
+            .bind(&s.payment_key)
+            .bind(&s.feed)
+            .bind(&s.provider)
+            .bind(&s.transaction_id)
+            .bind(s.amount)
+            .bind(&s.currency)
+            .bind(at(s.at))
+            .bind(&s.mid)
+            .bind(&s.card_token)
+            .bind(&s.scheme_account_id)
+            .bind(when)
+            .execute(&mut *tx)
+            .await?;
+        }
+        E::UnmatchedExportDue(u) => {
+            let reason = format!("exported unmatched to {}", u.export_as);
+            advance(tx, &u.payment_key, "EXPORTED_UNMATCHED", Some(&reason), when).await?
         }
         E::ExportRequested(r) => exports::requested(tx, r, when).await?,
         E::ExportSent(x) => exports::ended(tx, x.into(), when).await?,

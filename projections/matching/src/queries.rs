@@ -12,6 +12,8 @@ pub const MERCHANT_TRANSACTIONS_PAGE: Query = include_query!("merchant_transacti
 pub const MATCHES_PAGE: Query = include_query!("matches_page");
 pub const COUNTERS: Query = include_query!("counters");
 pub const FORCE_MATCH_SIDES: Query = include_query!("force_match_sides");
+pub const EXPORTS_PAGE: Query = include_query!("exports_page");
+pub const STREAMED_PAGE: Query = include_query!("streamed_page");
 
 /// Every query, for the test that prepares each against a migrated schema.
 pub const ALL: &[Query] = &[
@@ -23,4 +25,6 @@ pub const ALL: &[Query] = &[
     MATCHES_PAGE,
     COUNTERS,
     FORCE_MATCH_SIDES,
+    EXPORTS_PAGE,
+    STREAMED_PAGE,
 ];

@@ -1,6 +1,6 @@
-//! Exports: every match becomes a retry task of the merchant's export type, under a stable id
-//! the merchant can dedupe on (the match id, sha256 of the settlement key: the seed used random
-//! ids for several merchants). How often a merchant's export is retried, on which of its
+//! Exports: every match, streamed transaction and unmatched export becomes a retry task of the
+//! merchant's export type, under a stable id the merchant can dedupe on (sha256 of the
+//! settlement key: the seed used random ids for several merchants). How often a merchant's export is retried, on which of its
 //! answers, and when the first send may go are the merchant's export policy, as data
 //! (`merchant-profiles.toml`, `[<merchant>.export]`).
 
@@ -9,7 +9,7 @@ use chrono_tz::Europe::London;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::messages::{CreateTask, Matched};
+use crate::messages::{CreateTask, Matched, MatchingEvent as E, Streamed, UnmatchedExportDue};
 
 /// The retry task type every export runs as (`services/retry/task-types.toml`).
 pub const EXPORT_TASK_TYPE: &str = "matching_export";
@@ -17,11 +17,109 @@ pub const EXPORT_TASK_TYPE: &str = "matching_export";
 /// What starts the id of an export's retry task.
 pub const EXPORT_TASK: &str = "export:";
 
-/// The id of the retry task that exports a match: one per match, so a repeated request is the
-/// same task.
-pub fn export_task_id(match_id: &str) -> String {
-    format!("{EXPORT_TASK}{match_id}")
+/// The id of the retry task of an export (a match's id, a stream id or an unmatched export's
+/// id): one per export, so a repeated request is the same task.
+pub fn export_task_id(export_id: &str) -> String {
+    format!("{EXPORT_TASK}{export_id}")
 }
+
+/// What an export sends, whatever made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    /// The export's own id (its task's, and the `Idempotency-Key` of every send).
+    pub export_id: String,
+    /// The id the merchant sees: the match id, or a streamed purchase's id.
+    pub id: String,
+    pub merchant: String,
+    /// LOYALTY, SPOTTED, FORCED, STREAMED or UNMATCHED.
+    pub kind: String,
+    /// The payment feed a streamed or unmatched export stands on; empty for a match.
+    pub feed: String,
+    pub transaction_id: String,
+    pub payment_transaction_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub at: i64,
+    pub mid: String,
+    pub card_token: String,
+    pub scheme_account_id: String,
+}
+
+impl Export {
+    /// The export an event asks for, if it asks for one.
+    pub fn of(event: &E) -> Option<Export> {
+        match event {
+            E::Matched(m) => Some(Export::from(m)),
+            E::Streamed(s) => Some(Export::from(s)),
+            E::UnmatchedExportDue(u) => Some(Export::from(u)),
+            _ => None,
+        }
+    }
+}
+
+impl From<&Matched> for Export {
+    fn from(m: &Matched) -> Self {
+        Export {
+            export_id: m.match_id.clone(),
+            id: m.match_id.clone(),
+            merchant: m.merchant.clone(),
+            kind: m.matching_type.clone(),
+            feed: String::new(),
+            transaction_id: m.merchant_transaction_id.clone(),
+            payment_transaction_id: m.payment_transaction_id.clone(),
+            amount: m.amount,
+            currency: m.currency.clone(),
+            at: m.at,
+            mid: m.mid.clone(),
+            card_token: m.card_token.clone(),
+            scheme_account_id: m.scheme_account_id.clone(),
+        }
+    }
+}
+
+impl From<&Streamed> for Export {
+    fn from(s: &Streamed) -> Self {
+        Export {
+            export_id: s.stream_id.clone(),
+            id: s.purchase_id.clone(),
+            merchant: s.merchant.clone(),
+            kind: "STREAMED".to_string(),
+            feed: s.feed.clone(),
+            transaction_id: s.transaction_id.clone(),
+            payment_transaction_id: s.transaction_id.clone(),
+            amount: s.amount,
+            currency: s.currency.clone(),
+            at: s.at,
+            mid: s.mid.clone(),
+            card_token: s.card_token.clone(),
+            scheme_account_id: s.scheme_account_id.clone(),
+        }
+    }
+}
+
+impl From<&UnmatchedExportDue> for Export {
+    fn from(u: &UnmatchedExportDue) -> Self {
+        Export {
+            export_id: u.export_id.clone(),
+            id: u.export_id.trim_start_matches(UNMATCHED_PREFIX).to_string(),
+            merchant: u.export_as.clone(),
+            kind: "UNMATCHED".to_string(),
+            feed: u.feed.clone(),
+            transaction_id: u.payment_transaction_id.clone(),
+            payment_transaction_id: u.payment_transaction_id.clone(),
+            amount: u.amount,
+            currency: u.currency.clone(),
+            at: u.at,
+            mid: u.mid.clone(),
+            card_token: u.card_token.clone(),
+            scheme_account_id: u.scheme_account_id.clone(),
+        }
+    }
+}
+
+/// What starts a stream id and an unmatched export's id.
+pub const STREAM_PREFIX: &str = "stream:";
+pub const UNMATCHED_PREFIX: &str = "unmatched:";
 
 /// How a merchant takes its exports. The defaults are the seed's: four retries, twenty minutes
 /// apart, on any failure worth retrying, the first send at once.
@@ -105,35 +203,37 @@ impl ExportPolicy {
     }
 }
 
-/// The retry task that exports `matched` under `policy`, answering to `reply_topic`.
+/// The retry task that sends `export` under `policy`, answering to `reply_topic`.
 pub fn export_task(
-    matched: &Matched,
+    export: &Export,
     policy: &ExportPolicy,
     reply_topic: &str,
     idempotency_key: &str,
     now: i64,
 ) -> CreateTask {
     let params = json!({
-        "merchant": matched.merchant,
-        "match_id": matched.match_id,
-        "matching_type": matched.matching_type,
-        "transaction_id": matched.merchant_transaction_id,
-        "payment_transaction_id": matched.payment_transaction_id,
-        "amount": matched.amount,
-        "currency": matched.currency,
-        "transaction_at": chrono::DateTime::from_timestamp_micros(matched.at).map(|at| at.to_rfc3339()).unwrap_or_default(),
-        "mid": matched.mid,
-        "card_token": matched.card_token,
-        "scheme_account_id": matched.scheme_account_id,
+        "merchant": export.merchant,
+        "match_id": export.export_id,
+        "id": export.id,
+        "matching_type": export.kind,
+        "feed": export.feed,
+        "transaction_id": export.transaction_id,
+        "payment_transaction_id": export.payment_transaction_id,
+        "amount": export.amount,
+        "currency": export.currency,
+        "transaction_at": chrono::DateTime::from_timestamp_micros(export.at).map(|at| at.to_rfc3339()).unwrap_or_default(),
+        "mid": export.mid,
+        "card_token": export.card_token,
+        "scheme_account_id": export.scheme_account_id,
         "retry_on_messages": policy.retry_on_messages,
     });
     CreateTask {
-        task_id: export_task_id(&matched.match_id),
+        task_id: export_task_id(&export.export_id),
         task_type: EXPORT_TASK_TYPE.to_string(),
         params: params.to_string(),
         idempotency_key: idempotency_key.to_string(),
         reply_topic: reply_topic.to_string(),
-        reply_key: export_task_id(&matched.match_id),
+        reply_key: export_task_id(&export.export_id),
         policy: policy.task_policy(),
         not_before: policy.first_send(now),
         ts: now,

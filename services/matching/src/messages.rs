@@ -382,6 +382,40 @@ avro_records! {
         pub ts: i64,
     }
 
+    pub struct Streamed {
+        pub stream_id: String,
+        pub purchase_id: String,
+        pub merchant: String,
+        pub payment_key: String,
+        pub feed: String,
+        pub provider: String,
+        pub transaction_id: String,
+        pub amount: i64,
+        pub currency: String,
+        pub at: i64,
+        pub mid: String,
+        pub card_token: String,
+        pub scheme_account_id: String,
+        pub ts: i64,
+    }
+
+    pub struct UnmatchedExportDue {
+        pub export_id: String,
+        pub merchant: String,
+        pub export_as: String,
+        pub payment_key: String,
+        pub payment_transaction_id: String,
+        pub feed: String,
+        pub provider: String,
+        pub amount: i64,
+        pub currency: String,
+        pub at: i64,
+        pub mid: String,
+        pub card_token: String,
+        pub scheme_account_id: String,
+        pub ts: i64,
+    }
+
     pub struct ExportRequested {
         pub match_id: String,
         pub merchant: String,
@@ -460,6 +494,8 @@ record_set! {
         PaymentMoved(PaymentMoved) = "clio.matching.PaymentMoved",
         Matched(Matched) = "clio.matching.Matched",
         PendingClosed(PendingClosed) = "clio.matching.PendingClosed",
+        Streamed(Streamed) = "clio.matching.Streamed",
+        UnmatchedExportDue(UnmatchedExportDue) = "clio.matching.UnmatchedExportDue",
         ExportRequested(ExportRequested) = "clio.matching.ExportRequested",
         ExportSent(ExportSent) = "clio.matching.ExportSent",
         ExportFailed(ExportFailed) = "clio.matching.ExportFailed",
@@ -508,6 +544,8 @@ pub fn derived_schemas() -> Vec<(&'static str, apache_avro::Schema)> {
         ("PaymentMoved", PaymentMoved::get_schema()),
         ("Matched", Matched::get_schema()),
         ("PendingClosed", PendingClosed::get_schema()),
+        ("Streamed", Streamed::get_schema()),
+        ("UnmatchedExportDue", UnmatchedExportDue::get_schema()),
         ("ExportRequested", ExportRequested::get_schema()),
         ("ExportSent", ExportSent::get_schema()),
         ("ExportFailed", ExportFailed::get_schema()),

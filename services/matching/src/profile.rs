@@ -31,6 +31,25 @@ pub struct Profile {
     /// How its matches are exported (the seed's default when the file says nothing).
     #[serde(default)]
     pub export: crate::export::ExportPolicy,
+    /// The feeds (`AUTH`, `SETTLED`, `REFUND`) whose transactions are streamed: each exported
+    /// as it comes, unmatched, once its card holder is known.
+    #[serde(default)]
+    pub stream: Vec<String>,
+    /// Its payments still pending some days after their date are exported as unmatched.
+    pub unmatched: Option<UnmatchedExport>,
+}
+
+/// Which pending payments a merchant takes unmatched, and when (Stonegate's, #217/#224).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnmatchedExport {
+    /// A payment is due at the first UTC midnight more than this many days after its date.
+    pub after_days: u32,
+    /// The merchant slug the exports go to (and whose export policy they follow).
+    pub export_as: String,
+    /// The card schemes whose payments go from an auth; the others only once settled.
+    #[serde(default)]
+    pub from_auth: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -40,6 +59,8 @@ pub enum Kind {
     Loyalty,
     /// The merchant sends no feed: the payment itself is the match.
     Spotted,
+    /// Nothing is matched: its transactions are only streamed (`stream`).
+    Streamed,
 }
 
 /// The rules for one card scheme at one merchant.
@@ -155,6 +176,37 @@ impl SchemeRules {
 }
 
 impl Profile {
+    /// Whether a transaction of `feed` from `provider` is streamed. An Amex auth never is: the
+    /// seed did not import them for spotted and streamed merchants, whose Amex purchases go
+    /// from the settlement.
+    pub fn streams(&self, provider: &str, feed: &str) -> bool {
+        self.stream.iter().any(|f| f == feed) && !(provider == "amex" && feed == "AUTH")
+    }
+
+    /// Whether a spotted merchant's payment is spotted as it stands: an Amex payment only once
+    /// settled (an Amex auth waits for its settlement, as the seed's did not import it).
+    pub fn spots(&self, provider: &str, feed: &str) -> bool {
+        self.kind == Kind::Spotted && !(provider == "amex" && feed == "AUTH")
+    }
+
+    fn check(&self) -> Result<(), &'static str> {
+        if self.stream.iter().any(|feed| !matches!(feed.as_str(), "AUTH" | "SETTLED" | "REFUND")) {
+            return Err("stream lists feeds: AUTH, SETTLED, REFUND");
+        }
+        if self.kind == Kind::Streamed && self.stream.is_empty() {
+            return Err("a streamed merchant needs the feeds it streams (stream)");
+        }
+        if let Some(unmatched) = &self.unmatched {
+            if unmatched.export_as.is_empty() {
+                return Err("unmatched.export_as names the merchant the exports go to");
+            }
+            if unmatched.from_auth.iter().any(|s| CardScheme::parse(s).is_none()) {
+                return Err("unmatched.from_auth lists card schemes: visa, mastercard, amex");
+            }
+        }
+        Ok(())
+    }
+
     /// The rules for a card scheme; `None` when the merchant does not match it.
     pub fn rules_for(&self, scheme: CardScheme) -> Option<&SchemeRules> {
         match scheme {
@@ -181,6 +233,11 @@ impl Profiles {
             profile.export.check().map_err(|reason| ProfileError::Invalid {
                 merchant: merchant.clone(),
                 scheme: "export",
+                reason,
+            })?;
+            profile.check().map_err(|reason| ProfileError::Invalid {
+                merchant: merchant.clone(),
+                scheme: "profile",
                 reason,
             })?;
         }
@@ -215,9 +272,22 @@ mod tests {
     #[test]
     fn the_merchant_profiles_file_parses() {
         let profiles = Profiles::builtin();
-        assert_eq!(profiles.merchants().count(), 11);
+        assert_eq!(profiles.merchants().count(), 12);
         assert!(profiles.get("itsu").is_some_and(|itsu| itsu.amex.is_none()), "Itsu never matched Amex");
         assert_eq!(profiles.get("the-works").map(|p| p.kind), Some(Kind::Spotted));
+        let works = profiles.get("the-works").unwrap();
+        assert!(works.streams("visa", "REFUND") && !works.streams("visa", "AUTH"), "the-works streams refunds only");
+        let squaremeal = profiles.get("squaremeal").unwrap();
+        assert!(squaremeal.streams("mastercard", "AUTH") && squaremeal.streams("visa", "SETTLED"));
+        assert!(!squaremeal.streams("amex", "AUTH"), "an Amex auth is never streamed");
+    }
+
+    #[test]
+    fn a_streamed_merchant_needs_its_feeds_and_feeds_are_named() {
+        let error = Profiles::parse("[m]\nkind = \"streamed\"\n").unwrap_err();
+        assert_eq!(error.to_string(), "merchant m, profile: a streamed merchant needs the feeds it streams (stream)");
+        let error = Profiles::parse("[m]\nkind = \"spotted\"\nstream = [\"CLEARED\"]\n").unwrap_err();
+        assert!(error.to_string().contains("stream lists feeds"), "{error}");
     }
 
     #[test]

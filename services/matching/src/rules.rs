@@ -35,7 +35,7 @@ pub fn find_match<'a>(
     pending: &'a [SchemeTransaction],
 ) -> Result<&'a SchemeTransaction, NoMatch> {
     let rules = match profile.kind {
-        Kind::Spotted => None,
+        Kind::Spotted | Kind::Streamed => None,
         Kind::Loyalty => profile.rules_for(payment.card_scheme),
     };
     let rules = rules.ok_or(NoMatch::NotMatched)?;

@@ -3,7 +3,8 @@
 //! merchant's script says. `POST /merchants/{merchant}/failures` scripts the next answers
 //! (`{"count": N, "status": 500, "message": "Internal Error"}`: the next N exports fail so);
 //! `GET /merchants/{merchant}/transactions` lists what the merchant received, in order, and how
-//! often each export id came (a repeat under the same id is the merchant's to ignore).
+//! often each export id and each idempotency key came (a repeat under the same key is the
+//! merchant's to ignore; a streamed purchase's auth and settlement share an id, not a key).
 
 use std::collections::BTreeMap;
 
@@ -77,11 +78,13 @@ async fn received(State(sandbox): State<Sandbox>, Path(merchant): Path<String>) 
     let merchants = sandbox.merchants.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let received = merchants.received.get(&merchant).cloned().unwrap_or_default();
     let mut by_id: BTreeMap<String, u32> = BTreeMap::new();
+    let mut by_key: BTreeMap<String, u32> = BTreeMap::new();
     for taken in &received {
         *by_id.entry(taken["export"]["id"].as_str().unwrap_or_default().to_string()).or_default() += 1;
+        *by_key.entry(taken["idempotency_key"].as_str().unwrap_or_default().to_string()).or_default() += 1;
     }
     let calls = merchants.calls.get(&merchant).copied().unwrap_or(0);
-    Json(json!({"received": received, "by_id": by_id, "calls": calls}))
+    Json(json!({"received": received, "by_id": by_id, "by_idempotency_key": by_key, "calls": calls}))
 }
 
 async fn script(

@@ -17,11 +17,15 @@ fn now() -> i64 {
 }
 
 fn onboard(identifier: &str) -> MatchingCommand {
+    onboard_at(identifier, "costa")
+}
+
+fn onboard_at(identifier: &str, merchant: &str) -> MatchingCommand {
     MatchingCommand::OnboardMid(OnboardMid {
         provider: "visa".into(),
         mid_type: "PRIMARY".into(),
         identifier: identifier.into(),
-        merchant: "costa".into(),
+        merchant: merchant.into(),
         location: "1 High Street".into(),
         postcode: "AB1 2CD".into(),
         location_id: String::new(),
@@ -32,11 +36,15 @@ fn onboard(identifier: &str) -> MatchingCommand {
 }
 
 fn auth(id: &str, mid: &str, token: &str, at: i64) -> MatchingCommand {
+    visa_payment("AUTH", id, mid, token, at)
+}
+
+fn visa_payment(feed: &str, id: &str, mid: &str, token: &str, at: i64) -> MatchingCommand {
     MatchingCommand::ImportPayment(ImportPayment {
         batch: "visa-auth-1".into(),
         transaction: PaymentTransaction {
             transaction_id: id.into(),
-            feed: "AUTH".into(),
+            feed: feed.into(),
             provider: "visa".into(),
             settlement_key: visa_settlement_key(id).expect("an id"),
             primary_mid: mid.into(),
@@ -221,6 +229,52 @@ async fn payments_are_identified_looked_up_and_matched_across_both_domains() {
     })
     .await;
     assert!(forced, "the forced match is in the read model");
+
+    // SquareMeal takes the auth and the settlement of a purchase as they come, under one id;
+    // Stonegate takes a payment still pending days after its date, unmatched.
+    let four_days_ago = t - 4 * 86_400_000_000;
+    let commands = keyed(vec![
+        onboard_at("SQ1", "squaremeal"),
+        onboard_at("SG1", "stonegate"),
+        visa_payment("AUTH", "sq-1", "SQ1", "tok-0005", t),
+        visa_payment("SETTLED", "sq-1", "SQ1", "tok-0005", t),
+        auth("sg-1", "SG1", "tok-0006", four_days_ago),
+    ]);
+    produce(kafka, codec, topic, &commands).await;
+    let received = async |merchant: &str| -> serde_json::Value {
+        let url = format!("{sandbox}/merchants/{merchant}/transactions");
+        reqwest::get(url).await.expect("the sandbox").json().await.expect("JSON")
+    };
+    let purchase = clio_matching::settlement::sha256_hex(&visa_settlement_key("sq-1").expect("an id"));
+    let sent = eventually(90, async || {
+        received("squaremeal").await["by_id"][&purchase] == 2
+            && received("stonegate-unmatched").await["received"].as_array().map(Vec::len) == Some(1)
+    })
+    .await;
+    assert!(sent, "{} {}", received("squaremeal").await, received("stonegate-unmatched").await);
+    let squaremeal = received("squaremeal").await;
+    let feeds: Vec<&str> =
+        squaremeal["received"].as_array().into_iter().flatten().filter_map(|r| r["export"]["feed"].as_str()).collect();
+    assert_eq!(feeds.len(), 2, "{squaremeal}");
+    assert!(feeds.contains(&"AUTH") && feeds.contains(&"SETTLED"), "{squaremeal}");
+    let unmatched = received("stonegate-unmatched").await;
+    assert_eq!(unmatched["received"][0]["export"]["payment_transaction_id"], "sg-1", "{unmatched}");
+    let get = async |path: &str| -> serde_json::Value {
+        let url = format!("{}{path}", matching.gateway_url);
+        reqwest::get(url).await.expect("the gateway").json().await.expect("JSON")
+    };
+    let streamed = eventually(60, async || {
+        get("/v1/matching/streamed?merchant=squaremeal").await["items"].as_array().map(Vec::len) == Some(2)
+    })
+    .await;
+    assert!(streamed, "{}", get("/v1/matching/streamed?merchant=squaremeal").await);
+    let exported = eventually(60, async || {
+        let exports = get("/v1/matching/exports?merchant=stonegate-unmatched&status=SENT").await;
+        exports["items"][0]["export_of"] == "UNMATCHED"
+    })
+    .await;
+    assert!(exported, "{}", get("/v1/matching/exports?merchant=stonegate-unmatched").await);
+    assert_eq!(status("sg-1").await.map(|(s, _)| s).as_deref(), Some("EXPORTED_UNMATCHED"));
 
     matching.stop().await;
     retry.stop().await;

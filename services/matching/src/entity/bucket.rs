@@ -3,7 +3,8 @@
 //! take part in is decided here, by one writer: it is consumed once, however payments race.
 //! After each change, every pending payment that now has exactly one candidate is matched
 //! (a matched merchant transaction may leave another payment with one). What can no longer
-//! match is closed by a timer, so the state holds only the look-back's worth.
+//! match is closed by a timer, so the state holds only the look-back's worth; the same timer
+//! exports the pending payments of a merchant that takes them unmatched, when they are due.
 
 use std::collections::BTreeMap;
 
@@ -11,10 +12,11 @@ use clio_aggregate::{Context, Decision, Timer};
 use serde::{Deserialize, Serialize};
 
 use super::{MatchingDecision, bucket_key};
+use crate::export::UNMATCHED_PREFIX;
 use crate::messages::{
     ClosePending, DuplicateIgnored, ImportMerchantTransaction, Matched, MatchingCommand as C, MatchingEvent as E,
     MerchantTransaction, MerchantTransactionImported, OfferPayment, PaymentMoved, PaymentPending, PendingClosed,
-    SettlementDropped,
+    SettlementDropped, UnmatchedExportDue,
 };
 use crate::profile::Profiles;
 use crate::rules::{self, LOOKBACK_MICROS, NoMatch};
@@ -40,6 +42,9 @@ pub struct BucketState {
     pub moved: BTreeMap<String, (String, i64)>,
     /// Merchant transaction id → when it was imported.
     pub seen: BTreeMap<String, i64>,
+    /// Payment key → when it was exported unmatched (to drop its late settlement).
+    #[serde(default)]
+    pub unmatched: BTreeMap<String, i64>,
 }
 
 fn malformed(t: &MerchantTransaction) -> Option<String> {
@@ -79,6 +84,41 @@ pub(super) fn matched(p: &PaymentPending, row: &MerchantTransaction, matching_ty
         scheme_account_id: p.scheme_account_id.clone(),
         ts: now,
     }
+}
+
+/// When a pending payment is exported unmatched, if its merchant takes it: at the first UTC
+/// midnight more than `after_days` after its date (the seed's `transaction_date < today - N
+/// days`), once its card scheme allows (from the auth, or only once settled) and its card
+/// holder is known.
+pub fn unmatched_due(p: &PaymentPending) -> Option<i64> {
+    let rules = Profiles::builtin().get(&p.merchant)?.unmatched.as_ref()?;
+    let from_auth = rules.from_auth.contains(&p.payment.provider);
+    if !(from_auth || p.payment.feed == "SETTLED") || p.scheme_account_id.is_empty() {
+        return None;
+    }
+    let aged = p.payment.at.checked_add(i64::from(rules.after_days) * DAY_MICROS)?;
+    Some(aged.div_euclid(DAY_MICROS) * DAY_MICROS + DAY_MICROS)
+}
+
+/// `p`, exported unmatched to the merchant its merchant names.
+fn unmatched_export(p: &PaymentPending, now: i64) -> Option<E> {
+    let rules = Profiles::builtin().get(&p.merchant)?.unmatched.as_ref()?;
+    Some(E::UnmatchedExportDue(UnmatchedExportDue {
+        export_id: format!("{UNMATCHED_PREFIX}{}", sha256_hex(&p.payment.settlement_key)),
+        merchant: p.merchant.clone(),
+        export_as: rules.export_as.clone(),
+        payment_key: p.payment_key.clone(),
+        payment_transaction_id: p.payment.transaction_id.clone(),
+        feed: p.payment.feed.clone(),
+        provider: p.payment.provider.clone(),
+        amount: p.payment.amount,
+        currency: p.payment.currency.clone(),
+        at: p.payment.at,
+        mid: p.payment.primary_mid.clone(),
+        card_token: p.payment.card_token.clone(),
+        scheme_account_id: p.scheme_account_id.clone(),
+        ts: now,
+    }))
 }
 
 /// The rules' view of the pending merchant rows.
@@ -127,6 +167,14 @@ impl BucketState {
                 payment_key: o.payment_key.clone(),
                 transaction_id: o.payment.transaction_id.clone(),
                 reason: "it is already matched (LOYALTY)".to_string(),
+                ts: now,
+            })]);
+        }
+        if self.unmatched.contains_key(&o.payment_key) {
+            return Decision::events(vec![E::SettlementDropped(SettlementDropped {
+                payment_key: o.payment_key.clone(),
+                transaction_id: o.payment.transaction_id.clone(),
+                reason: "it was exported unmatched".to_string(),
                 ts: now,
             })]);
         }
@@ -202,8 +250,16 @@ impl BucketState {
         Decision::events(events)
     }
 
-    /// The timer: what can no longer match is closed, visibly.
+    /// The timer: pending payments due to go unmatched are exported, and what can no longer
+    /// match is closed, visibly.
     pub fn close(&self, c: &ClosePending, context: &Context) -> MatchingDecision {
+        let exported: Vec<E> = self
+            .payments
+            .values()
+            .filter(|p| unmatched_due(p).is_some_and(|due| due <= c.due))
+            .filter_map(|p| unmatched_export(p, context.now_micros))
+            .collect();
+        let gone = |key: &str| exported.iter().any(|e| matches!(e, E::UnmatchedExportDue(u) if u.payment_key == key));
         let closed = |side: &str, id: &str, at: i64| {
             let merchant = self.key.strip_prefix("bucket:").and_then(|rest| rest.rsplit_once(':')).map(|(m, _)| m);
             E::PendingClosed(PendingClosed {
@@ -218,15 +274,17 @@ impl BucketState {
         let payments = self
             .payments
             .values()
-            .filter(|p| due(p.payment.at))
+            .filter(|p| due(p.payment.at) && !gone(&p.payment_key))
             .map(|p| closed("PAYMENT", &p.payment_key, p.payment.at));
         let rows = self.rows.values().filter(|r| due(r.at)).map(|r| closed("MERCHANT", &r.transaction_id, r.at));
-        Decision::events(payments.chain(rows).collect())
+        let closed: Vec<E> = payments.chain(rows).collect();
+        Decision::events(exported.into_iter().chain(closed).collect())
     }
 
     pub fn timer(&self) -> Option<Timer<C>> {
         let earliest = self.payments.values().map(|p| p.payment.at).chain(self.rows.values().map(|r| r.at)).min()?;
-        let due = earliest + CLOSE_AFTER_MICROS;
+        let unmatched = self.payments.values().filter_map(unmatched_due).min();
+        let due = unmatched.map_or(earliest + CLOSE_AFTER_MICROS, |u| u.min(earliest + CLOSE_AFTER_MICROS));
         Some(Timer {
             due_micros: due,
             command: C::ClosePending(ClosePending { bucket: self.key.clone(), due, ts: due }),
@@ -269,6 +327,11 @@ impl BucketState {
                 self.rows.insert(e.transaction.transaction_id.clone(), e.transaction.clone());
                 e.ts
             }
+            E::UnmatchedExportDue(e) => {
+                self.payments.remove(&e.payment_key);
+                self.unmatched.insert(e.payment_key.clone(), e.ts);
+                e.ts
+            }
             E::PendingClosed(e) => {
                 match e.side.as_str() {
                     "PAYMENT" => self.payments.remove(&e.id).map(|_| ()),
@@ -282,5 +345,6 @@ impl BucketState {
         self.matched.retain(|_, (_, when)| *when >= forget_before);
         self.moved.retain(|_, (_, when)| *when >= forget_before);
         self.seen.retain(|_, when| *when >= forget_before);
+        self.unmatched.retain(|_, when| *when >= forget_before);
     }
 }

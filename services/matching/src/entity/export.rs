@@ -1,15 +1,13 @@
-//! `export:<match id>`: a match's export as its retry task answers it. Every decision that
-//! matches also requests the export ([`with_exports`]), wherever the match was made (a bucket,
-//! or a spotted payment).
+//! `export:<export id>`: an export as its retry task answers it. Every decision that matches,
+//! streams or exports a payment unmatched also requests the export ([`with_exports`]),
+//! wherever it was decided (a bucket, or a payment).
 
 use clio_aggregate::{Context, Decision, ForeignCommand};
 use serde::{Deserialize, Serialize};
 
 use super::MatchingDecision;
-use crate::export::{EXPORT_TASK, export_task};
-use crate::messages::{
-    ExportAbandoned, ExportFailed, ExportRequested, ExportSent, Matched, MatchingEvent as E, TaskOutcome,
-};
+use crate::export::{EXPORT_TASK, Export, export_task};
+use crate::messages::{ExportAbandoned, ExportFailed, ExportRequested, ExportSent, MatchingEvent as E, TaskOutcome};
 use crate::profile::Profiles;
 
 /// Whether the export has its answer.
@@ -49,23 +47,22 @@ impl ExportState {
     }
 }
 
-/// `decision`, with every match it makes exported: a retry task of the merchant's export type
+/// `decision`, with every export it asks for sent: a retry task of the merchant's export type
 /// (answering to the topic the command came from) and an `ExportRequested` event beside it.
 pub fn with_exports(mut decision: MatchingDecision, context: &Context) -> MatchingDecision {
-    let matches: Vec<Matched> =
-        decision.events.iter().filter_map(|e| if let E::Matched(m) = e { Some(m.clone()) } else { None }).collect();
-    for matched in matches {
-        let policy = Profiles::builtin().get(&matched.merchant).map(|p| p.export.clone()).unwrap_or_default();
+    let exports: Vec<Export> = decision.events.iter().filter_map(Export::of).collect();
+    for export in exports {
+        let policy = Profiles::builtin().get(&export.merchant).map(|p| p.export.clone()).unwrap_or_default();
         let now = context.now_micros;
-        let task = export_task(&matched, &policy, &context.cause.topic, &context.cause.to_string(), now);
+        let task = export_task(&export, &policy, &context.cause.topic, &context.cause.to_string(), now);
         let foreign = match ForeignCommand::to_domain("retry", task.task_id.clone(), "clio.retry.CreateTask", &task) {
             Ok(foreign) => foreign,
             Err(error) => return Decision::invalid(format!("the export task cannot be encoded: {error}")),
         };
         decision.foreign.push(foreign);
         decision.events.push(E::ExportRequested(ExportRequested {
-            match_id: matched.match_id.clone(),
-            merchant: matched.merchant.clone(),
+            match_id: export.export_id.clone(),
+            merchant: export.merchant.clone(),
             task_id: task.task_id,
             not_before: task.not_before,
             ts: now,

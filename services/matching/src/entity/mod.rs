@@ -146,12 +146,14 @@ impl Aggregate for Matching {
             | E::PaymentMerged(_)
             | E::AuthSkipped(_)
             | E::NotMatchable(_)
+            | E::Streamed(_)
             | E::RoutedToMatching(_) => as_payment(entity).apply(event),
             E::MerchantTransactionImported(_)
             | E::PaymentPending(_)
             | E::PaymentMoved(_)
             | E::PendingClosed(_)
             | E::MerchantTransactionReserved(_)
+            | E::UnmatchedExportDue(_)
             | E::MerchantTransactionReleased(_) => as_bucket(entity).apply(event),
             // Both a bucket (a loyalty match) and a payment (a spotted one) record matches;
             // duplicates, dropped settlements and export requests change nothing anywhere.

@@ -1,7 +1,8 @@
 //! One purchase's entity, keyed by its settlement key: the transactions imported for it (a
 //! repeat is a duplicate), the auth/settlement merge, its identification (by the MID entities)
 //! and its card holder's identity (a retry task), then where it goes: a spotted merchant's
-//! payment is a match by itself, a loyalty merchant's is offered to its bucket.
+//! payment is a match by itself, a loyalty merchant's is offered to its bucket, and each of its
+//! transactions whose feed the merchant streams is exported as it comes (streamed).
 
 use std::collections::BTreeSet;
 
@@ -9,14 +10,15 @@ use clio_aggregate::{Context, Decision, ForeignCommand};
 use serde::{Deserialize, Serialize};
 
 use super::{MatchingDecision, bucket_key, identity_task_id, mid};
+use crate::export::STREAM_PREFIX;
 use crate::messages::{
     AuthSkipped, CreateTask, DuplicateIgnored, IdentifyAgain, IdentityFound, IdentityNotFound, IdentityRequested,
     ImportPayment, Matched, MatchingCommand as C, MatchingEvent as E, NotMatchable, OfferPayment, PaymentIdentified,
-    PaymentMerged, PaymentTransaction, PaymentUnidentified, RoutedToMatching, SettlementDropped, TaskOutcome,
+    PaymentMerged, PaymentTransaction, PaymentUnidentified, RoutedToMatching, SettlementDropped, Streamed, TaskOutcome,
     TransactionIdentified, TransactionImported, TransactionUnidentified,
 };
 use crate::mids::FeedMids;
-use crate::profile::{Kind, Profiles};
+use crate::profile::{Kind, Profile, Profiles};
 use crate::settlement::{self, Feed, Merge, Standing, sha256_hex};
 use crate::transaction::CardScheme;
 
@@ -37,6 +39,10 @@ pub struct PaymentState {
     /// Why it takes no settlement here: a spotted match, or why it is not matchable. Empty
     /// while it may still change (a bucket tells a late settlement itself).
     pub closed: String,
+    /// The transactions imported while its card holder is not yet known, kept for streaming
+    /// (only while its merchant may stream).
+    #[serde(default)]
+    pub held: Vec<PaymentTransaction>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -82,6 +88,65 @@ impl PaymentState {
         if self.closed.is_empty() { Standing::Pending } else { Standing::Done }
     }
 
+    /// The profile of the merchant its MIDs named, once identified.
+    fn profile(&self) -> Option<&'static Profile> {
+        self.identified.as_ref().and_then(|i| Profiles::builtin().get(&i.merchant))
+    }
+
+    /// Whether a transaction imported now is kept for streaming: its card holder is not yet
+    /// known, and its merchant is unknown or streams.
+    fn holds(&self) -> bool {
+        let undecided = matches!(self.identity, Identity::Unknown | Identity::Requested(_));
+        undecided && (self.identified.is_none() || self.profile().is_some_and(|p| !p.stream.is_empty()))
+    }
+
+    /// `t`, streamed to the merchant when it streams `t`'s feed and the card holder is known.
+    fn stream(&self, t: &PaymentTransaction, found: &IdentityFound, now: i64) -> Option<E> {
+        let (identified, profile) = (self.identified.as_ref()?, self.profile()?);
+        if !profile.streams(&t.provider, &t.feed) {
+            return None;
+        }
+        let purchase_id = sha256_hex(&t.settlement_key);
+        Some(E::Streamed(Streamed {
+            stream_id: format!("{STREAM_PREFIX}{purchase_id}:{}:{}", t.feed, t.transaction_id),
+            purchase_id,
+            merchant: identified.merchant.clone(),
+            payment_key: identified.payment_key.clone(),
+            feed: t.feed.clone(),
+            provider: t.provider.clone(),
+            transaction_id: t.transaction_id.clone(),
+            amount: t.amount,
+            currency: t.currency.clone(),
+            at: t.at,
+            mid: t.primary_mid.clone(),
+            card_token: t.card_token.clone(),
+            scheme_account_id: found.scheme_account_id.clone(),
+            ts: now,
+        }))
+    }
+
+    /// A spotted merchant's payment as its own match.
+    fn spotted(&self, key: &str, payment: &PaymentTransaction, found: &IdentityFound, now: i64) -> Option<E> {
+        let (identified, profile) = (self.identified.as_ref()?, self.profile()?);
+        profile.spots(&payment.provider, &payment.feed).then(|| {
+            E::Matched(Matched {
+                match_id: sha256_hex(&payment.settlement_key),
+                matching_type: "SPOTTED".to_string(),
+                merchant: identified.merchant.clone(),
+                payment_key: key.to_string(),
+                payment_transaction_id: payment.transaction_id.clone(),
+                merchant_transaction_id: String::new(),
+                amount: payment.amount,
+                currency: payment.currency.clone(),
+                at: payment.at,
+                mid: payment.primary_mid.clone(),
+                card_token: payment.card_token.clone(),
+                scheme_account_id: found.scheme_account_id.clone(),
+                ts: now,
+            })
+        })
+    }
+
     pub fn import(&self, c: &ImportPayment, context: &Context) -> MatchingDecision {
         let t = &c.transaction;
         if let Some(reason) = malformed(t) {
@@ -113,6 +178,15 @@ impl PaymentState {
         let Some(existing) = &self.payment else {
             return Decision::with_commands(vec![imported], vec![identify_from_the_top(&key, t, now)]);
         };
+        let found = match &self.identity {
+            Identity::Found(found) => Some(found),
+            _ => None,
+        };
+        let streamed = found.and_then(|found| self.stream(t, found, now));
+        // A streamed merchant matches nothing: each transaction only goes as it came.
+        if self.profile().is_some_and(|p| p.kind == Kind::Streamed) {
+            return Decision::events([Some(imported), streamed].into_iter().flatten().collect());
+        }
         let feed = Feed::parse(&t.feed).unwrap_or(Feed::Refund);
         let mut events = vec![imported];
         let mut commands = Vec::new();
@@ -140,9 +214,14 @@ impl PaymentState {
                 if !self.bucket.is_empty() {
                     commands.push(self.offer(&key, &self.bucket, &merged, now));
                 }
+                // A spotted Amex purchase waited for this settlement.
+                let spotted =
+                    found.filter(|_| self.closed.is_empty()).and_then(|f| self.spotted(&key, &merged, f, now));
                 events.push(E::PaymentMerged(PaymentMerged { payment_key: key, payment: *merged, ts: now }));
+                events.extend(spotted);
             }
         }
+        events.extend(streamed);
         Decision::with_commands(events, commands)
     }
 
@@ -172,7 +251,7 @@ impl PaymentState {
     }
 
     /// Identified: not matchable here (a refund, a merchant without a profile or without rules
-    /// for the card scheme), or the card holder is looked up next.
+    /// for the card scheme) and nothing to stream, or the card holder is looked up next.
     pub fn identified(&self, c: &PaymentIdentified, context: &Context) -> MatchingDecision {
         let Some(payment) = &self.payment else { return Decision::nothing() };
         if self.identified.is_some() {
@@ -188,7 +267,9 @@ impl PaymentState {
             merchant_internal_id: c.merchant_internal_id.clone(),
             ts: now,
         })];
-        if let Some(reason) = not_matchable(payment, &c.merchant) {
+        // A merchant that streams needs the card holder for whatever comes under this key.
+        let streams = Profiles::builtin().get(&c.merchant).is_some_and(|p| !p.stream.is_empty());
+        if let Some(reason) = not_matchable(payment, &c.merchant).filter(|_| !streams) {
             events.push(E::NotMatchable(NotMatchable {
                 payment_key: c.payment_key.clone(),
                 transaction_id: payment.transaction_id.clone(),
@@ -226,8 +307,8 @@ impl PaymentState {
         decision
     }
 
-    /// The identity task's outcome: found, then matched (spotted) or offered to its bucket;
-    /// or not found, which is final and visible.
+    /// The identity task's outcome: found, then what was held streamed, and the payment matched
+    /// (spotted) or offered to its bucket; or not found, which is final and visible.
     pub fn identity_outcome(&self, o: &TaskOutcome, context: &Context) -> MatchingDecision {
         let (Identity::Requested(task_id), Some(payment), Some(identified)) =
             (&self.identity, &self.payment, &self.identified)
@@ -250,32 +331,22 @@ impl PaymentState {
             }
         };
         let found = IdentityFound { payment_key: key.clone(), ts: now, ..found };
-        let spotted = Profiles::builtin().get(&identified.merchant).is_some_and(|p| p.kind == Kind::Spotted);
-        if spotted {
-            let matched = Matched {
-                match_id: sha256_hex(&payment.settlement_key),
-                matching_type: "SPOTTED".to_string(),
-                merchant: identified.merchant.clone(),
-                payment_key: key,
-                payment_transaction_id: payment.transaction_id.clone(),
-                merchant_transaction_id: String::new(),
-                amount: payment.amount,
-                currency: payment.currency.clone(),
-                at: payment.at,
-                mid: payment.primary_mid.clone(),
-                card_token: payment.card_token.clone(),
-                scheme_account_id: found.scheme_account_id.clone(),
-                ts: now,
-            };
-            return Decision::events(vec![E::IdentityFound(found), E::Matched(matched)]);
+        let mut events = vec![E::IdentityFound(found.clone())];
+        events.extend(self.held.iter().filter_map(|t| self.stream(t, &found, now)));
+        let kind = self.profile().map(|p| p.kind);
+        if not_matchable(payment, &identified.merchant).is_some() || kind == Some(Kind::Streamed) {
+            return Decision::events(events);
+        }
+        if kind == Some(Kind::Spotted) {
+            // An Amex auth is spotted by its settlement.
+            events.extend(self.spotted(&key, payment, &found, now));
+            return Decision::events(events);
         }
         let bucket = bucket_key(&identified.merchant, payment.amount);
         let state = PaymentState { identity: Identity::Found(found.clone()), ..self.clone() };
         let offer = state.offer(&key, &bucket, payment, now);
-        Decision::with_commands(
-            vec![E::IdentityFound(found), E::RoutedToMatching(RoutedToMatching { payment_key: key, bucket, ts: now })],
-            vec![offer],
-        )
+        events.push(E::RoutedToMatching(RoutedToMatching { payment_key: key, bucket, ts: now }));
+        Decision::with_commands(events, vec![offer])
     }
 
     fn offer(&self, key: &str, bucket: &str, payment: &PaymentTransaction, now: i64) -> (String, C) {
@@ -304,17 +375,27 @@ impl PaymentState {
             E::TransactionImported(e) => {
                 let t = &e.transaction;
                 self.imported.insert((t.feed.clone(), t.transaction_id.clone()));
+                if self.holds() {
+                    self.held.push(t.clone());
+                }
                 self.payment.get_or_insert_with(|| t.clone());
             }
             E::PaymentMerged(e) => self.payment = Some(e.payment.clone()),
             E::TransactionIdentified(e) => {
                 self.identified = Some(e.clone());
                 self.unidentified = false;
+                if !self.holds() {
+                    self.held.clear();
+                }
             }
             E::TransactionUnidentified(_) => self.unidentified = true,
             E::IdentityRequested(e) => self.identity = Identity::Requested(e.task_id.clone()),
-            E::IdentityFound(e) => self.identity = Identity::Found(e.clone()),
+            E::IdentityFound(e) => {
+                self.identity = Identity::Found(e.clone());
+                self.held.clear();
+            }
             E::IdentityNotFound(e) => {
+                self.held.clear();
                 self.identity = Identity::NotFound(e.reason.clone());
                 self.closed = format!("its card holder was not found: {}", e.reason);
             }
@@ -336,6 +417,9 @@ fn not_matchable(payment: &PaymentTransaction, merchant: &str) -> Option<String>
     let Some(profile) = Profiles::builtin().get(merchant) else {
         return Some(format!("{merchant} has no matching profile"));
     };
+    if profile.kind == Kind::Streamed {
+        return Some(format!("{merchant} is streamed, not matched"));
+    }
     let scheme = CardScheme::parse(&payment.provider)?;
     (profile.kind == Kind::Loyalty && profile.rules_for(scheme).is_none())
         .then(|| format!("{merchant} does not match {} payments", scheme.as_str()))

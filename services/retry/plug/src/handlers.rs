@@ -15,9 +15,11 @@
 //!   `first_six` and `last_four`, or `{}` when the holder has no account (the service leaves the
 //!   token out, or does not know the merchant: 404), which the matching domain takes as final.
 //!   Transport errors, timeouts, 429 and 5xx are retried by the task type's policy.
-//! - `matching_export`: a match sent to its merchant: `POST {merchant url}` (`{merchant}`
-//!   replaced) with the export as JSON, under the match id as its `Idempotency-Key` and `id`,
-//!   the same on every attempt. 2xx succeeds. A merchant that retries only on listed messages
+//! - `matching_export`: a match, a streamed transaction or an unmatched payment sent to its
+//!   merchant: `POST {merchant url}` (`{merchant}` replaced) with the export as JSON, under the
+//!   export's id (`match_id`) as its `Idempotency-Key`, the same on every attempt, and the
+//!   merchant's id for the purchase (`id`, the match id when not given) as `id`; a streamed
+//!   export also says its `feed`, and whether it is the `auth` or `cleared`. 2xx succeeds. A merchant that retries only on listed messages
 //!   (`retry_on_messages`) has an answer carrying one reported as `not_ready` and any other by
 //!   its HTTP class, which its policy does not retry.
 
@@ -246,8 +248,13 @@ impl Handlers {
         let (Some(merchant), Some(match_id)) = (params["merchant"].as_str(), params["match_id"].as_str()) else {
             return Outcome::failed(ErrorClass::Http4xx, "an export needs merchant and match_id");
         };
-        let export = json!({
-            "id": match_id,
+        // The merchant's id for the purchase (a streamed auth and its settlement share one)
+        // beside the export's own, which keys the send.
+        let id = params["id"].as_str().filter(|id| !id.is_empty()).unwrap_or(match_id);
+        let feed = params["feed"].as_str().unwrap_or_default();
+        let mut export = json!({
+            "id": id,
+            "export_id": match_id,
             "matching_type": params["matching_type"],
             "transaction_id": params["transaction_id"],
             "payment_transaction_id": params["payment_transaction_id"],
@@ -258,6 +265,11 @@ impl Handlers {
             "card_token": params["card_token"],
             "scheme_account_id": params["scheme_account_id"],
         });
+        if !feed.is_empty() {
+            export["feed"] = json!(feed);
+            export["auth"] = json!(feed == "AUTH");
+            export["cleared"] = json!(feed == "SETTLED" || feed == "REFUND");
+        }
         let url = self.merchant_url.replace("{merchant}", merchant);
         let request =
             self.client.post(&url).timeout(Duration::from_secs(30)).header("Idempotency-Key", match_id).json(&export);

@@ -107,3 +107,29 @@ async fn an_export_reaches_its_merchant_under_the_match_id_and_failures_are_clas
     let unset = Handlers::new("unused");
     assert_eq!(class(&unset.perform(&export("costa", "m-4", &[])).await), Some(ErrorClass::Unknown));
 }
+
+#[tokio::test]
+async fn a_streamed_export_carries_the_purchase_id_and_says_which_feed_under_its_own_key() {
+    let url = sandbox().await;
+    let handlers = Handlers::new("unused").with_merchants(&format!("{url}/merchants/{{merchant}}/transactions"));
+    for (stream_id, feed) in [("stream:p1:AUTH:v1", "AUTH"), ("stream:p1:SETTLED:v1", "SETTLED")] {
+        let mut run = export("squaremeal", stream_id, &[]);
+        run.params["id"] = json!("p1");
+        run.params["feed"] = json!(feed);
+        assert!(matches!(handlers.perform(&run).await, Outcome::Success { .. }));
+    }
+    let received: serde_json::Value = reqwest::get(format!("{url}/merchants/squaremeal/transactions"))
+        .await
+        .expect("the sandbox")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(received["by_id"]["p1"], 2, "one purchase id for the auth and the settlement: {received}");
+    assert_eq!(received["by_idempotency_key"]["stream:p1:AUTH:v1"], 1);
+    let settled = &received["received"][1]["export"];
+    assert_eq!(
+        (settled["feed"].as_str(), settled["auth"].as_bool(), settled["cleared"].as_bool()),
+        (Some("SETTLED"), Some(false), Some(true))
+    );
+    assert_eq!(received["received"][0]["export"]["auth"], true);
+}

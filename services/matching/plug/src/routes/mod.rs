@@ -56,6 +56,8 @@ pub fn routes(pool: PgPool, schema: &str, client: MatchingClient) -> Routes {
         .route("/v1/matching/payments", get(read::payments))
         .route("/v1/matching/merchant-transactions", get(read::merchant_transactions))
         .route("/v1/matching/matches", get(read::matches))
+        .route("/v1/matching/streamed", get(read::streamed))
+        .route("/v1/matching/exports", get(read::exports))
         .route("/v1/matching/counters", get(read::counters))
         .route("/v1/matching/force-match", post(force::force_match))
         .route(

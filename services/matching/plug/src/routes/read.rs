@@ -1,5 +1,5 @@
-//! What the matching read models hold, paged: payments, merchant transactions, matches, and
-//! counters per merchant and status.
+//! What the matching read models hold, paged: payments, merchant transactions, matches,
+//! streamed transactions, exports, and counters per merchant and status.
 
 use axum::Json;
 use axum::extract::State;
@@ -67,6 +67,14 @@ pub(super) async fn matches(State(api): State<Api>, ApiQuery(filters): ApiQuery<
     api.page(queries::MATCHES_PAGE, "match_id", filters).await
 }
 
+pub(super) async fn streamed(State(api): State<Api>, ApiQuery(filters): ApiQuery<Filters>) -> Response {
+    api.page(queries::STREAMED_PAGE, "stream_id", filters).await
+}
+
+pub(super) async fn exports(State(api): State<Api>, ApiQuery(filters): ApiQuery<Filters>) -> Response {
+    api.page(queries::EXPORTS_PAGE, "export_id", filters).await
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CountersQuery {
@@ -111,8 +119,18 @@ pub(super) fn openapi_paths() -> Map<String, Value> {
             "parameters": filters("The matching type: LOYALTY, SPOTTED, FORCED", "The match id to start after (the previous page's next)."),
             "responses": {"200": page_schema("Matches"), "400": refusal("Bad parameters")}
         }},
+        "/v1/matching/streamed": {"get": {
+            "summary": "Streamed transactions (matching.streamed), by stream id; status filters the feed",
+            "parameters": filters("The feed: AUTH, SETTLED, REFUND", "The stream id to start after (the previous page's next)."),
+            "responses": {"200": page_schema("Streamed transactions"), "400": refusal("Bad parameters")}
+        }},
+        "/v1/matching/exports": {"get": {
+            "summary": "Exports (matching.exports) of matches, streamed transactions and unmatched payments, by export id; from/to filter when requested, merchant the merchant it goes to",
+            "parameters": filters("REQUESTED, HELD, SENT, FAILED, ABANDONED", "The export id to start after (the previous page's next)."),
+            "responses": {"200": page_schema("Exports"), "400": refusal("Bad parameters")}
+        }},
         "/v1/matching/counters": {"get": {
-            "summary": "Payments, merchant transactions and matches counted per merchant and status",
+            "summary": "Payments, merchant transactions, matches, streamed transactions and exports counted per merchant and status",
             "parameters": [{"name": "merchant", "in": "query", "required": false, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "{\"items\": [{kind, merchant, status, count}]}"}}
         }},
