@@ -83,7 +83,8 @@ fn purchases(count: usize, day: i64) -> Vec<Purchase> {
                 mid: format!("{merchant}-{}", (n / merchants.len()) % STORES),
                 id: format!("bench-{n}"),
                 amount: 100 + (n as i64 * 7_919) % 4_900,
-                at: day + (n as i64 * DAY_MICROS) / count as i64,
+                // The merchant's row comes 30 s later, still on the payment's day.
+                at: day + (n as i64 * (DAY_MICROS - 60_000_000)) / count as i64,
                 auth_code: format!("{:06}", n % 1_000_000),
             }
         })
@@ -179,6 +180,7 @@ pub async fn figures(
     let day = (now_micros() / DAY_MICROS - 1) * DAY_MICROS;
     let day_of = purchases(transactions / 2, day);
     let clio_seconds = clio(kafka, pool, registry_url, prefix, &day_of).await?;
+    eprintln!("  clio: {} transactions in {clio_seconds:.1} s", 2 * day_of.len());
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     eprintln!("  seed's approach: the same day into Postgres, the candidate query per payment, {workers} workers");
     let baseline_seconds = seed_approach(pool, &day_of, day, workers).await?;
