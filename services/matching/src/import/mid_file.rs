@@ -3,7 +3,7 @@
 //! internal id, merchant name, location, postcode, action); only rows whose action is `A` are
 //! onboarded. A file with any bad row onboards nothing: each bad row is named.
 
-use super::{LineNote, Numbered, line_at};
+use super::{LineNote, Numbered, numbered_records};
 use crate::messages::OnboardMid;
 use crate::mids::Mid;
 
@@ -26,35 +26,27 @@ pub fn parse_mid_file(text: &str, by: &str, ts: i64) -> Result<Vec<Numbered<Onbo
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let (mut onboardings, mut wrong) = (Vec::new(), Vec::new());
     let mut seen = std::collections::HashMap::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let before = reader.position().byte();
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = line_at(text, record.position().map_or(before, |position| position.byte()));
-                if record.iter().all(|value| value.trim().is_empty()) {
-                    continue;
-                }
-                match onboarding(&record, by, ts) {
-                    Ok(None) => {}
-                    Ok(Some(mid)) => {
-                        let key = (mid.provider.clone(), mid.mid_type.clone(), mid.identifier.clone());
-                        if let Some(first) = seen.insert(key, line) {
-                            wrong.push(Numbered { line, item: format!("the MID of line {first} again") });
-                        } else {
-                            onboardings.push(Numbered { line, item: mid });
-                        }
-                    }
-                    Err(reason) => wrong.push(Numbered { line, item: reason }),
-                }
-            }
-            Err(error) => {
-                let line = line_at(text, error.position().map_or(before, |position| position.byte()));
-                wrong.push(Numbered { line, item: format!("not a CSV row ({error})") });
-            }
+    numbered_records(&mut reader, text, |line, record| {
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => return wrong.push(Numbered { line, item: format!("not a CSV row ({error})") }),
+        };
+        if record.iter().all(|value| value.trim().is_empty()) {
+            return;
         }
-    }
+        match onboarding(record, by, ts) {
+            Ok(None) => {}
+            Ok(Some(mid)) => {
+                let key = (mid.provider.clone(), mid.mid_type.clone(), mid.identifier.clone());
+                if let Some(first) = seen.insert(key, line) {
+                    wrong.push(Numbered { line, item: format!("the MID of line {first} again") });
+                } else {
+                    onboardings.push(Numbered { line, item: mid });
+                }
+            }
+            Err(reason) => wrong.push(Numbered { line, item: reason }),
+        }
+    });
     if wrong.is_empty() { Ok(onboardings) } else { Err(wrong) }
 }
 

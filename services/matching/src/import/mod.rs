@@ -322,27 +322,37 @@ fn csv_rows(
         return Err(FileError::shape(source, format!("its header row lacks {}", missing.join(", "))));
     }
     let mut parsed = Parsed::default();
+    numbered_records(&mut reader, text, |line, record| {
+        let row = match record {
+            Ok(record) => read(&fields::Columns { index: &index, record }),
+            Err(error) => Err(format!("it is not a CSV row of the header's shape ({error})")),
+        };
+        parsed.push(line, row);
+    });
+    Ok(parsed)
+}
+
+/// Every record `reader` has left in `text`, or the error reading it, with the line it starts
+/// on.
+pub(crate) fn numbered_records(
+    reader: &mut csv::Reader<&[u8]>,
+    text: &str,
+    mut each: impl FnMut(usize, Result<&csv::StringRecord, csv::Error>),
+) {
     let mut record = csv::StringRecord::new();
     loop {
         let before = reader.position().byte();
         match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = line_at(text, record.position().map_or(before, |position| position.byte()));
-                parsed.push(line, read(&fields::Columns { index: &index, record: &record }));
-            }
-            Err(error) => {
-                let line = line_at(text, error.position().map_or(before, |position| position.byte()));
-                parsed.push(line, Err(format!("it is not a CSV row of the header's shape ({error})")));
-            }
+            Ok(false) => return,
+            Ok(true) => each(line_at(text, record.position().map_or(before, |position| position.byte())), Ok(&record)),
+            Err(error) => each(line_at(text, error.position().map_or(before, |position| position.byte())), Err(error)),
         }
     }
-    Ok(parsed)
 }
 
 /// The line (from 1) of the record the csv crate says starts at `byte`: its own line count, and
 /// its record start, take in the blank lines before a record.
-pub(crate) fn line_at(text: &str, byte: u64) -> usize {
+fn line_at(text: &str, byte: u64) -> usize {
     let bytes = text.as_bytes();
     let mut start = (byte as usize).min(bytes.len());
     while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
