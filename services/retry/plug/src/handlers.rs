@@ -128,23 +128,19 @@ impl Handlers {
         if !params["body"].is_null() {
             request = request.json(&params["body"]);
         }
-        match request.send().await {
-            Err(error) => transport_failure(&error),
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let retry_after_ms = retry_after(&response);
-                let body = response.text().await.unwrap_or_default();
-                match classify_http(Some(status), false) {
-                    None => Outcome::Success { result: json!({"status": status, "body": as_json(&body)}) },
-                    Some(class) => Outcome::Failed {
-                        class,
-                        message: format!("HTTP {status}"),
-                        http_status: Some(status),
-                        body_excerpt: excerpt(&body),
-                        retry_after_ms,
-                    },
-                }
-            }
+        let Answer { status, retry_after_ms, text: body } = match call(request).await {
+            Ok(answer) => answer,
+            Err(failure) => return failure,
+        };
+        match classify_http(Some(status), false) {
+            None => Outcome::Success { result: json!({"status": status, "body": as_json(&body)}) },
+            Some(class) => Outcome::Failed {
+                class,
+                message: format!("HTTP {status}"),
+                http_status: Some(status),
+                body_excerpt: excerpt(&body),
+                retry_after_ms,
+            },
         }
     }
 
@@ -202,13 +198,10 @@ impl Handlers {
             .timeout(Duration::from_secs(10))
             .header("Idempotency-Key", &run.idempotency_key)
             .json(&json!({ "payment_cards": [token] }));
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(error) => return transport_failure(&error),
+        let Answer { status, retry_after_ms, text } = match call(request).await {
+            Ok(answer) => answer,
+            Err(failure) => return failure,
         };
-        let status = response.status().as_u16();
-        let retry_after_ms = retry_after(&response);
-        let text = response.text().await.unwrap_or_default();
         // Hermes answers 404 for a merchant it does not know: no account there, as the seed read it.
         if status == 404 {
             return Outcome::Success { result: json!({}) };
@@ -273,13 +266,10 @@ impl Handlers {
         let url = self.merchant_url.replace("{merchant}", merchant);
         let request =
             self.client.post(&url).timeout(Duration::from_secs(30)).header("Idempotency-Key", match_id).json(&export);
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(error) => return transport_failure(&error),
+        let Answer { status, retry_after_ms, text } = match call(request).await {
+            Ok(answer) => answer,
+            Err(failure) => return failure,
         };
-        let status = response.status().as_u16();
-        let retry_after_ms = retry_after(&response);
-        let text = response.text().await.unwrap_or_default();
         let Some(class) = classify_http(Some(status), false) else {
             return Outcome::Success { result: json!({ "status": status }) };
         };
@@ -296,6 +286,20 @@ impl Handlers {
             retry_after_ms,
         }
     }
+}
+
+/// What a call was answered: its status, Retry-After and body.
+struct Answer {
+    status: u16,
+    retry_after_ms: Option<i64>,
+    text: String,
+}
+
+/// Sends `request`; no response at all is the failure it is (a timeout or a transport error).
+async fn call(request: reqwest::RequestBuilder) -> Result<Answer, Outcome> {
+    let response = request.send().await.map_err(|error| transport_failure(&error))?;
+    let (status, retry_after_ms) = (response.status().as_u16(), retry_after(&response));
+    Ok(Answer { status, retry_after_ms, text: response.text().await.unwrap_or_default() })
 }
 
 /// A call that got no response: a timeout or a transport error.
