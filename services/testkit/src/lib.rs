@@ -13,6 +13,8 @@
 //! - [`running`]: the tally's processor inside a test, and tally commands.
 //! - [`stack`]: any plugged domain on the real broker and Postgres under a prefix of the
 //!   test's own (topics, schemas, processor, projectors, its routes on a gateway).
+//! - [`platform`]: `clio up` as a child process to kill and start again, on a broker of a
+//!   test's own (killable too).
 //! - [`tally_plug`]: the tally plugged in as any domain is, with a route of its own.
 //! - [`tools`]: the repository's root, the `clio` binary, and tools the infra scripts install.
 //! - [`scenario`]: `given(events).when(command).then(events)` and a world of entities, over
@@ -20,6 +22,7 @@
 //! - [`schemas`]: Rust record types checked against their .avsc files, for any domain.
 
 pub mod harness;
+pub mod platform;
 pub mod queries;
 pub mod records;
 pub mod running;
