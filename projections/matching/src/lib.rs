@@ -481,6 +481,8 @@ async fn apply_one(tx: &mut PgConnection, e: &Envelope<E>) -> Result<(), sqlx::E
         E::ExportSent(x) => exports::ended(tx, x.into(), when).await?,
         E::ExportFailed(x) => exports::ended(tx, x.into(), when).await?,
         E::ExportAbandoned(x) => exports::ended(tx, x.into(), when).await?,
+        // The processor's memory only: the payment's row keeps its story.
+        E::PaymentRetired(_) => {}
     }
     Ok(())
 }

@@ -146,6 +146,12 @@ avro_records! {
         pub ts: i64,
     }
 
+    pub struct RetirePayment {
+        pub payment_key: String,
+        pub due: i64,
+        pub ts: i64,
+    }
+
     pub struct MidOnboarded {
         pub provider: String,
         pub mid_type: String,
@@ -334,6 +340,11 @@ avro_records! {
         pub ts: i64,
     }
 
+    pub struct PaymentRetired {
+        pub payment_key: String,
+        pub ts: i64,
+    }
+
     pub struct ForceMatch {
         pub bucket: String,
         pub payment_key: String,
@@ -462,6 +473,7 @@ record_set! {
         PaymentUnidentified(PaymentUnidentified) = "clio.matching.PaymentUnidentified",
         OfferPayment(OfferPayment) = "clio.matching.OfferPayment",
         ClosePending(ClosePending) = "clio.matching.ClosePending",
+        RetirePayment(RetirePayment) = "clio.matching.RetirePayment",
         TaskOutcome(TaskOutcome) = "clio.retry.TaskOutcome",
         ForceMatch(ForceMatch) = "clio.matching.ForceMatch",
         ForceMatchPayment(ForceMatchPayment) = "clio.matching.ForceMatchPayment",
@@ -494,6 +506,7 @@ record_set! {
         PaymentMoved(PaymentMoved) = "clio.matching.PaymentMoved",
         Matched(Matched) = "clio.matching.Matched",
         PendingClosed(PendingClosed) = "clio.matching.PendingClosed",
+        PaymentRetired(PaymentRetired) = "clio.matching.PaymentRetired",
         Streamed(Streamed) = "clio.matching.Streamed",
         UnmatchedExportDue(UnmatchedExportDue) = "clio.matching.UnmatchedExportDue",
         ExportRequested(ExportRequested) = "clio.matching.ExportRequested",
@@ -522,6 +535,7 @@ pub fn derived_schemas() -> Vec<(&'static str, apache_avro::Schema)> {
         ("PaymentUnidentified", PaymentUnidentified::get_schema()),
         ("OfferPayment", OfferPayment::get_schema()),
         ("ClosePending", ClosePending::get_schema()),
+        ("RetirePayment", RetirePayment::get_schema()),
         ("MidOnboarded", MidOnboarded::get_schema()),
         ("MidUpdated", MidUpdated::get_schema()),
         ("MidRemoved", MidRemoved::get_schema()),
@@ -544,6 +558,7 @@ pub fn derived_schemas() -> Vec<(&'static str, apache_avro::Schema)> {
         ("PaymentMoved", PaymentMoved::get_schema()),
         ("Matched", Matched::get_schema()),
         ("PendingClosed", PendingClosed::get_schema()),
+        ("PaymentRetired", PaymentRetired::get_schema()),
         ("Streamed", Streamed::get_schema()),
         ("UnmatchedExportDue", UnmatchedExportDue::get_schema()),
         ("ExportRequested", ExportRequested::get_schema()),

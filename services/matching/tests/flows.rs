@@ -4,6 +4,7 @@
 
 mod support;
 
+use clio_matching::entity::payment::PaymentState;
 use clio_matching::entity::{Entity, Matching, bucket_key, identity_task_id};
 use clio_matching::messages::*;
 use clio_matching::settlement::sha256_hex;
@@ -252,13 +253,49 @@ fn what_can_no_longer_match_is_closed_and_leaves_the_state() {
     let auth = visa("AUTH", "v1", "M1", 450, 0);
     import_identified(&mut world, &auth, found(&auth));
     send(&mut world, import_row(&row("costa", "r1", "M1", 450, 5 * DAY)));
-    let closed = world.advance_to(T0 + 16 * DAY + 1);
-    assert_eq!(names(&closed), ["PendingClosed"], "the payment, 16 days after its date");
+    let mut closed = names(&world.advance_to(T0 + 16 * DAY + 1));
+    closed.sort_unstable();
+    assert_eq!(closed, ["PaymentRetired", "PendingClosed"], "the payment, 16 days after its date, in both entities");
     let closed = world.advance_to(T0 + 21 * DAY + 1);
     assert_eq!(names(&closed), ["PendingClosed"], "the row, 16 days after its own");
     let Entity::Bucket(bucket) = world.state(&bucket_key("costa", 450)) else { panic!("a bucket") };
     assert!(bucket.payments.is_empty() && bucket.rows.is_empty());
     assert!(clio_matching::entity::BucketState::timer(&bucket).is_none());
+    let Entity::Payment(payment) = world.state(&key_of(&auth)) else { panic!("a payment") };
+    assert!(payment.retired && payment.payment.is_none(), "the payment entity no longer holds its transaction");
+    assert!(payment.timer().is_none());
+}
+
+#[test]
+fn a_payment_past_its_window_keeps_only_what_answers_a_later_transaction_under_its_key() {
+    let mut world = costa();
+    send(&mut world, import_row(&row("costa", "r1", "M1", 450, 20 * SECOND)));
+    let auth = visa("AUTH", "v1", "M1", 450, 0);
+    assert_eq!(matches(&import_identified(&mut world, &auth, found(&auth))).len(), 1);
+    let Entity::Payment(before) = world.state(&key_of(&auth)) else { panic!("a payment") };
+    let Some(timer) = before.timer() else { panic!("a matched payment still holds its transaction") };
+    assert_eq!(timer.due_micros, T0 + 16 * DAY, "its window closes when its bucket's would");
+    assert!(names(&world.advance_to(T0 + 16 * DAY - 1)).is_empty(), "not before");
+    assert_eq!(names(&world.advance_to(T0 + 16 * DAY)), ["PaymentRetired"]);
+    let Entity::Payment(after) = world.state(&key_of(&auth)) else { panic!("a payment") };
+    assert!(after.payment.is_none() && after.held.is_empty() && after.timer().is_none());
+    let size = |state: &PaymentState| serde_json::to_vec(state).map(|v| v.len()).unwrap_or_default();
+    assert!(size(&after) < size(&before), "{} bytes held, then {}", size(&before), size(&after));
+
+    // What comes later under its key: a repeat is a duplicate, a settlement is dropped (and
+    // not held again), a repeated retirement does nothing.
+    assert_eq!(names(&send(&mut world, import(&auth))), ["DuplicateIgnored"]);
+    let events = send(&mut world, import(&visa("SETTLED", "v1", "M1", 450, 0)));
+    assert_eq!(names(&events), ["TransactionImported", "SettlementDropped"]);
+    let dropped = events.iter().find_map(|e| match e {
+        MatchingEvent::SettlementDropped(d) => Some(d.reason.as_str()),
+        _ => None,
+    });
+    assert_eq!(dropped, Some("its matching window closed"));
+    let Entity::Payment(last) = world.state(&key_of(&auth)) else { panic!("a payment") };
+    assert!(last.payment.is_none() && last.held.is_empty());
+    let retire = RetirePayment { payment_key: key_of(&auth), due: T0 + 17 * DAY, ts: T0 + 17 * DAY };
+    assert!(send(&mut world, MatchingCommand::RetirePayment(retire)).is_empty());
 }
 
 #[test]

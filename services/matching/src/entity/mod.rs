@@ -84,6 +84,7 @@ impl Aggregate for Matching {
             C::ImportMerchantTransaction(c) => bucket_key(&c.transaction.merchant, c.transaction.amount),
             C::OfferPayment(c) => c.bucket.clone(),
             C::ClosePending(c) => c.bucket.clone(),
+            C::RetirePayment(c) => c.payment_key.clone(),
             C::ForceMatch(c) => c.bucket.clone(),
             C::ForceMatchPayment(c) => c.bucket.clone(),
             C::ReleaseMerchantTransaction(c) => c.bucket.clone(),
@@ -125,6 +126,7 @@ impl Aggregate for Matching {
             C::ImportMerchantTransaction(c) => bucket.import(c, context),
             C::OfferPayment(c) => bucket.offer(c, context),
             C::ClosePending(c) => bucket.close(c, context),
+            C::RetirePayment(c) => payment.retire(c, context),
             C::ForceMatch(c) => bucket.force_match(c, context),
             C::ForceMatchPayment(c) => bucket.force_match_payment(c, context),
             C::ReleaseMerchantTransaction(c) => bucket.release(c, context),
@@ -147,7 +149,8 @@ impl Aggregate for Matching {
             | E::AuthSkipped(_)
             | E::NotMatchable(_)
             | E::Streamed(_)
-            | E::RoutedToMatching(_) => as_payment(entity).apply(event),
+            | E::RoutedToMatching(_)
+            | E::PaymentRetired(_) => as_payment(entity).apply(event),
             E::MerchantTransactionImported(_)
             | E::PaymentPending(_)
             | E::PaymentMoved(_)
@@ -173,6 +176,7 @@ impl Aggregate for Matching {
     fn timer(entity: &Entity) -> Option<Timer<C>> {
         match entity {
             Entity::Bucket(state) => state.timer(),
+            Entity::Payment(state) => state.timer(),
             _ => None,
         }
     }

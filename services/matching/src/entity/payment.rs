@@ -6,16 +6,17 @@
 
 use std::collections::BTreeSet;
 
-use clio_aggregate::{Context, Decision, ForeignCommand};
+use clio_aggregate::{Context, Decision, ForeignCommand, Timer};
 use serde::{Deserialize, Serialize};
 
+use super::bucket::CLOSE_AFTER_MICROS;
 use super::{MatchingDecision, bucket_key, identity_task_id, mid};
 use crate::export::STREAM_PREFIX;
 use crate::messages::{
     AuthSkipped, CreateTask, DuplicateIgnored, IdentifyAgain, IdentityFound, IdentityNotFound, IdentityRequested,
     ImportPayment, Matched, MatchingCommand as C, MatchingEvent as E, NotMatchable, OfferPayment, PaymentIdentified,
-    PaymentMerged, PaymentTransaction, PaymentUnidentified, RoutedToMatching, SettlementDropped, Streamed, TaskOutcome,
-    TransactionIdentified, TransactionImported, TransactionUnidentified,
+    PaymentMerged, PaymentRetired, PaymentTransaction, PaymentUnidentified, RetirePayment, RoutedToMatching,
+    SettlementDropped, Streamed, TaskOutcome, TransactionIdentified, TransactionImported, TransactionUnidentified,
 };
 use crate::mids::FeedMids;
 use crate::profile::{Kind, Profile, Profiles};
@@ -43,6 +44,11 @@ pub struct PaymentState {
     /// (only while its merchant may stream).
     #[serde(default)]
     pub held: Vec<PaymentTransaction>,
+    /// Past its matching window (when its bucket closes it too): `payment` and `held` are
+    /// dropped, so that the processor holds only what can still match; what stays answers a
+    /// later transaction under its key (a duplicate, a settlement to drop, a refund to stream).
+    #[serde(default)]
+    pub retired: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -96,6 +102,9 @@ impl PaymentState {
     /// Whether a transaction imported now is kept for streaming: its card holder is not yet
     /// known, and its merchant is unknown or streams.
     fn holds(&self) -> bool {
+        if self.retired {
+            return false;
+        }
         let undecided = matches!(self.identity, Identity::Unknown | Identity::Requested(_));
         undecided && (self.identified.is_none() || self.profile().is_some_and(|p| !p.stream.is_empty()))
     }
@@ -175,9 +184,9 @@ impl PaymentState {
             transaction: t.clone(),
             ts: now,
         });
-        let Some(existing) = &self.payment else {
+        if self.payment.is_none() && !self.retired {
             return Decision::with_commands(vec![imported], vec![identify_from_the_top(&key, t, now)]);
-        };
+        }
         let found = match &self.identity {
             Identity::Found(found) => Some(found),
             _ => None,
@@ -190,7 +199,9 @@ impl PaymentState {
         let feed = Feed::parse(&t.feed).unwrap_or(Feed::Refund);
         let mut events = vec![imported];
         let mut commands = Vec::new();
-        match settlement::merge(Some((existing, self.standing())), feed, t) {
+        // A retired payment is done, whatever its transaction was.
+        let existing = self.payment.as_ref().map_or((t, Standing::Done), |p| (p, self.standing()));
+        match settlement::merge(Some(existing), feed, t) {
             Merge::Insert => {}
             Merge::AuthSkipped => events.push(E::AuthSkipped(AuthSkipped {
                 payment_key: key,
@@ -349,6 +360,28 @@ impl PaymentState {
         Decision::with_commands(events, vec![offer])
     }
 
+    /// Its timer: the end of its matching window, counted from its date as its bucket counts.
+    pub fn timer(&self) -> Option<Timer<C>> {
+        let payment = self.payment.as_ref().filter(|_| !self.retired)?;
+        let due = payment.at + CLOSE_AFTER_MICROS;
+        let payment_key = super::payment_key(&payment.settlement_key);
+        Some(Timer { due_micros: due, command: C::RetirePayment(RetirePayment { payment_key, due, ts: due }) })
+    }
+
+    /// Past its window, nothing under this key can match any more: it stops holding its
+    /// transaction (a million old payments would otherwise stay in memory for good).
+    pub fn retire(&self, c: &RetirePayment, context: &Context) -> MatchingDecision {
+        match &self.payment {
+            Some(payment) if !self.retired && payment.at + CLOSE_AFTER_MICROS <= c.due => {
+                Decision::events(vec![E::PaymentRetired(PaymentRetired {
+                    payment_key: c.payment_key.clone(),
+                    ts: context.now_micros,
+                })])
+            }
+            _ => Decision::nothing(),
+        }
+    }
+
     fn offer(&self, key: &str, bucket: &str, payment: &PaymentTransaction, now: i64) -> (String, C) {
         let (first_six, last_four, account) = match &self.identity {
             Identity::Found(found) => {
@@ -378,7 +411,9 @@ impl PaymentState {
                 if self.holds() {
                     self.held.push(t.clone());
                 }
-                self.payment.get_or_insert_with(|| t.clone());
+                if !self.retired {
+                    self.payment.get_or_insert_with(|| t.clone());
+                }
             }
             E::PaymentMerged(e) => self.payment = Some(e.payment.clone()),
             E::TransactionIdentified(e) => {
@@ -404,6 +439,14 @@ impl PaymentState {
                 self.closed = format!("it is not matchable: {}", e.reason);
             }
             E::Matched(e) => self.closed = format!("it is already matched ({})", e.matching_type),
+            E::PaymentRetired(_) => {
+                self.retired = true;
+                self.payment = None;
+                self.held.clear();
+                if self.closed.is_empty() {
+                    self.closed = "its matching window closed".to_string();
+                }
+            }
             _ => {}
         }
     }
