@@ -262,7 +262,7 @@ fn what_can_no_longer_match_is_closed_and_leaves_the_state() {
     assert!(bucket.payments.is_empty() && bucket.rows.is_empty());
     assert!(clio_matching::entity::BucketState::timer(&bucket).is_none());
     let Entity::Payment(payment) = world.state(&key_of(&auth)) else { panic!("a payment") };
-    assert!(payment.retired && payment.payment.is_none(), "the payment entity no longer holds its transaction");
+    assert!(payment.retired() && payment.payment.is_none(), "the payment entity no longer holds its transaction");
     assert!(payment.timer().is_none());
 }
 

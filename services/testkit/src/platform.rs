@@ -99,9 +99,7 @@ impl ClioUp {
     pub async fn new(broker: &OwnBroker) -> Self {
         let database = format!("clio_{}_up", broker.name);
         let server = crate::harness::test_database_url().rsplit_once('/').expect("a database URL").0.to_string();
-        let admin = crate::harness::connect_creating(&format!("{server}/postgres")).await.expect("the server");
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).execute(&admin).await;
-        admin.close().await;
+        drop_database(&format!("{server}/{database}")).await.expect("the test server");
         let (registry_port, http_port) = (free_port(), free_port());
         ClioUp {
             brokers: broker.brokers(),
@@ -155,12 +153,18 @@ impl ClioUp {
 
     /// Drops the database (after the last run stopped).
     pub async fn drop_database(&self) {
-        let (server, database) = self.database_url.rsplit_once('/').expect("a database URL");
-        if let Ok(admin) = crate::harness::connect_creating(&format!("{server}/postgres")).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).execute(&admin).await;
-            admin.close().await;
-        }
+        let _ = drop_database(&self.database_url).await;
     }
+}
+
+/// Drops the database `database_url` names, if it is there.
+async fn drop_database(database_url: &str) -> anyhow::Result<()> {
+    let (server, database) = database_url.rsplit_once('/').expect("a database URL");
+    let admin = crate::harness::connect_creating(&format!("{server}/postgres")).await?;
+    let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).execute(&admin).await;
+    admin.close().await;
+    dropped?;
+    Ok(())
 }
 
 /// SIGTERM, then whether it stopped cleanly within 30 s.

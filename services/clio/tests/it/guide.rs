@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clio_testkit::harness::{TestEnv, test_database_url};
+use clio_testkit::platform::{free_port, stops_cleanly};
 
 /// The guide's shell blocks, joined in order.
 fn guide_script() -> String {
@@ -24,10 +25,6 @@ fn guide_script() -> String {
         }
     }
     script
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("address").port()
 }
 
 #[test]
@@ -100,9 +97,6 @@ async fn the_integrator_guide_works_word_for_word_against_a_running_platform() {
         assert!(stdout.contains(&expected), "expected {expected:?} in the guide's output:\n{stdout}\n{stderr}");
     }
 
-    let _ =
-        tokio::process::Command::new("kill").arg("-TERM").arg(platform.id().expect("pid").to_string()).status().await;
-    let stopped = tokio::time::timeout(Duration::from_secs(30), platform.wait()).await;
-    assert!(stopped.is_ok_and(|s| s.is_ok_and(|s| s.success())), "clio up stops cleanly on SIGTERM");
+    assert!(stops_cleanly(&mut platform).await, "clio up stops cleanly on SIGTERM");
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).execute(&env.pool).await;
 }

@@ -44,11 +44,6 @@ pub struct PaymentState {
     /// (only while its merchant may stream).
     #[serde(default)]
     pub held: Vec<PaymentTransaction>,
-    /// Past its matching window (when its bucket closes it too): `payment` and `held` are
-    /// dropped, so that the processor holds only what can still match; what stays answers a
-    /// later transaction under its key (a duplicate, a settlement to drop, a refund to stream).
-    #[serde(default)]
-    pub retired: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -90,6 +85,13 @@ fn malformed(t: &PaymentTransaction) -> Option<String> {
 }
 
 impl PaymentState {
+    /// Past its matching window (when its bucket closes it too): `payment` and `held` were
+    /// dropped, so that the processor holds only what can still match; what stays answers a
+    /// later transaction under its key (a duplicate, a settlement to drop, a refund to stream).
+    pub fn retired(&self) -> bool {
+        self.payment.is_none() && !self.imported.is_empty()
+    }
+
     fn standing(&self) -> Standing {
         if self.closed.is_empty() { Standing::Pending } else { Standing::Done }
     }
@@ -102,7 +104,7 @@ impl PaymentState {
     /// Whether a transaction imported now is kept for streaming: its card holder is not yet
     /// known, and its merchant is unknown or streams.
     fn holds(&self) -> bool {
-        if self.retired {
+        if self.retired() {
             return false;
         }
         let undecided = matches!(self.identity, Identity::Unknown | Identity::Requested(_));
@@ -184,7 +186,7 @@ impl PaymentState {
             transaction: t.clone(),
             ts: now,
         });
-        if self.payment.is_none() && !self.retired {
+        if self.imported.is_empty() {
             return Decision::with_commands(vec![imported], vec![identify_from_the_top(&key, t, now)]);
         }
         let found = match &self.identity {
@@ -362,7 +364,7 @@ impl PaymentState {
 
     /// Its timer: the end of its matching window, counted from its date as its bucket counts.
     pub fn timer(&self) -> Option<Timer<C>> {
-        let payment = self.payment.as_ref().filter(|_| !self.retired)?;
+        let payment = self.payment.as_ref()?;
         let due = payment.at + CLOSE_AFTER_MICROS;
         let payment_key = super::payment_key(&payment.settlement_key);
         Some(Timer { due_micros: due, command: C::RetirePayment(RetirePayment { payment_key, due, ts: due }) })
@@ -371,15 +373,13 @@ impl PaymentState {
     /// Past its window, nothing under this key can match any more: it stops holding its
     /// transaction (a million old payments would otherwise stay in memory for good).
     pub fn retire(&self, c: &RetirePayment, context: &Context) -> MatchingDecision {
-        match &self.payment {
-            Some(payment) if !self.retired && payment.at + CLOSE_AFTER_MICROS <= c.due => {
-                Decision::events(vec![E::PaymentRetired(PaymentRetired {
-                    payment_key: c.payment_key.clone(),
-                    ts: context.now_micros,
-                })])
-            }
-            _ => Decision::nothing(),
+        if self.timer().is_none_or(|timer| timer.due_micros > c.due) {
+            return Decision::nothing();
         }
+        Decision::events(vec![E::PaymentRetired(PaymentRetired {
+            payment_key: c.payment_key.clone(),
+            ts: context.now_micros,
+        })])
     }
 
     fn offer(&self, key: &str, bucket: &str, payment: &PaymentTransaction, now: i64) -> (String, C) {
@@ -407,13 +407,13 @@ impl PaymentState {
         match event {
             E::TransactionImported(e) => {
                 let t = &e.transaction;
-                self.imported.insert((t.feed.clone(), t.transaction_id.clone()));
+                if self.imported.is_empty() {
+                    self.payment = Some(t.clone());
+                }
                 if self.holds() {
                     self.held.push(t.clone());
                 }
-                if !self.retired {
-                    self.payment.get_or_insert_with(|| t.clone());
-                }
+                self.imported.insert((t.feed.clone(), t.transaction_id.clone()));
             }
             E::PaymentMerged(e) => self.payment = Some(e.payment.clone()),
             E::TransactionIdentified(e) => {
@@ -440,7 +440,6 @@ impl PaymentState {
             }
             E::Matched(e) => self.closed = format!("it is already matched ({})", e.matching_type),
             E::PaymentRetired(_) => {
-                self.retired = true;
                 self.payment = None;
                 self.held.clear();
                 if self.closed.is_empty() {
