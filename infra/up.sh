@@ -15,6 +15,14 @@ server=$(infra/postgres.sh)
 export CLIO_DATABASE_URL="${CLIO_DATABASE_URL:-$server/clio}"
 export CLIO_BROKERS="${CLIO_BROKERS:-127.0.0.1:9092}"
 export CLIO_DEMO="${CLIO_DEMO:-1}"
+# The tracker webhook's secret (the webhook refuses everything without one): made once per
+# checkout for the demo, unless one is set.
+if [ -z "${CLIO_ORDERS_WEBHOOK_SECRET:-}" ]; then
+  mkdir -p .data
+  [ -s .data/orders-webhook-secret ] || od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > .data/orders-webhook-secret
+  CLIO_ORDERS_WEBHOOK_SECRET="$(cat .data/orders-webhook-secret)"
+fi
+export CLIO_ORDERS_WEBHOOK_SECRET
 broker_port=${CLIO_BROKERS##*:}
 
 say "building clio"

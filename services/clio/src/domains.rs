@@ -12,6 +12,7 @@ pub fn plugged() -> Vec<Arc<dyn Domain>> {
         Arc::new(clio_ledger_plug::LedgerPlug::default()),
         Arc::new(clio_retry_plug::RetryPlug::default()),
         Arc::new(clio_matching_plug::MatchingPlug::default()),
+        Arc::new(clio_orders_plug::OrdersPlug::default()),
     ]
 }
 

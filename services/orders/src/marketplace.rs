@@ -76,9 +76,7 @@ impl MarketplaceEvent {
             Some("create") => true,
             Some("update") => false,
             Some("delete") => {
-                return Err(refuse(
-                    "a delete event: accepted and ignored (the marketplace no longer deletes)".into(),
-                ));
+                return Err(refuse("a delete event: accepted and ignored (the marketplace no longer deletes)".into()));
             }
             other => return Err(refuse(format!("unknown event type {other:?}"))),
         };
@@ -93,7 +91,9 @@ impl MarketplaceEvent {
             .and_then(Value::as_str)
             .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
             .map(|at| at.with_timezone(&Utc))
-            .ok_or_else(|| refuse(format!("the timestamp {} is not RFC 3339", object.get("timestamp").unwrap_or(&Value::Null))))?;
+            .ok_or_else(|| {
+                refuse(format!("the timestamp {} is not RFC 3339", object.get("timestamp").unwrap_or(&Value::Null)))
+            })?;
         let project_id = id(&event["project_id"])
             .ok_or_else(|| refuse(format!("project_id {} is not a positive integer", event["project_id"])))?;
         let optional = |name: &str| match object.get(name) {
@@ -103,7 +103,9 @@ impl MarketplaceEvent {
         let item_iid = optional("project_item_id")?;
         let message_id = optional("message_id")?;
         match resource {
-            Resource::ProjectItem if item_iid == 0 => return Err(refuse("a project_item event without project_item_id".into())),
+            Resource::ProjectItem if item_iid == 0 => {
+                return Err(refuse("a project_item event without project_item_id".into()));
+            }
             Resource::Message if message_id == 0 => return Err(refuse("a message event without message_id".into())),
             _ => {}
         }
@@ -191,7 +193,8 @@ mod tests {
         assert!(MarketplaceEvent::parse(&unknown).unwrap_err().reason.contains("invoice"));
         let bad = json!({"timestamp":"2021-05-25T21:07:44Z","type":"create","resource":"project","project_id":"seven"});
         assert!(MarketplaceEvent::parse(&bad).unwrap_err().reason.contains("project_id"));
-        let no_item = json!({"timestamp":"2021-05-25T21:07:44Z","type":"create","resource":"project_item","project_id":7});
+        let no_item =
+            json!({"timestamp":"2021-05-25T21:07:44Z","type":"create","resource":"project_item","project_id":7});
         assert!(MarketplaceEvent::parse(&no_item).unwrap_err().reason.contains("project_item_id"));
     }
 

@@ -62,7 +62,9 @@ pub fn purpose(task_id: &str) -> Option<(i64, Purpose)> {
     let purpose = match kind {
         "issue" => Purpose::Issue { item_iid: parts.next()?.parse().ok()? },
         "comment" => Purpose::Comment { message_id: parts.next()?.parse().ok()? },
-        "mp" => Purpose::Marketplace { kind: parts.next()?.to_string(), source: parts.next().unwrap_or("").to_string() },
+        "mp" => {
+            Purpose::Marketplace { kind: parts.next()?.to_string(), source: parts.next().unwrap_or("").to_string() }
+        }
         _ => return None,
     };
     Some((project_id, purpose))
@@ -100,7 +102,10 @@ mod tests {
     fn a_task_id_says_where_its_outcome_goes_even_when_requeued() {
         assert_eq!(purpose(&poll_task_id(3)), Some((0, Purpose::Poll)));
         assert_eq!(purpose(&issue_task_id(12, 3)), Some((12, Purpose::Issue { item_iid: 3 })));
-        assert_eq!(purpose(&format!("{}-requeued-99", issue_task_id(12, 0))), Some((12, Purpose::Issue { item_iid: 0 })));
+        assert_eq!(
+            purpose(&format!("{}-requeued-99", issue_task_id(12, 0))),
+            Some((12, Purpose::Issue { item_iid: 0 }))
+        );
         assert_eq!(purpose(&comment_task_id(12, 40, "ab12")), Some((12, Purpose::Comment { message_id: 40 })));
         assert_eq!(
             purpose(&marketplace_task_id(12, "status", "10124")),

@@ -35,10 +35,15 @@ pub struct ChangelogItem {
 /// A webhook, read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrackerChange {
-    IssueUpdated { changelog_id: String, items: Vec<ChangelogItem> },
+    IssueUpdated {
+        changelog_id: String,
+        items: Vec<ChangelogItem>,
+    },
     Comment(Comment),
     /// A webhook kind the adapter does not act on.
-    Other { webhook_event: String },
+    Other {
+        webhook_event: String,
+    },
 }
 
 /// A comment created or updated.

@@ -65,7 +65,8 @@ fn the_same_events_delivered_three_times_are_taken_once() {
     assert_eq!(received, 4, "three events at the start, the message once");
     let duplicates = world.events.iter().filter(|e| matches!(e, E::DuplicateIgnored(_))).count();
     assert_eq!(duplicates, 3 + 3 + 3 + 2);
-    let new_tasks: Vec<_> = tasks(&world).into_iter().skip(before).filter(|(_, t, _)| t != "orders_marketplace_events").collect();
+    let new_tasks: Vec<_> =
+        tasks(&world).into_iter().skip(before).filter(|(_, t, _)| t != "orders_marketplace_events").collect();
     assert_eq!(new_tasks.len(), 1, "one comment: {new_tasks:?}");
 }
 
@@ -171,8 +172,13 @@ fn a_mirrored_messages_edit_updates_its_comment() {
     deliver(&mut world, vec![message_created(40, Some(1), 5)]);
     let (task, _) = last_task(&world, "orders_tracker_comment");
     world.send(success(&task, json!({"comment_id": "900"})));
-    let edit = event("update", "message", 6, json!({"message_id": 40, "project_item_id": 1}),
-        json!([{"field": "content", "before": "a", "after": "b"}]));
+    let edit = event(
+        "update",
+        "message",
+        6,
+        json!({"message_id": 40, "project_item_id": 1}),
+        json!([{"field": "content", "before": "a", "after": "b"}]),
+    );
     deliver(&mut world, vec![edit]);
     let comments = tasks_of(&world, "orders_tracker_comment");
     assert_eq!(comments.len(), 2);
@@ -211,8 +217,13 @@ fn archived_unknown_epic_and_already_synced_statuses_send_nothing() {
 #[test]
 fn a_status_the_marketplace_reports_back_is_the_synced_one() {
     let mut world = synced();
-    let update = event("update", "project_item", 9, json!({"project_item_id": 1}),
-        json!([{"field": "status.type", "before": "created", "after": "ready"}]));
+    let update = event(
+        "update",
+        "project_item",
+        9,
+        json!({"project_item_id": 1}),
+        json!([{"field": "status.type", "before": "created", "after": "ready"}]),
+    );
     deliver(&mut world, vec![update]);
     let out = world.send(webhook("10001", status_changed(4, "7", "Ready")));
     assert!(matches!(out.as_slice(), [E::TrackerChangeIgnored(_)]), "{out:?}");
@@ -242,7 +253,10 @@ fn a_tracker_comment_becomes_a_marketplace_message_once() {
     world.send(success(&task, json!({"message_id": 77})));
     let edit = world.send(webhook("10001", comment("comment_updated", "500", "anna", "Ready tomorrow", None)));
     assert_eq!(names(&edit), ["TrackerChangeReceived", "MarketplaceUpdateRequested"]);
-    assert_eq!(last_task(&world, "orders_marketplace_update").1["detail"], json!({"message_id": 77, "content": "Ready tomorrow"}));
+    assert_eq!(
+        last_task(&world, "orders_marketplace_update").1["detail"],
+        json!({"message_id": 77, "content": "Ready tomorrow"})
+    );
 }
 
 #[test]

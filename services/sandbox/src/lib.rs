@@ -13,13 +13,19 @@
 //! - [`merchants`]: loyalty merchants' transaction APIs, where matching exports its matches:
 //!   `POST /merchants/{merchant}/transactions`, failures scripted by `POST
 //!   /merchants/{merchant}/failures`, and `GET /merchants/{merchant}/transactions`.
+//! - [`marketplace`]: a marketplace's OMS API (orders, items, messages, events), under
+//!   `/marketplace`; it calls the OMS's trigger after every event.
+//! - [`tracker`]: an issue tracker's REST API (JIRA's shapes), under `/tracker`; it sends its
+//!   webhooks on comments and transitions.
 //! - [`echo`]: any HTTP endpoint: `/echo/...` answers as its `X-Sandbox-*` headers say
 //!   (status, Retry-After, fail the first N calls of a key), and `GET /echo-calls` lists calls.
 
 pub mod echo;
 pub mod identity;
+pub mod marketplace;
 pub mod merchants;
 pub mod scheme;
+pub mod tracker;
 
 use std::sync::{Arc, Mutex};
 
@@ -33,6 +39,8 @@ pub struct Sandbox {
     pub calls: Arc<Mutex<echo::Calls>>,
     pub lookups: Arc<Mutex<identity::Lookups>>,
     pub merchants: Arc<Mutex<merchants::Merchants>>,
+    pub marketplace: Arc<Mutex<marketplace::Marketplace>>,
+    pub tracker: Arc<Mutex<tracker::Tracker>>,
     pub http: reqwest::Client,
 }
 
@@ -41,6 +49,8 @@ pub fn router(sandbox: Sandbox) -> Router {
     scheme::routes(sandbox.clone())
         .merge(identity::routes(sandbox.clone()))
         .merge(merchants::routes(sandbox.clone()))
+        .merge(marketplace::routes(sandbox.clone()))
+        .merge(tracker::routes(sandbox.clone()))
         .merge(echo::routes(sandbox))
 }
 

@@ -36,7 +36,10 @@ impl FeedState {
             if self.again {
                 return Decision::nothing();
             }
-            return Decision::events(vec![E::PollQueued(PollQueued { poll_id: c.poll_id.clone(), ts: context.now_micros })]);
+            return Decision::events(vec![E::PollQueued(PollQueued {
+                poll_id: c.poll_id.clone(),
+                ts: context.now_micros,
+            })]);
         }
         self.read(&c.poll_id, context, Decision::nothing())
     }

@@ -23,8 +23,8 @@ use crate::config::OrdersConfig;
 use crate::marketplace::{MarketplaceEvent, Resource};
 use crate::messages::{OrdersCommand as C, OrdersEvent as E, *};
 use crate::tasks::{
-    MARKETPLACE_UPDATE, Purpose, TRACKER_COMMENT, TRACKER_ISSUE, comment_task_id, issue_task_id,
-    marketplace_task_id, task,
+    MARKETPLACE_UPDATE, Purpose, TRACKER_COMMENT, TRACKER_ISSUE, comment_task_id, issue_task_id, marketplace_task_id,
+    task,
 };
 use crate::tracker::{Comment, TrackerChange, label};
 
@@ -155,13 +155,20 @@ impl Plan {
         });
         if self.call(&task_id, TRACKER_ISSUE, params, context) {
             let now = self.now;
-            self.emit(E::TrackerIssueRequested(TrackerIssueRequested { project_id, item_iid, task_id, label, ts: now }));
+            self.emit(E::TrackerIssueRequested(TrackerIssueRequested {
+                project_id,
+                item_iid,
+                task_id,
+                label,
+                ts: now,
+            }));
         }
     }
 
     /// The issue a message's comment goes on, if it exists.
     fn issue_of(&self, item_iid: i64) -> Option<String> {
-        let issue = if item_iid == 0 { Some(&self.state.epic) } else { self.state.items.get(&item_iid).map(|i| &i.issue) };
+        let issue =
+            if item_iid == 0 { Some(&self.state.epic) } else { self.state.items.get(&item_iid).map(|i| &i.issue) };
         issue.filter(|issue| issue.linked()).map(|issue| issue.issue_key.clone())
     }
 
@@ -314,8 +321,7 @@ impl ProjectState {
             Resource::Project => plan.ensure_epic(context),
             Resource::ProjectItem => plan.ensure_item_issue(event.item_iid, context),
             Resource::Message => {
-                let comment_requested =
-                    plan.state.messages.get(&event.message_id).is_some_and(|m| m.comment_requested);
+                let comment_requested = plan.state.messages.get(&event.message_id).is_some_and(|m| m.comment_requested);
                 let linked = plan.state.messages.get(&event.message_id).is_some_and(|m| !m.comment_id.is_empty());
                 if !comment_requested {
                     plan.request_comment(event.message_id, "", context);
@@ -349,13 +355,21 @@ impl ProjectState {
             self.items.iter().find(|(_, item)| item.issue.issue_id == c.issue_id).map(|(iid, _)| *iid)
         };
         let Some(item_iid) = item_iid else {
-            plan.ignore_tracker(0, &c.issue_id, "", &webhook, format!("issue {} is not one of project {}'s", c.issue_id, c.project_id));
+            plan.ignore_tracker(
+                0,
+                &c.issue_id,
+                "",
+                &webhook,
+                format!("issue {} is not one of project {}'s", c.issue_id, c.project_id),
+            );
             return plan.done();
         };
         let dedup_key = match &change {
             TrackerChange::IssueUpdated { changelog_id, .. } => format!("changelog:{changelog_id}"),
             TrackerChange::Comment(comment) if comment.created => format!("comment:{}:created", comment.comment_id),
-            TrackerChange::Comment(comment) => format!("comment:{}:updated:{}:{}", comment.comment_id, comment.updated, digest(&comment.body)),
+            TrackerChange::Comment(comment) => {
+                format!("comment:{}:updated:{}:{}", comment.comment_id, comment.updated, digest(&comment.body))
+            }
             TrackerChange::Other { webhook_event } => format!("{webhook_event}:{}", digest(&c.body)),
         };
         if self.seen.contains(&dedup_key) {
@@ -372,11 +386,25 @@ impl ProjectState {
                     match change.field.as_str() {
                         "status" => {
                             acted = true;
-                            plan.status_change(item_iid, &c.issue_id, &dedup_key, &changelog_id, &change.to, &change.to_string, context);
+                            plan.status_change(
+                                item_iid,
+                                &c.issue_id,
+                                &dedup_key,
+                                &changelog_id,
+                                &change.to,
+                                &change.to_string,
+                                context,
+                            );
                         }
                         "CP-VoucherID" if item_iid > 0 => {
                             acted = true;
-                            plan.received(item_iid, &c.issue_id, &dedup_key, "voucher", json!({"voucher_id": change.to_string}));
+                            plan.received(
+                                item_iid,
+                                &c.issue_id,
+                                &dedup_key,
+                                "voucher",
+                                json!({"voucher_id": change.to_string}),
+                            );
                             let detail = json!({"user_secrets": {"voucher_id": change.to_string}});
                             plan.update_marketplace(item_iid, "voucher", &changelog_id, detail, context);
                         }
@@ -384,12 +412,24 @@ impl ProjectState {
                     }
                 }
                 if !acted {
-                    plan.ignore_tracker(item_iid, &c.issue_id, &dedup_key, &webhook, "no status or voucher change".into());
+                    plan.ignore_tracker(
+                        item_iid,
+                        &c.issue_id,
+                        &dedup_key,
+                        &webhook,
+                        "no status or voucher change".into(),
+                    );
                 }
             }
             TrackerChange::Comment(comment) => plan.comment(item_iid, &c.issue_id, &dedup_key, &comment, context),
             TrackerChange::Other { webhook_event } => {
-                plan.ignore_tracker(item_iid, &c.issue_id, &dedup_key, &webhook_event, "a webhook kind the adapter does not act on".into());
+                plan.ignore_tracker(
+                    item_iid,
+                    &c.issue_id,
+                    &dedup_key,
+                    &webhook_event,
+                    "a webhook kind the adapter does not act on".into(),
+                );
             }
         }
         plan.done()
@@ -503,7 +543,9 @@ impl ProjectState {
                         }
                     }
                     "message" => {
-                        self.messages.entry(e.message_id).or_insert_with(|| Message { item_iid: e.item_iid, ..Message::default() });
+                        self.messages
+                            .entry(e.message_id)
+                            .or_insert_with(|| Message { item_iid: e.item_iid, ..Message::default() });
                         if e.item_iid > 0 {
                             self.items.entry(e.item_iid).or_default();
                         }
@@ -511,10 +553,8 @@ impl ProjectState {
                     _ => {}
                 }
             }
-            E::MarketplaceEventIgnored(e) => {
-                if !e.dedup_key.is_empty() {
-                    self.seen.insert(e.dedup_key.clone());
-                }
+            E::MarketplaceEventIgnored(e) if !e.dedup_key.is_empty() => {
+                self.seen.insert(e.dedup_key.clone());
             }
             E::MarketplaceEventParked(e) => self.parked.push((e.dedup_key.clone(), e.event.clone())),
             E::TrackerIssueRequested(e) => {
@@ -538,10 +578,8 @@ impl ProjectState {
             E::TrackerChangeReceived(e) => {
                 self.seen.insert(e.dedup_key.clone());
             }
-            E::TrackerChangeIgnored(e) => {
-                if !e.dedup_key.is_empty() {
-                    self.seen.insert(e.dedup_key.clone());
-                }
+            E::TrackerChangeIgnored(e) if !e.dedup_key.is_empty() => {
+                self.seen.insert(e.dedup_key.clone());
             }
             E::MarketplaceUpdateRequested(e) => {
                 self.updating.insert(e.task_id.clone(), e.item_iid);
@@ -550,7 +588,10 @@ impl ProjectState {
             E::MarketplaceUpdateDone(e) => {
                 if e.kind == "message" && e.message_id > 0 {
                     self.sent_comments.entry(e.source_id.clone()).or_default().message_id = e.message_id;
-                    self.messages.insert(e.message_id, Message { from_tracker: true, item_iid: e.item_iid, ..Message::default() });
+                    self.messages.insert(
+                        e.message_id,
+                        Message { from_tracker: true, item_iid: e.item_iid, ..Message::default() },
+                    );
                 }
                 self.end_post(&e.task_id);
             }
@@ -567,7 +608,8 @@ impl ProjectState {
             }
             "message" => {
                 self.posting.insert(e.task_id.clone());
-                self.sent_comments.insert(e.source_id.clone(), SentComment { task_id: e.task_id.clone(), message_id: 0 });
+                self.sent_comments
+                    .insert(e.source_id.clone(), SentComment { task_id: e.task_id.clone(), message_id: 0 });
             }
             _ => {}
         }
@@ -616,13 +658,20 @@ impl Plan {
             return;
         }
         let Some(status) = OrdersConfig::builtin().marketplace_status(to) else {
-            let reason = format!("tracker status {to} ({to_name}) maps to no marketplace status (archived or not configured)");
+            let reason =
+                format!("tracker status {to} ({to_name}) maps to no marketplace status (archived or not configured)");
             self.ignore_tracker(item_iid, issue_id, dedup_key, event, reason);
             return;
         };
         let synced = self.state.items.get(&item_iid).map(|item| item.synced_status.clone()).unwrap_or_default();
         if synced == status {
-            self.ignore_tracker(item_iid, issue_id, dedup_key, event, format!("{status} is already the marketplace's status"));
+            self.ignore_tracker(
+                item_iid,
+                issue_id,
+                dedup_key,
+                event,
+                format!("{status} is already the marketplace's status"),
+            );
             return;
         }
         self.received(item_iid, issue_id, dedup_key, "status", json!({"status_id": to, "status": status}));
@@ -646,7 +695,13 @@ impl Plan {
             return;
         }
         let sent = self.state.sent_comments.get(&comment.comment_id).cloned();
-        self.received(item_iid, issue_id, dedup_key, event, json!({"comment_id": comment.comment_id, "body": comment.body}));
+        self.received(
+            item_iid,
+            issue_id,
+            dedup_key,
+            event,
+            json!({"comment_id": comment.comment_id, "body": comment.body}),
+        );
         match sent {
             None => {
                 let mut detail = json!({

@@ -122,17 +122,17 @@ pub fn link_issues(world: &mut World<Orders>) -> Vec<OrdersEvent> {
                 _ => None,
             })
             .collect();
-        let open: Vec<(String, Value)> = tasks_of(world, "orders_tracker_issue")
-            .into_iter()
-            .filter(|(id, _)| !linked.contains(id))
-            .collect();
+        let open: Vec<(String, Value)> =
+            tasks_of(world, "orders_tracker_issue").into_iter().filter(|(id, _)| !linked.contains(id)).collect();
         if open.is_empty() {
             return out;
         }
         for (task_id, params) in open {
             let iid = params["item_iid"].as_i64().unwrap_or(0);
             let key = format!("EOSC-{}", 100 + iid);
-            out.extend(world.send(success(&task_id, json!({"issue_id": format!("{}", 10_000 + iid), "issue_key": key}))));
+            out.extend(
+                world.send(success(&task_id, json!({"issue_id": format!("{}", 10_000 + iid), "issue_key": key}))),
+            );
         }
     }
 }

@@ -92,6 +92,27 @@ pub struct RetryUpSettings {
         default_value = "http://127.0.0.1:8090/merchants/{merchant}/transactions"
     )]
     pub retry_merchant_url: String,
+    /// The marketplace the orders domain reads and updates (its OMS API under
+    /// `{url}/api/v1/oms/{oms id}`); the default is the sandbox's.
+    #[arg(long, env = "CLIO_RETRY_MARKETPLACE_URL", default_value = "http://127.0.0.1:8090/marketplace")]
+    pub retry_marketplace_url: String,
+    /// The OMS's id in the marketplace.
+    #[arg(long, env = "CLIO_RETRY_OMS_ID", default_value = "1")]
+    pub retry_oms_id: String,
+    /// The OMS's marketplace token (sent as X-User-Token).
+    #[arg(long, env = "CLIO_RETRY_MARKETPLACE_TOKEN", default_value = "sandbox-token", hide_default_value = true)]
+    pub retry_marketplace_token: String,
+    /// The issue tracker the orders domain mirrors orders in (its REST API under
+    /// `{url}/rest/api/2`); the default is the sandbox's.
+    #[arg(long, env = "CLIO_RETRY_TRACKER_URL", default_value = "http://127.0.0.1:8090/tracker")]
+    pub retry_tracker_url: String,
+    /// The adapter's tracker user (services/orders/orders.toml names the same, so its own
+    /// comments are never sent back).
+    #[arg(long, env = "CLIO_RETRY_TRACKER_USER", default_value = "clio")]
+    pub retry_tracker_user: String,
+    /// The adapter's tracker API token.
+    #[arg(long, env = "CLIO_RETRY_TRACKER_TOKEN", default_value = "sandbox-token", hide_default_value = true)]
+    pub retry_tracker_token: String,
     /// The gateway's address as the outside world reaches it, for callback URLs.
     #[arg(long, env = "CLIO_RETRY_CALLBACK_BASE", default_value = "http://127.0.0.1:8080")]
     pub retry_callback_base: String,
@@ -103,4 +124,18 @@ pub struct RetrySeedSettings {
     /// Where the sandbox is, for the demo's HTTP task.
     #[arg(long, env = "CLIO_RETRY_SANDBOX_URL", default_value = "http://127.0.0.1:8090")]
     pub retry_sandbox_url: String,
+}
+
+impl RetryUpSettings {
+    /// The marketplace and the tracker the orders handlers call.
+    pub fn orders_peers(&self) -> crate::orders_handlers::OrdersPeers {
+        crate::orders_handlers::OrdersPeers {
+            marketplace_url: self.retry_marketplace_url.clone(),
+            oms_id: self.retry_oms_id.clone(),
+            marketplace_token: self.retry_marketplace_token.clone(),
+            tracker_url: self.retry_tracker_url.clone(),
+            tracker_user: self.retry_tracker_user.clone(),
+            tracker_token: self.retry_tracker_token.clone(),
+        }
+    }
 }

@@ -80,6 +80,8 @@ pub struct Handlers {
     pub merchant_url: String,
     /// The identity service's base URL; empty: none (identity runs fail, and say so).
     pub identity_url: String,
+    /// The marketplace and the tracker the orders domain calls.
+    pub orders: crate::orders_handlers::OrdersPeers,
 }
 
 impl Handlers {
@@ -89,7 +91,13 @@ impl Handlers {
             scheme_url: scheme_url.to_string(),
             merchant_url: String::new(),
             identity_url: String::new(),
+            orders: crate::orders_handlers::OrdersPeers::default(),
         }
+    }
+
+    /// The same handlers, calling the marketplace and the tracker at `orders`.
+    pub fn with_orders(self, orders: crate::orders_handlers::OrdersPeers) -> Self {
+        Self { orders, ..self }
     }
 
     /// The same handlers, with the identity service at `identity_url`.
@@ -108,6 +116,7 @@ impl Handlers {
             "midas_join" => self.midas_join(run).await,
             "matching_identity" => self.matching_identity(run).await,
             "matching_export" => self.matching_export(run).await,
+            handler if handler.starts_with("orders_") => self.orders.perform(&self.client, run).await,
             other => Outcome::failed(ErrorClass::Unknown, format!("no handler called {other:?} in this worker")),
         }
     }

@@ -6,6 +6,7 @@
 //! - [`plug`]: [`RetryPlug`], the retry domain's [`clio_plug::Domain`].
 //! - [`worker`]: performs the runs the processor starts and reports their outcomes.
 //! - [`handlers`]: what a run does: an HTTP call, Midas's join against a loyalty scheme.
+//! - [`orders_handlers`]: the orders domain's calls to a marketplace and an issue tracker.
 //! - [`routes`]: tasks for operators, callbacks and the join intake over HTTP.
 //! - [`cli`]: `clio retry list|show|cancel|requeue|purge`, and its settings of `clio up`.
 //! - [`client`]: producing retry commands.
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod handlers;
+pub mod orders_handlers;
 pub mod plug;
 pub mod routes;
 pub mod worker;

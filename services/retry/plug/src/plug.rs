@@ -100,17 +100,20 @@ impl Domain for RetryPlug {
         let config = self.worker_config(settings.retry_concurrency, &settings.retry_callback_base);
         let handlers = Handlers::new(&settings.retry_scheme_url)
             .with_identity(&settings.retry_identity_url)
-            .with_merchants(&settings.retry_merchant_url);
+            .with_merchants(&settings.retry_merchant_url)
+            .with_orders(settings.orders_peers());
         let (plug, demo_plug, demo_resources) = (self.clone(), self.clone(), resources.clone());
         let resources = resources.clone();
         let mut workers = vec![Worker {
             name: "retry worker".into(),
             summary: format!(
-                "{} runs at once; loyalty schemes at {}; identity service at {}; merchants at {}",
+                "{} runs at once; loyalty schemes at {}; identity service at {}; merchants at {}; marketplace at {}; tracker at {}",
                 settings.retry_concurrency,
                 settings.retry_scheme_url,
                 settings.retry_identity_url,
-                settings.retry_merchant_url
+                settings.retry_merchant_url,
+                settings.retry_marketplace_url,
+                settings.retry_tracker_url
             ),
             start: Box::new(move || {
                 let (plug, resources, config, handlers) =

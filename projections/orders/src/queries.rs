@@ -1,0 +1,13 @@
+//! The statements that read the orders tables, for its routes; each is `queries/<name>.sql`,
+//! beside the migrations that define the tables.
+
+use clio_projection::include_query;
+use clio_projection::query::Query;
+
+pub const ORDERS_PAGE: Query = include_query!("orders_page");
+pub const ORDER: Query = include_query!("order");
+pub const SYNC_FAILURES_PAGE: Query = include_query!("sync_failures_page");
+pub const PROJECT_OF_ISSUE: Query = include_query!("project_of_issue");
+
+/// Every query, for the test that prepares each against a migrated schema.
+pub const ALL: &[Query] = &[ORDERS_PAGE, ORDER, SYNC_FAILURES_PAGE, PROJECT_OF_ISSUE];

@@ -1,0 +1,463 @@
+//! A marketplace's OMS API (the EOSC Marketplace's `api/v1/oms`), where the orders domain reads
+//! events and writes statuses and messages, under `/marketplace`. As the real one: events have
+//! no id, their timestamps are serialised to the second and read strictly after
+//! `from_timestamp`; a PATCH takes 7 status types (not `created`); a message is written as
+//! provider or mediator only; a `user_direct` message's content reads as `<OBFUSCATED>`; after
+//! every event it calls the OMS's trigger URL (set with `PATCH /api/v1/oms/{oms}`).
+//!
+//! The customer's side, for tests and the demo: `POST /marketplace/orders` places an order
+//! (`{owner: {name, email}, name, items: [{service, offer, ...}]}`), `POST
+//! /marketplace/projects/{id}/messages` writes as the customer. `POST /marketplace/failures`
+//! (`{count, status, retry_after}`) fails the next OMS calls; `POST /marketplace/repeat`
+//! (`{times}`) lists every event that many times; `GET /marketplace/received` says what the OMS
+//! wrote, and how many calls it made.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Sandbox;
+
+const STATUS_TYPES: &[&str] =
+    &["registered", "in_progress", "waiting_for_response", "ready", "approved", "rejected", "closed"];
+
+#[derive(Debug, Default)]
+pub struct Marketplace {
+    pub projects: BTreeMap<i64, Value>,
+    pub items: BTreeMap<(i64, i64), Value>,
+    pub messages: BTreeMap<i64, Value>,
+    /// Every event, in order, with its precise time.
+    pub events: Vec<(DateTime<Utc>, Value)>,
+    pub trigger_url: String,
+    /// The next `count` OMS calls fail with `status`.
+    pub failures: Option<Failures>,
+    /// Each event listed this many times (at-least-once delivery, exaggerated).
+    pub repeat: u32,
+    /// What the OMS wrote: `{method, path, body}`.
+    pub received: Vec<Value>,
+    pub calls: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Failures {
+    pub count: u32,
+    #[serde(default = "server_error")]
+    pub status: u16,
+    #[serde(default)]
+    pub retry_after: Option<u32>,
+}
+
+fn server_error() -> u16 {
+    503
+}
+
+pub fn routes(sandbox: Sandbox) -> Router {
+    let oms = "/marketplace/api/v1/oms/{oms}";
+    Router::new()
+        .route(oms, patch(configure))
+        .route(&format!("{oms}/events"), get(events))
+        .route(&format!("{oms}/projects/{{project}}"), get(project))
+        .route(&format!("{oms}/projects/{{project}}/project_items/{{iid}}"), get(item).patch(update_item))
+        .route(&format!("{oms}/messages"), get(messages).post(write_message))
+        .route(&format!("{oms}/messages/{{id}}"), get(message).patch(edit_message))
+        .route("/marketplace/orders", post(place_order))
+        .route("/marketplace/projects/{project}/messages", post(customer_message))
+        .route("/marketplace/failures", post(script))
+        .route("/marketplace/repeat", post(repeat))
+        .route("/marketplace/received", get(received))
+        .with_state(sandbox)
+}
+
+fn lock(sandbox: &Sandbox) -> std::sync::MutexGuard<'_, Marketplace> {
+    sandbox.marketplace.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn problem(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Counts the call; a scripted failure or a missing token answers instead.
+fn gate(market: &mut Marketplace, headers: &HeaderMap) -> Option<Response> {
+    market.calls += 1;
+    if headers.get("x-user-token").is_none_or(|token| token.is_empty()) {
+        return Some(problem(StatusCode::UNAUTHORIZED, "X-User-Token is required"));
+    }
+    let failures = market.failures.as_mut().filter(|failures| failures.count > 0)?;
+    failures.count -= 1;
+    let status = StatusCode::from_u16(failures.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = problem(status, "scripted failure");
+    if let Some(seconds) = failures.retry_after
+        && let Ok(value) = seconds.to_string().parse()
+    {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+    }
+    Some(response)
+}
+
+impl Marketplace {
+    /// Records an event and returns the trigger to call.
+    fn event(&mut self, kind: &str, resource: &str, ids: Value, changes: Option<Value>) -> String {
+        let at = Utc::now();
+        let mut event = json!({
+            "timestamp": at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "type": kind,
+            "resource": resource,
+        });
+        if let Some(ids) = ids.as_object() {
+            for (name, value) in ids {
+                event[name] = value.clone();
+            }
+        }
+        if let Some(changes) = changes {
+            event["changes"] = changes;
+        }
+        self.events.push((at, event));
+        self.trigger_url.clone()
+    }
+}
+
+/// Calls the OMS's trigger, as the marketplace's job does after an event commits.
+fn call_trigger(sandbox: &Sandbox, url: String) {
+    if url.is_empty() {
+        return;
+    }
+    let http = sandbox.http.clone();
+    tokio::spawn(async move {
+        if let Err(error) = http.post(&url).timeout(std::time::Duration::from_secs(10)).send().await {
+            tracing::debug!(%error, "the marketplace's trigger call failed");
+        }
+    });
+}
+
+async fn configure(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> Response {
+    let mut market = lock(&sandbox);
+    market.trigger_url = body["trigger"]["url"].as_str().unwrap_or_default().to_string();
+    Json(json!({ "trigger": { "url": market.trigger_url, "method": "post" } })).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct EventsQuery {
+    from_timestamp: String,
+    limit: Option<usize>,
+}
+
+async fn events(State(sandbox): State<Sandbox>, headers: HeaderMap, Query(query): Query<EventsQuery>) -> Response {
+    let mut market = lock(&sandbox);
+    if let Some(refused) = gate(&mut market, &headers) {
+        return refused;
+    }
+    let Ok(from) = DateTime::parse_from_rfc3339(&query.from_timestamp) else {
+        return problem(StatusCode::BAD_REQUEST, "from_timestamp must be ISO 8601");
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let times = market.repeat.max(1) as usize;
+    let events: Vec<Value> = market
+        .events
+        .iter()
+        .filter(|(at, _)| *at > from)
+        .flat_map(|(_, event)| std::iter::repeat_n(event.clone(), times))
+        .take(limit)
+        .collect();
+    Json(json!({ "events": events })).into_response()
+}
+
+async fn project(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Path((_, project)): Path<(String, i64)>,
+) -> Response {
+    let mut market = lock(&sandbox);
+    if let Some(refused) = gate(&mut market, &headers) {
+        return refused;
+    }
+    match market.projects.get(&project) {
+        Some(found) => Json(found.clone()).into_response(),
+        None => problem(StatusCode::NOT_FOUND, format!("no project {project}")),
+    }
+}
+
+async fn item(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Path((_, project, iid)): Path<(String, i64, i64)>,
+) -> Response {
+    let mut market = lock(&sandbox);
+    if let Some(refused) = gate(&mut market, &headers) {
+        return refused;
+    }
+    match market.items.get(&(project, iid)) {
+        Some(found) => {
+            let mut found = found.clone();
+            if found["user_secrets"].is_object() {
+                found["user_secrets"] = json!("<OBFUSCATED>");
+            }
+            Json(found).into_response()
+        }
+        None => problem(StatusCode::NOT_FOUND, format!("no item {iid} in project {project}")),
+    }
+}
+
+async fn update_item(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Path((_, project, iid)): Path<(String, i64, i64)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let trigger = {
+        let mut market = lock(&sandbox);
+        if let Some(refused) = gate(&mut market, &headers) {
+            return refused;
+        }
+        if let Some(status_type) = body["status"]["type"].as_str()
+            && !STATUS_TYPES.contains(&status_type)
+        {
+            return problem(StatusCode::BAD_REQUEST, format!("status.type {status_type:?} is not one a PATCH takes"));
+        }
+        let path = format!("projects/{project}/project_items/{iid}");
+        market.received.push(json!({ "method": "PATCH", "path": path, "body": body }));
+        let Some(item) = market.items.get_mut(&(project, iid)) else {
+            return problem(StatusCode::NOT_FOUND, format!("no item {iid} in project {project}"));
+        };
+        let mut changes = Vec::new();
+        if body["status"].is_object() {
+            let before = item["status"].clone();
+            item["status"] = body["status"].clone();
+            changes.push(json!({"field": "status.value", "before": before["value"], "after": body["status"]["value"]}));
+            changes.push(json!({"field": "status.type", "before": before["type"], "after": body["status"]["type"]}));
+        }
+        if let Some(secrets) = body["user_secrets"].as_object() {
+            for (name, value) in secrets {
+                item["user_secrets"][name] = value.clone();
+                changes.push(
+                    json!({"field": format!("user_secrets.{name}"), "before": "<OBFUSCATED>", "after": "<OBFUSCATED>"}),
+                );
+            }
+        }
+        let answer = item.clone();
+        let trigger = market.event(
+            "update",
+            "project_item",
+            json!({"project_id": project, "project_item_id": iid}),
+            Some(json!(changes)),
+        );
+        (trigger, answer)
+    };
+    call_trigger(&sandbox, trigger.0);
+    Json(trigger.1).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct MessagesQuery {
+    project_id: i64,
+    project_item_id: Option<i64>,
+}
+
+fn readable(message: &Value) -> Value {
+    let mut message = message.clone();
+    if message["scope"] == "user_direct" {
+        message["content"] = json!("<OBFUSCATED>");
+    }
+    // GET answers carry neither parent id (the seed's parser required them).
+    if let Some(object) = message.as_object_mut() {
+        object.remove("project_id");
+        object.remove("project_item_id");
+    }
+    message
+}
+
+async fn messages(State(sandbox): State<Sandbox>, headers: HeaderMap, Query(query): Query<MessagesQuery>) -> Response {
+    let mut market = lock(&sandbox);
+    if let Some(refused) = gate(&mut market, &headers) {
+        return refused;
+    }
+    let listed: Vec<Value> = market
+        .messages
+        .values()
+        .filter(|m| m["project_id"] == query.project_id && m["project_item_id"].as_i64() == query.project_item_id)
+        .map(readable)
+        .collect();
+    Json(json!({ "messages": listed })).into_response()
+}
+
+async fn message(State(sandbox): State<Sandbox>, headers: HeaderMap, Path((_, id)): Path<(String, i64)>) -> Response {
+    let mut market = lock(&sandbox);
+    if let Some(refused) = gate(&mut market, &headers) {
+        return refused;
+    }
+    match market.messages.get(&id) {
+        Some(found) => Json(readable(found)).into_response(),
+        None => problem(StatusCode::NOT_FOUND, format!("no message {id}")),
+    }
+}
+
+/// Stores a message and its create event; the trigger to call and the message.
+fn store_message(market: &mut Marketplace, mut message: Value) -> (String, Value) {
+    let id = market.messages.keys().next_back().copied().unwrap_or(0) + 1;
+    message["id"] = json!(id);
+    message["created_at"] = json!(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
+    let mut ids = json!({"project_id": message["project_id"], "message_id": id});
+    if message["project_item_id"].is_i64() {
+        ids["project_item_id"] = message["project_item_id"].clone();
+    }
+    market.messages.insert(id, message.clone());
+    (market.event("create", "message", ids, None), message)
+}
+
+async fn write_message(State(sandbox): State<Sandbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let (trigger, message) = {
+        let mut market = lock(&sandbox);
+        if let Some(refused) = gate(&mut market, &headers) {
+            return refused;
+        }
+        market.received.push(json!({ "method": "POST", "path": "messages", "body": body }));
+        let role = body["author"]["role"].as_str().unwrap_or_default();
+        if !["provider", "mediator"].contains(&role) {
+            return problem(StatusCode::BAD_REQUEST, "author.role must be provider or mediator");
+        }
+        if body["author"]["email"].as_str().is_none() || body["content"].as_str().is_none() {
+            return problem(StatusCode::BAD_REQUEST, "author.email and content are required");
+        }
+        let Some(project) = body["project_id"].as_i64().filter(|p| market.projects.contains_key(p)) else {
+            return problem(StatusCode::NOT_FOUND, "no such project");
+        };
+        let mut message = json!({
+            "project_id": project,
+            "author": body["author"],
+            "content": body["content"],
+            "scope": body["scope"].as_str().unwrap_or("public"),
+        });
+        if let Some(iid) = body["project_item_id"].as_i64() {
+            message["project_item_id"] = json!(iid);
+        }
+        store_message(&mut market, message)
+    };
+    call_trigger(&sandbox, trigger);
+    (StatusCode::CREATED, Json(message)).into_response()
+}
+
+async fn edit_message(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Path((_, id)): Path<(String, i64)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let (trigger, message) = {
+        let mut market = lock(&sandbox);
+        if let Some(refused) = gate(&mut market, &headers) {
+            return refused;
+        }
+        market.received.push(json!({ "method": "PATCH", "path": format!("messages/{id}"), "body": body }));
+        let Some(message) = market.messages.get_mut(&id) else {
+            return problem(StatusCode::NOT_FOUND, format!("no message {id}"));
+        };
+        let before = message["content"].clone();
+        message["content"] = body["content"].clone();
+        let (message, mut ids) = (message.clone(), json!({"project_id": message["project_id"], "message_id": id}));
+        if message["project_item_id"].is_i64() {
+            ids["project_item_id"] = message["project_item_id"].clone();
+        }
+        let changes = json!([{"field": "content", "before": before, "after": body["content"]}]);
+        (market.event("update", "message", ids, Some(changes)), message)
+    };
+    call_trigger(&sandbox, trigger);
+    Json(message).into_response()
+}
+
+async fn place_order(State(sandbox): State<Sandbox>, Json(order): Json<Value>) -> Response {
+    let mut triggers = Vec::new();
+    let project_id = {
+        let mut market = lock(&sandbox);
+        let project_id = market.projects.keys().next_back().copied().unwrap_or(0) + 1;
+        let items = order["items"].as_array().cloned().unwrap_or_default();
+        let project = json!({
+            "id": project_id,
+            "owner": order["owner"],
+            "project_items": (1..=items.len()).collect::<Vec<_>>(),
+            "attributes": {
+                "name": order["name"],
+                "customer_typology": order["customer_typology"].as_str().unwrap_or("single_user"),
+                "organization": order["organization"],
+                "scientific_domains": order["scientific_domains"],
+                "country": order["country"],
+                "collaboration_countries": [],
+                "user_group_name": order["user_group_name"],
+            },
+        });
+        market.projects.insert(project_id, project);
+        triggers.push(market.event("create", "project", json!({"project_id": project_id}), None));
+        for (n, attributes) in items.into_iter().enumerate() {
+            let iid = n as i64 + 1;
+            let item = json!({
+                "id": iid,
+                "project_id": project_id,
+                "status": {"value": "created", "type": "created"},
+                "attributes": attributes,
+                "oms_params": {"order_target": "provider@sandbox.example"},
+                "user_secrets": {},
+            });
+            market.items.insert((project_id, iid), item);
+            triggers.push(market.event(
+                "create",
+                "project_item",
+                json!({"project_id": project_id, "project_item_id": iid}),
+                None,
+            ));
+        }
+        project_id
+    };
+    for trigger in triggers {
+        call_trigger(&sandbox, trigger);
+    }
+    (StatusCode::CREATED, Json(json!({ "project_id": project_id }))).into_response()
+}
+
+async fn customer_message(
+    State(sandbox): State<Sandbox>,
+    Path(project): Path<i64>,
+    Json(body): Json<Value>,
+) -> Response {
+    let (trigger, message) = {
+        let mut market = lock(&sandbox);
+        let Some(owner) = market.projects.get(&project).map(|p| p["owner"].clone()) else {
+            return problem(StatusCode::NOT_FOUND, format!("no project {project}"));
+        };
+        let mut message = json!({
+            "project_id": project,
+            "author": {"email": owner["email"], "name": owner["name"], "role": "user"},
+            "content": body["content"],
+            "scope": body["scope"].as_str().unwrap_or("public"),
+        });
+        if let Some(iid) = body["project_item_id"].as_i64() {
+            message["project_item_id"] = json!(iid);
+        }
+        store_message(&mut market, message)
+    };
+    call_trigger(&sandbox, trigger);
+    (StatusCode::CREATED, Json(message)).into_response()
+}
+
+async fn script(State(sandbox): State<Sandbox>, Json(failures): Json<Failures>) -> StatusCode {
+    lock(&sandbox).failures = Some(failures);
+    StatusCode::NO_CONTENT
+}
+
+async fn repeat(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> StatusCode {
+    lock(&sandbox).repeat = body["times"].as_u64().unwrap_or(1) as u32;
+    StatusCode::NO_CONTENT
+}
+
+async fn received(State(sandbox): State<Sandbox>) -> Json<Value> {
+    let market = lock(&sandbox);
+    let items: Vec<Value> = market.items.values().cloned().collect();
+    let messages: Vec<Value> = market.messages.values().cloned().collect();
+    Json(
+        json!({ "received": market.received, "calls": market.calls, "items": items, "messages": messages, "events": market.events.len() }),
+    )
+}
