@@ -3,6 +3,7 @@
 //! configured is left out; select fields take `{"id": option}`, the project `{"key": ...}` (the
 //! seed sent bare strings for both, which the tracker refuses).
 
+use crate::tracker::text;
 use serde_json::{Map, Value, json};
 
 use crate::config::OrdersConfig;
@@ -99,14 +100,6 @@ fn base(config: &OrdersConfig, issue_type_id: &str, summary: String, label: &str
 fn set_field(config: &OrdersConfig, fields: &mut Map<String, Value>, name: &str, value: Value) {
     if let Some(id) = config.field(name) {
         fields.insert(id.to_string(), value);
-    }
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Number(number) => number.to_string(),
-        _ => String::new(),
     }
 }
 

@@ -121,8 +121,8 @@ impl TrackerChange {
     }
 }
 
-/// A JSON string or number as text ("" for anything else).
-fn text(value: &Value) -> String {
+/// A JSON string or number as text ("" for anything else): ids come as either.
+pub fn text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Number(number) => number.to_string(),

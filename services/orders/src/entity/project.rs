@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::tracker::text;
 use clio_aggregate::{Context, Decision};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -728,14 +729,6 @@ impl Plan {
                 self.ignore_tracker(item_iid, issue_id, "", event, reason);
             }
         }
-    }
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Number(number) => number.to_string(),
-        _ => String::new(),
     }
 }
 

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use clio_orders::config::OrdersConfig;
 use clio_orders::fields::{epic_fields, item_fields};
+use clio_orders::tracker::text;
 use clio_retry::classify::{ErrorClass, classify_http};
 use serde_json::{Value, json};
 
@@ -277,12 +278,4 @@ fn query(path: &str, pairs: &[(&str, &str)]) -> String {
     let mut encoded = form_urlencoded::Serializer::new(String::new());
     encoded.extend_pairs(pairs);
     format!("{path}?{}", encoded.finish())
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Number(number) => number.to_string(),
-        _ => String::new(),
-    }
 }
