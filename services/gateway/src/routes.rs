@@ -49,6 +49,17 @@ pub fn page_body(items: Value, limit: i64, key: &str) -> Value {
     json!({"items": items, "next": next})
 }
 
+/// The page size a listing was asked for (`limit`, 100 when not given), or a 400 naming the
+/// parameter when it is outside `1..=max`.
+pub fn page_limit(limit: Option<i64>, max: i64) -> Result<i64, crate::problem::Problem> {
+    let limit = limit.unwrap_or(100);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(crate::problem::Problem::bad_parameter("limit", format!("limit {limit} is outside 1..={max}")))
+    }
+}
+
 /// The OpenAPI response of one page of `what`: `{items, next}`, where `next` is the `after` of
 /// the following page.
 pub fn page(what: &str) -> Value {

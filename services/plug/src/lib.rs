@@ -27,6 +27,11 @@ pub use home::Home;
 pub use progress::progress_bar;
 pub use send::send_command;
 
+/// Microseconds since the epoch, now: the `ts` of a command a route or tool sends.
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
 /// Who runs a `clio <tool> ...` command, for the audit: the user, and the tool.
 pub fn cli_operator(tool: &str) -> String {
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "someone".into());

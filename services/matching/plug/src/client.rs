@@ -55,7 +55,4 @@ impl MatchingClient {
     }
 }
 
-/// Microseconds since the epoch, now.
-pub fn now_micros() -> i64 {
-    chrono::Utc::now().timestamp_micros()
-}
+pub use clio_plug::now_micros;

@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clio_gateway::problem::{ApiQuery, Problem};
-use clio_gateway::routes::{Routes, page as page_schema, page_body, refusal};
+use clio_gateway::routes::{Routes, page as page_schema, page_body, page_limit, refusal};
 use clio_orders::messages::{OrdersCommand, PollMarketplace, ReceiveTrackerChange};
 use clio_orders::tracker::labelled;
 use clio_orders_projection::queries;
@@ -28,6 +28,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 use sqlx::PgPool;
+
+use clio_plug::now_micros;
 
 use crate::OrdersClient;
 
@@ -56,10 +58,6 @@ pub fn routes(pool: PgPool, schema: &str, client: OrdersClient, webhook_secret: 
 fn unavailable(error: impl std::fmt::Display) -> Response {
     tracing::warn!(%error, "orders route");
     Problem::new(StatusCode::SERVICE_UNAVAILABLE, format!("the orders domain is unavailable: {error}")).into_response()
-}
-
-fn now_micros() -> i64 {
-    chrono::Utc::now().timestamp_micros()
 }
 
 impl Api {
@@ -141,17 +139,8 @@ struct PageQuery {
     limit: Option<i64>,
 }
 
-fn limit(limit: Option<i64>) -> Result<i64, Problem> {
-    let limit = limit.unwrap_or(100);
-    if (1..=MAX_LIMIT).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(Problem::bad_parameter("limit", format!("limit {limit} is outside 1..={MAX_LIMIT}")))
-    }
-}
-
 async fn orders(State(api): State<Api>, ApiQuery(query): ApiQuery<PageQuery>) -> Response {
-    let limit = match limit(query.limit) {
+    let limit = match page_limit(query.limit, MAX_LIMIT) {
         Ok(limit) => limit,
         Err(refused) => return refused.into_response(),
     };
@@ -190,7 +179,7 @@ struct FailuresQuery {
 }
 
 async fn sync_failures(State(api): State<Api>, ApiQuery(query): ApiQuery<FailuresQuery>) -> Response {
-    let limit = match limit(query.limit) {
+    let limit = match page_limit(query.limit, MAX_LIMIT) {
         Ok(limit) => limit,
         Err(refused) => return refused.into_response(),
     };

@@ -20,7 +20,4 @@ impl RetryClient {
     }
 }
 
-/// Microseconds since the epoch, now.
-pub fn now_micros() -> i64 {
-    chrono::Utc::now().timestamp_micros()
-}
+pub use clio_plug::now_micros;

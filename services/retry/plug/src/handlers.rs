@@ -59,7 +59,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn failed(class: ErrorClass, message: impl Into<String>) -> Self {
+    pub(crate) fn failed(class: ErrorClass, message: impl Into<String>) -> Self {
         Self::Failed {
             class,
             message: message.into(),
@@ -298,14 +298,14 @@ impl Handlers {
 }
 
 /// What a call was answered: its status, Retry-After and body.
-struct Answer {
-    status: u16,
-    retry_after_ms: Option<i64>,
-    text: String,
+pub(crate) struct Answer {
+    pub status: u16,
+    pub retry_after_ms: Option<i64>,
+    pub text: String,
 }
 
 /// Sends `request`; no response at all is the failure it is (a timeout or a transport error).
-async fn call(request: reqwest::RequestBuilder) -> Result<Answer, Outcome> {
+pub(crate) async fn call(request: reqwest::RequestBuilder) -> Result<Answer, Outcome> {
     let response = request.send().await.map_err(|error| transport_failure(&error))?;
     let (status, retry_after_ms) = (response.status().as_u16(), retry_after(&response));
     Ok(Answer { status, retry_after_ms, text: response.text().await.unwrap_or_default() })
@@ -320,7 +320,7 @@ fn as_json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }
 
-fn excerpt(text: &str) -> String {
+pub(crate) fn excerpt(text: &str) -> String {
     text.chars().take(EXCERPT).collect()
 }
 

@@ -20,7 +20,7 @@ use clio_orders::tracker::text;
 use clio_retry::classify::{ErrorClass, classify_http};
 use serde_json::{Value, json};
 
-use crate::handlers::{Outcome, Run};
+use crate::handlers::{Answer, Outcome, Run, call, excerpt};
 
 /// The property a mirrored comment carries, naming its marketplace message.
 const MESSAGE_PROPERTY: &str = "clio.message";
@@ -40,20 +40,8 @@ pub struct OrdersPeers {
     pub tracker_token: String,
 }
 
-/// One call's failure, as a run's outcome.
-struct Failure(Outcome);
-
-type Called<T> = Result<T, Failure>;
-
-fn failed(class: ErrorClass, message: impl Into<String>) -> Failure {
-    Failure(Outcome::Failed {
-        class,
-        message: message.into(),
-        http_status: None,
-        body_excerpt: String::new(),
-        retry_after_ms: None,
-    })
-}
+/// A call's answer, or the run's outcome when it failed.
+type Called<T> = Result<T, Outcome>;
 
 impl OrdersPeers {
     fn oms(&self, path: &str) -> String {
@@ -85,24 +73,18 @@ impl OrdersPeers {
             _ => !self.marketplace_url.is_empty() && !self.tracker_url.is_empty(),
         };
         if !configured {
-            return Outcome::Failed {
-                class: ErrorClass::Unknown,
-                message: "this worker has no marketplace or tracker configured".into(),
-                http_status: None,
-                body_excerpt: String::new(),
-                retry_after_ms: None,
-            };
+            return Outcome::failed(ErrorClass::Unknown, "this worker has no marketplace or tracker configured");
         }
         let result = match run.handler.as_str() {
             "orders_marketplace_events" => self.events(client, &run.params).await,
             "orders_tracker_issue" => self.issue(client, &run.params).await,
             "orders_tracker_comment" => self.comment(client, &run.params).await,
             "orders_marketplace_update" => self.update(client, &run.params).await,
-            other => Err(failed(ErrorClass::Unknown, format!("no orders handler called {other:?}"))),
+            other => Err(Outcome::failed(ErrorClass::Unknown, format!("no orders handler called {other:?}"))),
         };
         match result {
             Ok(result) => Outcome::Success { result },
-            Err(Failure(outcome)) => outcome,
+            Err(outcome) => outcome,
         }
     }
 
@@ -121,7 +103,7 @@ impl OrdersPeers {
     async fn issue(&self, client: &reqwest::Client, params: &Value) -> Called<Value> {
         let label = params["label"].as_str().unwrap_or_default();
         if label.is_empty() {
-            return Err(failed(ErrorClass::Http4xx, "an issue task needs its label"));
+            return Err(Outcome::failed(ErrorClass::Http4xx, "an issue task needs its label"));
         }
         let jql = format!("labels = \"{label}\"");
         let search = self.tracker(
@@ -238,38 +220,27 @@ impl OrdersPeers {
                 send(self.marketplace(client, reqwest::Method::PATCH, &path).json(&body), "the marketplace").await?;
                 Ok(json!({ "message_id": message_id }))
             }
-            other => Err(failed(ErrorClass::Http4xx, format!("no marketplace update of kind {other:?}"))),
+            other => Err(Outcome::failed(ErrorClass::Http4xx, format!("no marketplace update of kind {other:?}"))),
         }
     }
 }
 
 /// Sends `request`; a 2xx answer's body as JSON (null when empty), any other as the failure
-/// its class says.
+/// its class says, naming `peer`.
 async fn send(request: reqwest::RequestBuilder, peer: &str) -> Called<Value> {
-    let response = match request.send().await {
-        Ok(response) => response,
-        Err(error) => {
-            let class = classify_http(None, error.is_timeout()).unwrap_or(ErrorClass::Unknown);
-            return Err(failed(class, format!("{peer}: {error}")));
-        }
-    };
-    let status = response.status().as_u16();
-    let retry_after_ms = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<i64>().ok())
-        .map(|seconds| seconds.saturating_mul(1_000));
-    let text = response.text().await.unwrap_or_default();
+    let Answer { status, retry_after_ms, text } = call(request).await.map_err(|failure| match failure {
+        Outcome::Failed { class, message, .. } => Outcome::failed(class, format!("{peer}: {message}")),
+        other => other,
+    })?;
     match classify_http(Some(status), false) {
         None => Ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
-        Some(class) => Err(Failure(Outcome::Failed {
+        Some(class) => Err(Outcome::Failed {
             class,
             message: format!("{peer} answered HTTP {status}"),
             http_status: Some(status),
-            body_excerpt: text.chars().take(500).collect(),
+            body_excerpt: excerpt(&text),
             retry_after_ms,
-        })),
+        }),
     }
 }
 

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clio_gateway::problem::{ApiPath, ApiQuery, Problem};
-use clio_gateway::routes::{operator, page as page_schema, page_body, refusal};
+use clio_gateway::routes::{operator, page as page_schema, page_body, page_limit, refusal};
 use clio_matching::import::parse_mid_file;
 use clio_matching::messages::{MatchingCommand, OnboardMid, RemoveMid};
 use clio_matching::mids::{Mid, key};
@@ -30,10 +30,10 @@ pub(super) struct MidsQuery {
 }
 
 pub(super) async fn list(State(api): State<Api>, ApiQuery(query): ApiQuery<MidsQuery>) -> Response {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Problem::bad_parameter("limit", format!("limit {limit} is outside 1..={MAX_LIMIT}")).into_response();
-    }
+    let limit = match page_limit(query.limit, MAX_LIMIT) {
+        Ok(limit) => limit,
+        Err(refused) => return refused.into_response(),
+    };
     let page = sqlx::query_scalar::<_, Value>(&queries::MIDS_PAGE.in_schema(&api.schema))
         .bind(&query.merchant)
         .bind(&query.provider)

@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use clio_gateway::problem::{ApiQuery, Problem};
-use clio_gateway::routes::{page as page_schema, page_body, refusal};
+use clio_gateway::problem::ApiQuery;
+use clio_gateway::routes::{page as page_schema, page_body, page_limit, refusal};
 use clio_matching_projection::queries;
 use clio_projection::query::Query;
 use serde::Deserialize;
@@ -34,11 +34,10 @@ pub(super) struct Filters {
 impl Api {
     /// One page of `query` (ordered by `key`): `{items, next}`.
     async fn page(&self, query: Query, key: &str, filters: Filters) -> Response {
-        let limit = filters.limit.unwrap_or(100);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Problem::bad_parameter("limit", format!("limit {limit} is outside 1..={MAX_LIMIT}"))
-                .into_response();
-        }
+        let limit = match page_limit(filters.limit, MAX_LIMIT) {
+            Ok(limit) => limit,
+            Err(refused) => return refused.into_response(),
+        };
         let page = sqlx::query_scalar::<_, Value>(&query.in_schema(&self.schema))
             .bind(&filters.merchant)
             .bind(&filters.status)
