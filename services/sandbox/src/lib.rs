@@ -17,10 +17,12 @@
 //!   `/marketplace`; it calls the OMS's trigger after every event.
 //! - [`tracker`]: an issue tracker's REST API (JIRA's shapes), under `/tracker`; it sends its
 //!   webhooks on comments and transitions.
+//! - [`failures`]: failures scripted on the marketplace and the tracker.
 //! - [`echo`]: any HTTP endpoint: `/echo/...` answers as its `X-Sandbox-*` headers say
 //!   (status, Retry-After, fail the first N calls of a key), and `GET /echo-calls` lists calls.
 
 pub mod echo;
+pub mod failures;
 pub mod identity;
 pub mod marketplace;
 pub mod merchants;

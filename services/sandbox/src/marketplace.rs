@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Sandbox;
+use crate::failures::{ScriptedFailures, with_retry_after};
 
 const STATUS_TYPES: &[&str] =
     &["registered", "in_progress", "waiting_for_response", "ready", "approved", "rejected", "closed"];
@@ -37,25 +38,12 @@ pub struct Marketplace {
     pub events: Vec<(DateTime<Utc>, Value)>,
     pub trigger_url: String,
     /// The next `count` OMS calls fail with `status`.
-    pub failures: Option<Failures>,
+    pub failures: Option<ScriptedFailures>,
     /// Each event listed this many times (at-least-once delivery, exaggerated).
     pub repeat: u32,
     /// What the OMS wrote: `{method, path, body}`.
     pub received: Vec<Value>,
     pub calls: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Failures {
-    pub count: u32,
-    #[serde(default = "server_error")]
-    pub status: u16,
-    #[serde(default)]
-    pub retry_after: Option<u32>,
-}
-
-fn server_error() -> u16 {
-    503
 }
 
 pub fn routes(sandbox: Sandbox) -> Router {
@@ -89,16 +77,8 @@ fn gate(market: &mut Marketplace, headers: &HeaderMap) -> Option<Response> {
     if headers.get("x-user-token").is_none_or(|token| token.is_empty()) {
         return Some(problem(StatusCode::UNAUTHORIZED, "X-User-Token is required"));
     }
-    let failures = market.failures.as_mut().filter(|failures| failures.count > 0)?;
-    failures.count -= 1;
-    let status = StatusCode::from_u16(failures.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    let mut response = problem(status, "scripted failure");
-    if let Some(seconds) = failures.retry_after
-        && let Ok(value) = seconds.to_string().parse()
-    {
-        response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
-    }
-    Some(response)
+    let (status, retry_after) = market.failures.as_mut()?.take()?;
+    Some(with_retry_after(problem(status, "scripted failure"), retry_after))
 }
 
 impl Marketplace {
@@ -443,7 +423,7 @@ async fn customer_message(
     (StatusCode::CREATED, Json(message)).into_response()
 }
 
-async fn script(State(sandbox): State<Sandbox>, Json(failures): Json<Failures>) -> StatusCode {
+async fn script(State(sandbox): State<Sandbox>, Json(failures): Json<ScriptedFailures>) -> StatusCode {
     lock(&sandbox).failures = Some(failures);
     StatusCode::NO_CONTENT
 }

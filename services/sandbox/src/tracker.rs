@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Sandbox;
+use crate::failures::{ScriptedFailures, with_retry_after};
 
 /// The workflow: status id → name (archived is 8).
 const STATUSES: &[(&str, &str)] = &[
@@ -52,19 +53,13 @@ pub struct Issue {
     pub comments: Vec<Value>,
 }
 
+/// The tracker's scripted failures; `after_effect`: a create is made before its answer fails.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Failures {
-    pub count: u32,
-    #[serde(default = "server_error")]
-    pub status: u16,
-    #[serde(default)]
-    pub retry_after: Option<u32>,
+    #[serde(flatten)]
+    pub scripted: ScriptedFailures,
     #[serde(default)]
     pub after_effect: bool,
-}
-
-fn server_error() -> u16 {
-    503
 }
 
 pub fn routes(sandbox: Sandbox) -> Router {
@@ -132,17 +127,9 @@ fn gate(tracker: &mut Tracker, headers: &HeaderMap) -> Gate {
     if user(headers).is_none() {
         return Gate { now: Some(problem(StatusCode::UNAUTHORIZED, "basic auth is required")), after: None };
     }
-    let Some(failures) = tracker.failures.as_mut().filter(|failures| failures.count > 0) else {
-        return Gate { now: None, after: None };
-    };
-    failures.count -= 1;
-    let status = StatusCode::from_u16(failures.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    let mut response = problem(status, "scripted failure");
-    if let Some(seconds) = failures.retry_after
-        && let Ok(value) = seconds.to_string().parse()
-    {
-        response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
-    }
+    let Some(failures) = tracker.failures.as_mut() else { return Gate { now: None, after: None } };
+    let Some((status, retry_after)) = failures.scripted.take() else { return Gate { now: None, after: None } };
+    let response = with_retry_after(problem(status, "scripted failure"), retry_after);
     if failures.after_effect {
         Gate { now: None, after: Some(response) }
     } else {
