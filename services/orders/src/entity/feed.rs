@@ -68,6 +68,7 @@ impl FeedState {
         let now = context.now_micros;
         let mut decision = Decision::nothing();
         let mut cursor = self.cursor.clone();
+        let mut full_page = false;
         if o.status != "SUCCESS" {
             decision.events.push(E::PollFailed(PollFailed {
                 task_id: o.task_id.clone(),
@@ -114,13 +115,13 @@ impl FeedState {
             }));
             // A full page that moved the resume point has more behind it (one that did not is
             // a second's worth of repeats: reading again would only repeat it).
-            if i64::try_from(events.len()).unwrap_or(i64::MAX) >= PAGE && cursor > self.cursor {
-                let next = FeedState { cursor, reading: String::new(), again: false, reads: self.reads };
-                return next.read(&format!("{}+next", o.task_id), context, decision);
-            }
+            full_page = i64::try_from(events.len()).unwrap_or(i64::MAX) >= PAGE && cursor > self.cursor;
+        }
+        let next = FeedState { cursor, reading: String::new(), again: false, reads: self.reads };
+        if full_page {
+            return next.read(&format!("{}+next", o.task_id), context, decision);
         }
         if self.again {
-            let next = FeedState { cursor, reading: String::new(), again: false, reads: self.reads };
             return next.read(&format!("{}+queued", o.task_id), context, decision);
         }
         decision

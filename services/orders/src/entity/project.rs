@@ -25,7 +25,7 @@ use crate::marketplace::{MarketplaceEvent, Resource};
 use crate::messages::{OrdersCommand as C, OrdersEvent as E, *};
 use crate::tasks::{
     MARKETPLACE_UPDATE, Purpose, TRACKER_COMMENT, TRACKER_ISSUE, comment_task_id, issue_task_id, marketplace_task_id,
-    task,
+    purpose, task,
 };
 use crate::tracker::{Comment, TrackerChange, label};
 
@@ -84,8 +84,6 @@ pub struct ProjectState {
     pub seen: BTreeSet<String>,
     /// Marketplace updates under way: task id → the item (0: the project).
     pub updating: BTreeMap<String, i64>,
-    /// Message posts to the marketplace under way (task ids).
-    pub posting: BTreeSet<String>,
     /// Marketplace message events waiting for those posts: (dedup key, event).
     pub parked: Vec<(String, String)>,
 }
@@ -296,7 +294,7 @@ impl ProjectState {
                     event.message_id
                 ))]);
             }
-            if !self.posting.is_empty() {
+            if self.posting() {
                 return Decision::events(vec![E::MarketplaceEventParked(MarketplaceEventParked {
                     project_id: c.project_id,
                     dedup_key: c.dedup_key.clone(),
@@ -322,8 +320,11 @@ impl ProjectState {
             Resource::Project => plan.ensure_epic(context),
             Resource::ProjectItem => plan.ensure_item_issue(event.item_iid, context),
             Resource::Message => {
-                let comment_requested = plan.state.messages.get(&event.message_id).is_some_and(|m| m.comment_requested);
-                let linked = plan.state.messages.get(&event.message_id).is_some_and(|m| !m.comment_id.is_empty());
+                let (comment_requested, linked) = plan
+                    .state
+                    .messages
+                    .get(&event.message_id)
+                    .map_or((false, false), |m| (m.comment_requested, !m.comment_id.is_empty()));
                 if !comment_requested {
                     plan.request_comment(event.message_id, "", context);
                 } else if linked && !event.create {
@@ -339,10 +340,9 @@ impl ProjectState {
     /// One tracker webhook for an issue of this project.
     pub fn receive_tracker(&self, c: &ReceiveTrackerChange, context: &Context) -> OrdersDecision {
         let mut plan = Plan::new(self, c.project_id, context);
-        let webhook = super::webhook_event(&c.body);
-        let change = serde_json::from_str::<Value>(&c.body)
-            .map_err(|error| format!("the body is not JSON: {error}"))
-            .and_then(|body| TrackerChange::parse(&body));
+        let body = serde_json::from_str::<Value>(&c.body).map_err(|error| format!("the body is not JSON: {error}"));
+        let webhook = body.as_ref().ok().and_then(|body| body["webhookEvent"].as_str()).unwrap_or_default().to_string();
+        let change = body.and_then(|body| TrackerChange::parse(&body));
         let change = match change {
             Ok(change) => change,
             Err(reason) => {
@@ -512,7 +512,7 @@ impl ProjectState {
                 }
                 // The message events that waited for the posts: taken again now that every
                 // message the adapter posted has its id.
-                if self.posting.contains(&o.task_id) && plan.state.posting.is_empty() {
+                if is_post(&o.task_id) && !plan.state.posting() {
                     for (dedup_key, event) in &self.parked {
                         plan.decision.commands.push((
                             project_key(project_id),
@@ -594,9 +594,9 @@ impl ProjectState {
                         Message { from_tracker: true, item_iid: e.item_iid, ..Message::default() },
                     );
                 }
-                self.end_post(&e.task_id);
+                self.end_update(&e.task_id);
             }
-            E::SyncFailed(e) => self.end_post(&e.task_id),
+            E::SyncFailed(e) => self.end_update(&e.task_id),
             _ => {}
         }
     }
@@ -608,7 +608,6 @@ impl ProjectState {
                 self.items.entry(e.item_iid).or_default().synced_status = text(&detail["status"]["type"]);
             }
             "message" => {
-                self.posting.insert(e.task_id.clone());
                 self.sent_comments
                     .insert(e.source_id.clone(), SentComment { task_id: e.task_id.clone(), message_id: 0 });
             }
@@ -616,11 +615,17 @@ impl ProjectState {
         }
     }
 
-    fn end_post(&mut self, task_id: &str) {
-        self.updating.remove(task_id);
-        if self.posting.remove(task_id) && self.posting.is_empty() {
+    /// A marketplace update ended (done or failed); the last message post's end releases the
+    /// parked message events (its decision sent them again).
+    fn end_update(&mut self, task_id: &str) {
+        if self.updating.remove(task_id).is_some() && is_post(task_id) && !self.posting() {
             self.parked.clear();
         }
+    }
+
+    /// Whether a message post to the marketplace is under way (its message id not known yet).
+    fn posting(&self) -> bool {
+        self.updating.keys().any(|task_id| is_post(task_id))
     }
 
     fn issue_mut(&mut self, item_iid: i64) -> &mut Issue {
@@ -730,6 +735,11 @@ impl Plan {
             }
         }
     }
+}
+
+/// Whether a task posts a message to the marketplace.
+fn is_post(task_id: &str) -> bool {
+    matches!(purpose(task_id), Some((_, Purpose::Marketplace { kind, .. })) if kind == "message")
 }
 
 /// A short hash, for ids made from text.
