@@ -1,5 +1,6 @@
 //! The Rust types of a domain's records cannot drift from their .avsc files: for any domain,
-//! every file has a type and every type's derived schema equals its file's.
+//! every file has a type and every type's derived schema equals its file's; and the catalogue's
+//! topics of the domain carry exactly its records.
 
 use std::path::Path;
 
@@ -33,4 +34,20 @@ pub fn assert_types_match_files(dir: &Path, derived: &[(&str, Schema)]) {
         let path = dir.join(format!("{name}.avsc"));
         assert_eq!(schema.canonical_form(), plain_canonical_form(&path), "{name} drifted from {}", path.display());
     }
+}
+
+/// `schemas/<domain>/` in this repository.
+pub fn domain_dir(domain: &str) -> std::path::PathBuf {
+    crate::tools::repo_root().join("schemas").join(domain)
+}
+
+/// The catalogue's `<A::NAME>.commands` and `<A::NAME>.events` topics carry exactly `A`'s records.
+#[track_caller]
+pub fn assert_catalogue_lists<A: clio_aggregate::Aggregate>() {
+    use clio_aggregate::RecordSet as _;
+    let root = crate::tools::repo_root().join("schemas");
+    let catalogue = clio_runtime::catalogue::Catalogue::load(&root).expect("the catalogue");
+    let name = A::NAME;
+    catalogue.check_records(&format!("{name}.commands"), A::Command::RECORDS).expect("the commands topic");
+    catalogue.check_records(&format!("{name}.events"), A::Event::RECORDS).expect("the events topic");
 }
