@@ -80,6 +80,15 @@ impl OrdersConfig {
         self.statuses.get(tracker_status_id).map(String::as_str).filter(|status| !status.is_empty())
     }
 
+    /// The tracker status id that means a marketplace status type (the first listed for it);
+    /// `None`: no tracker status does (`created`).
+    pub fn tracker_status(&self, status_type: &str) -> Option<&str> {
+        self.statuses
+            .iter()
+            .find(|(_, status)| !status.is_empty() && status.as_str() == status_type)
+            .map(|(id, _)| id.as_str())
+    }
+
     /// A custom field's id, unless it is not configured.
     pub fn field(&self, name: &str) -> Option<&str> {
         self.fields.get(name).map(String::as_str).filter(|id| !id.is_empty())
@@ -102,6 +111,10 @@ mod tests {
         assert_eq!(config.marketplace_status("7"), Some("ready"));
         assert_eq!(config.marketplace_status("8"), None, "archived");
         assert_eq!(config.marketplace_status("99"), None, "unknown");
+        assert_eq!(config.tracker_status("ready"), Some("7"));
+        assert_eq!(config.tracker_status("registered"), Some("1"), "todo");
+        assert_eq!(config.tracker_status("created"), None);
+        assert_eq!(config.tracker_status(""), None, "archived maps nothing back");
         assert_eq!(config.field("CP-ProjectInformation"), None, "unconfigured fields are skipped");
     }
 

@@ -192,8 +192,30 @@ avro_records! {
         pub ts: i64,
     }
 
+    /// The marketplace changed an item's status: its issue is moved to the workflow status
+    /// that means it (`status_id`, by `orders.toml`).
+    pub struct TrackerTransitionRequested {
+        pub project_id: i64,
+        pub item_iid: i64,
+        pub issue_key: String,
+        pub status_type: String,
+        pub status_id: String,
+        pub task_id: String,
+        pub ts: i64,
+    }
+
+    /// The issue is in that status (`already`: it was, so nothing was changed).
+    pub struct TrackerTransitioned {
+        pub project_id: i64,
+        pub item_iid: i64,
+        pub status_id: String,
+        pub already: bool,
+        pub task_id: String,
+        pub ts: i64,
+    }
+
     /// A call for the project failed for good (its retry task's attempts ran out): `what` is
-    /// the call (tracker_issue, comment, or a marketplace update's kind).
+    /// the call (tracker_issue, comment, tracker_transition, or a marketplace update's kind).
     pub struct SyncFailed {
         pub project_id: i64,
         pub item_iid: i64,
@@ -234,6 +256,8 @@ record_set! {
         TrackerChangeIgnored(TrackerChangeIgnored) = "clio.orders.TrackerChangeIgnored",
         MarketplaceUpdateRequested(MarketplaceUpdateRequested) = "clio.orders.MarketplaceUpdateRequested",
         MarketplaceUpdateDone(MarketplaceUpdateDone) = "clio.orders.MarketplaceUpdateDone",
+        TrackerTransitionRequested(TrackerTransitionRequested) = "clio.orders.TrackerTransitionRequested",
+        TrackerTransitioned(TrackerTransitioned) = "clio.orders.TrackerTransitioned",
         SyncFailed(SyncFailed) = "clio.orders.SyncFailed",
     }
 }
@@ -261,6 +285,8 @@ pub fn derived_schemas() -> Vec<(&'static str, apache_avro::Schema)> {
         ("TrackerChangeIgnored", TrackerChangeIgnored::get_schema()),
         ("MarketplaceUpdateRequested", MarketplaceUpdateRequested::get_schema()),
         ("MarketplaceUpdateDone", MarketplaceUpdateDone::get_schema()),
+        ("TrackerTransitionRequested", TrackerTransitionRequested::get_schema()),
+        ("TrackerTransitioned", TrackerTransitioned::get_schema()),
         ("SyncFailed", SyncFailed::get_schema()),
     ]
 }

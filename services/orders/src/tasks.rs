@@ -13,6 +13,8 @@ pub const MARKETPLACE_EVENTS: &str = "orders_marketplace_events";
 pub const TRACKER_ISSUE: &str = "orders_tracker_issue";
 /// Mirrors a marketplace message as a comment, or updates it.
 pub const TRACKER_COMMENT: &str = "orders_tracker_comment";
+/// Moves an item's issue to a workflow status (unless it is there).
+pub const TRACKER_TRANSITION: &str = "orders_tracker_transition";
 /// Changes the marketplace: an item's status or voucher, a message posted or edited.
 pub const MARKETPLACE_UPDATE: &str = "orders_marketplace_update";
 
@@ -25,6 +27,7 @@ pub enum Purpose {
     Poll,
     Issue { item_iid: i64 },
     Comment { message_id: i64 },
+    Transition { item_iid: i64 },
     Marketplace { kind: String, source: String },
 }
 
@@ -45,6 +48,12 @@ pub fn comment_task_id(project_id: i64, message_id: i64, revision: &str) -> Stri
     }
 }
 
+/// `source`: what asked for it (a digest of the marketplace event, or `link` once the issue
+/// exists).
+pub fn transition_task_id(project_id: i64, item_iid: i64, source: &str) -> String {
+    format!("orders:transition:{project_id}:{item_iid}:{source}")
+}
+
 pub fn marketplace_task_id(project_id: i64, kind: &str, source: &str) -> String {
     format!("orders:mp:{project_id}:{kind}:{source}")
 }
@@ -62,6 +71,7 @@ pub fn purpose(task_id: &str) -> Option<(i64, Purpose)> {
     let purpose = match kind {
         "issue" => Purpose::Issue { item_iid: parts.next()?.parse().ok()? },
         "comment" => Purpose::Comment { message_id: parts.next()?.parse().ok()? },
+        "transition" => Purpose::Transition { item_iid: parts.next()?.parse().ok()? },
         "mp" => {
             Purpose::Marketplace { kind: parts.next()?.to_string(), source: parts.next().unwrap_or("").to_string() }
         }
@@ -111,6 +121,7 @@ mod tests {
             purpose(&marketplace_task_id(12, "status", "10124")),
             Some((12, Purpose::Marketplace { kind: "status".into(), source: "10124".into() }))
         );
+        assert_eq!(purpose(&transition_task_id(12, 3, "link")), Some((12, Purpose::Transition { item_iid: 3 })));
         assert_eq!(purpose("export:x"), None);
     }
 }

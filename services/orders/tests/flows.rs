@@ -325,3 +325,73 @@ fn a_call_that_fails_for_good_is_a_sync_failure_and_a_late_success_still_links()
     assert!(world.invalid.is_empty());
     assert_eq!(project_of(&task), PROJECT);
 }
+
+fn status_update(iid: i64, second: u32, before: &str, after: &str) -> serde_json::Value {
+    event(
+        "update",
+        "project_item",
+        second,
+        json!({"project_item_id": iid}),
+        json!([{"field": "status.type", "before": before, "after": after}]),
+    )
+}
+
+#[test]
+fn a_marketplace_status_change_moves_the_issue_and_its_webhook_sends_nothing_back() {
+    let mut world = synced();
+    deliver(&mut world, vec![status_update(1, 9, "created", "ready")]);
+    let (task, params) = last_task(&world, "orders_tracker_transition");
+    assert_eq!(params, json!({"project_id": PROJECT, "item_iid": 1, "issue_key": "EOSC-101", "status_id": "7"}));
+    let out = world.send(success(&task, json!({"status_id": "7", "already": false})));
+    assert!(matches!(out.as_slice(), [E::TrackerTransitioned(t)] if t.status_id == "7" && !t.already), "{out:?}");
+    let echo = world.send(webhook("10001", status_changed(30, "7", "Ready")));
+    assert!(matches!(echo.as_slice(), [E::TrackerChangeIgnored(i)] if i.reason.contains("already")), "{echo:?}");
+    assert!(tasks_of(&world, "orders_marketplace_update").is_empty(), "nothing sent back");
+    // `created` means no workflow status: nothing to move.
+    deliver(&mut world, vec![status_update(2, 10, "", "created")]);
+    assert_eq!(tasks_of(&world, "orders_tracker_transition").len(), 1);
+}
+
+#[test]
+fn the_marketplaces_event_for_a_status_the_tracker_set_moves_nothing_back() {
+    let mut world = synced();
+    world.send(webhook("10002", status_changed(10124, "2", "In Progress")));
+    let (patch, _) = last_task(&world, "orders_marketplace_update");
+    world.send(success(&patch, json!({})));
+    deliver(&mut world, vec![status_update(2, 9, "created", "in_progress")]);
+    assert!(tasks_of(&world, "orders_tracker_transition").is_empty(), "the echo of the adapter's own PATCH");
+    // A later change made in the marketplace itself does move the issue.
+    deliver(&mut world, vec![status_update(2, 10, "in_progress", "closed")]);
+    let (_, params) = last_task(&world, "orders_tracker_transition");
+    assert_eq!(params["status_id"], "6");
+}
+
+#[test]
+fn a_status_set_before_the_issue_exists_moves_it_once_it_does_and_a_failed_move_is_a_sync_failure() {
+    let mut world = World::<Orders>::default();
+    deliver(
+        &mut world,
+        vec![project_created(1), item_created(1, 1), status_update(1, 2, "created", "waiting_for_response")],
+    );
+    assert!(tasks_of(&world, "orders_tracker_transition").is_empty(), "no issue yet");
+    link_issues(&mut world);
+    let (task, params) = last_task(&world, "orders_tracker_transition");
+    assert_eq!((params["issue_key"].as_str(), params["status_id"].as_str()), (Some("EOSC-101"), Some("3")));
+    let out = world.send(failure(&task, "the tracker answered HTTP 400"));
+    assert!(matches!(out.as_slice(), [E::SyncFailed(f)] if f.what == "tracker_transition" && f.item_iid == 1));
+}
+
+#[test]
+fn a_comment_edited_while_its_message_is_being_posted_is_sent_once_the_message_exists() {
+    let mut world = synced();
+    world.send(webhook("10001", comment("comment_created", "500", "anna", "Ready next week", None)));
+    let (post, _) = last_task(&world, "orders_marketplace_update");
+    let edit = world.send(webhook("10001", comment("comment_updated", "500", "anna", "Ready tomorrow", None)));
+    assert_eq!(names(&edit), ["TrackerChangeReceived"], "kept, not sent yet: the message has no id");
+    let out = world.send(success(&post, json!({"message_id": 77})));
+    assert_eq!(names(&out), ["MarketplaceUpdateDone", "MarketplaceUpdateRequested"]);
+    let (_, params) = last_task(&world, "orders_marketplace_update");
+    assert_eq!(params["detail"], json!({"message_id": 77, "content": "Ready tomorrow"}));
+    let state = project(&world);
+    assert!(state.sent_comments["500"].pending_edit.is_empty());
+}

@@ -3,12 +3,16 @@
 //! - Marketplace → tracker: a project becomes an epic, each item an issue linked to it, each
 //!   message a comment on its item's issue (a project's on the epic). Whatever arrives before
 //!   its parent asks for the parent first; what waits for an issue is asked for when it links.
+//!   A marketplace change of an item's status moves its issue to the workflow status that means
+//!   it (once the issue exists).
 //! - Tracker → marketplace: a status change of an item's issue becomes the item's status (by
-//!   the tracker's status id); a voucher id its user secret; a comment a message.
+//!   the tracker's status id); a voucher id its user secret; a comment a message (an edit made
+//!   while the message is still being posted follows once it is).
 //! - No echoes: a comment the adapter wrote, or one mirroring a marketplace message, is not sent
 //!   back; a restricted comment stays internal; a marketplace message the adapter posted is not
 //!   mirrored (message events wait while a post is under way, so its id is known first); a
-//!   status equal to the last synced one sends nothing.
+//!   status equal to the last synced one sends nothing, either way; the marketplace's event for
+//!   a status the adapter set there moves nothing in the tracker.
 //! - Nothing twice: every marketplace event and tracker change is taken once (by its dedup key),
 //!   and every call is a retry task with an id of its own, which the retry domain runs once.
 
@@ -24,8 +28,8 @@ use crate::config::OrdersConfig;
 use crate::marketplace::{MarketplaceEvent, Resource};
 use crate::messages::{OrdersCommand as C, OrdersEvent as E, *};
 use crate::tasks::{
-    MARKETPLACE_UPDATE, Purpose, TRACKER_COMMENT, TRACKER_ISSUE, comment_task_id, issue_task_id, marketplace_task_id,
-    purpose, task,
+    MARKETPLACE_UPDATE, Purpose, TRACKER_COMMENT, TRACKER_ISSUE, TRACKER_TRANSITION, comment_task_id, issue_task_id,
+    marketplace_task_id, purpose, task, transition_task_id,
 };
 use crate::tracker::{Comment, TrackerChange, label};
 
@@ -51,6 +55,10 @@ pub struct Item {
     /// The status type last sent to the marketplace (or seen there): a tracker change to it
     /// again sends nothing.
     pub synced_status: String,
+    /// Status updates the adapter sent to the marketplace whose events have not come back:
+    /// task id → status type. Those events are echoes, not changes to take to the tracker.
+    #[serde(default)]
+    pub echoes: BTreeMap<String, String>,
 }
 
 /// A marketplace message as the project knows it.
@@ -70,6 +78,12 @@ pub struct SentComment {
     pub task_id: String,
     /// The message it made; 0 until the marketplace answered.
     pub message_id: i64,
+    /// The comment's latest edit made while its message was being posted (empty: none), and
+    /// the dedup key of that edit: sent once the message exists.
+    #[serde(default)]
+    pub pending_edit: String,
+    #[serde(default)]
+    pub pending_edit_key: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +221,10 @@ impl Plan {
 
     /// What was waiting for the issue of `item_iid` (0: the epic), asked for now.
     fn after_link(&mut self, item_iid: i64, context: &Context) {
+        let status_type = self.state.items.get(&item_iid).map(|item| item.status_type.clone()).unwrap_or_default();
+        if item_iid > 0 {
+            self.request_transition(item_iid, &status_type, "link", context);
+        }
         if item_iid == 0 {
             let waiting: Vec<i64> =
                 self.state.items.iter().filter(|(_, item)| !item.issue.requested).map(|(iid, _)| *iid).collect();
@@ -223,6 +241,28 @@ impl Plan {
             .collect();
         for message_id in messages {
             self.request_comment(message_id, "", context);
+        }
+    }
+
+    /// Moves an item's issue to the workflow status that means `status_type`, if one does.
+    fn request_transition(&mut self, item_iid: i64, status_type: &str, source: &str, context: &Context) {
+        let Some(status_id) = OrdersConfig::builtin().tracker_status(status_type) else { return };
+        let Some(issue_key) = self.issue_of(item_iid) else { return };
+        let project_id = self.state.project_id;
+        let task_id = transition_task_id(project_id, item_iid, source);
+        let params =
+            json!({ "project_id": project_id, "item_iid": item_iid, "issue_key": issue_key, "status_id": status_id });
+        if self.call(&task_id, TRACKER_TRANSITION, params, context) {
+            let now = self.now;
+            self.emit(E::TrackerTransitionRequested(TrackerTransitionRequested {
+                project_id,
+                item_iid,
+                issue_key,
+                status_type: status_type.to_string(),
+                status_id: status_id.to_string(),
+                task_id,
+                ts: now,
+            }));
         }
     }
 
@@ -304,13 +344,22 @@ impl ProjectState {
             }
         }
         let text = |field: &str| event.after(field).and_then(Value::as_str).unwrap_or_default().to_string();
+        let status_type = text("status.type");
+        let item = self.items.get(&event.item_iid);
+        // A status the marketplace took from the tracker (its echo), or the one already synced,
+        // moves nothing in the tracker.
+        let status_changed = event.resource == Resource::ProjectItem
+            && !status_type.is_empty()
+            && item.is_none_or(|item| {
+                item.synced_status != status_type && !item.echoes.values().any(|s| *s == status_type)
+            });
         plan.emit(E::MarketplaceEventReceived(MarketplaceEventReceived {
             project_id: c.project_id,
             item_iid: event.item_iid,
             message_id: event.message_id,
             resource: event.resource.as_str().to_string(),
             event_type: if event.create { "create" } else { "update" }.to_string(),
-            status_type: text("status.type"),
+            status_type: status_type.clone(),
             status_value: text("status.value"),
             dedup_key: c.dedup_key.clone(),
             event: c.event.clone(),
@@ -318,7 +367,12 @@ impl ProjectState {
         }));
         match event.resource {
             Resource::Project => plan.ensure_epic(context),
-            Resource::ProjectItem => plan.ensure_item_issue(event.item_iid, context),
+            Resource::ProjectItem => {
+                plan.ensure_item_issue(event.item_iid, context);
+                if status_changed {
+                    plan.request_transition(event.item_iid, &status_type, &digest(&c.dedup_key), context);
+                }
+            }
             Resource::Message => {
                 let (comment_requested, linked) = plan
                     .state
@@ -495,20 +549,42 @@ impl ProjectState {
                     }
                 }
             }
+            Purpose::Transition { item_iid } => {
+                if failed {
+                    plan.emit(failure(*item_iid, "tracker_transition"));
+                } else {
+                    plan.emit(E::TrackerTransitioned(TrackerTransitioned {
+                        project_id,
+                        item_iid: *item_iid,
+                        status_id: text(&result["status_id"]),
+                        already: result["already"].as_bool().unwrap_or(false),
+                        task_id: o.task_id.clone(),
+                        ts: now,
+                    }));
+                }
+            }
             Purpose::Marketplace { kind, source } => {
                 let Some(&item_iid) = self.updating.get(&o.task_id) else { return Decision::nothing() };
                 if failed {
                     plan.emit(failure(item_iid, kind));
                 } else {
+                    let message_id = result["message_id"].as_i64().unwrap_or(0);
                     plan.emit(E::MarketplaceUpdateDone(MarketplaceUpdateDone {
                         project_id,
                         item_iid,
                         task_id: o.task_id.clone(),
                         kind: kind.clone(),
                         source_id: source.clone(),
-                        message_id: result["message_id"].as_i64().unwrap_or(0),
+                        message_id,
                         ts: now,
                     }));
+                    // An edit of the comment made while its message was being posted.
+                    let pending = self.sent_comments.get(source).filter(|_| kind == "message" && message_id > 0);
+                    if let Some(sent) = pending.filter(|sent| !sent.pending_edit.is_empty()) {
+                        let edit = format!("{source}-{}", digest(&sent.pending_edit_key));
+                        let detail = json!({"message_id": message_id, "content": sent.pending_edit});
+                        plan.update_marketplace(item_iid, "message_update", &edit, detail, context);
+                    }
                 }
                 // The message events that waited for the posts: taken again now that every
                 // message the adapter posted has its id.
@@ -541,6 +617,10 @@ impl ProjectState {
                         if !e.status_type.is_empty() {
                             item.status_type = e.status_type.clone();
                             item.synced_status = e.status_type.clone();
+                            let echo = item.echoes.iter().find(|(_, s)| **s == e.status_type).map(|(t, _)| t.clone());
+                            if let Some(task_id) = echo {
+                                item.echoes.remove(&task_id);
+                            }
                         }
                     }
                     "message" => {
@@ -578,6 +658,14 @@ impl ProjectState {
             }
             E::TrackerChangeReceived(e) => {
                 self.seen.insert(e.dedup_key.clone());
+                if e.change == "comment_updated" {
+                    let detail: Value = serde_json::from_str(&e.detail).unwrap_or(Value::Null);
+                    let sent = self.sent_comments.get_mut(&text(&detail["comment_id"]));
+                    if let Some(sent) = sent.filter(|sent| sent.message_id == 0) {
+                        sent.pending_edit = text(&detail["body"]);
+                        sent.pending_edit_key = e.dedup_key.clone();
+                    }
+                }
             }
             E::TrackerChangeIgnored(e) if !e.dedup_key.is_empty() => {
                 self.seen.insert(e.dedup_key.clone());
@@ -588,7 +676,10 @@ impl ProjectState {
             }
             E::MarketplaceUpdateDone(e) => {
                 if e.kind == "message" && e.message_id > 0 {
-                    self.sent_comments.entry(e.source_id.clone()).or_default().message_id = e.message_id;
+                    let sent = self.sent_comments.entry(e.source_id.clone()).or_default();
+                    sent.message_id = e.message_id;
+                    sent.pending_edit.clear();
+                    sent.pending_edit_key.clear();
                     self.messages.insert(
                         e.message_id,
                         Message { from_tracker: true, item_iid: e.item_iid, ..Message::default() },
@@ -596,7 +687,12 @@ impl ProjectState {
                 }
                 self.end_update(&e.task_id);
             }
-            E::SyncFailed(e) => self.end_update(&e.task_id),
+            E::SyncFailed(e) => {
+                for item in self.items.values_mut() {
+                    item.echoes.remove(&e.task_id);
+                }
+                self.end_update(&e.task_id);
+            }
             _ => {}
         }
     }
@@ -605,11 +701,14 @@ impl ProjectState {
         match e.kind.as_str() {
             "status" => {
                 let detail: Value = serde_json::from_str(&e.detail).unwrap_or(Value::Null);
-                self.items.entry(e.item_iid).or_default().synced_status = text(&detail["status"]["type"]);
+                let status = text(&detail["status"]["type"]);
+                let item = self.items.entry(e.item_iid).or_default();
+                item.synced_status = status.clone();
+                item.echoes.insert(e.task_id.clone(), status);
             }
             "message" => {
                 self.sent_comments
-                    .insert(e.source_id.clone(), SentComment { task_id: e.task_id.clone(), message_id: 0 });
+                    .insert(e.source_id.clone(), SentComment { task_id: e.task_id.clone(), ..SentComment::default() });
             }
             _ => {}
         }
@@ -729,10 +828,9 @@ impl Plan {
                 let detail = json!({"message_id": sent.message_id, "content": comment.body});
                 self.update_marketplace(item_iid, "message_update", &source, detail, context);
             }
-            Some(_) => {
-                let reason = "its message is still being posted: this edit is not sent".to_string();
-                self.ignore_tracker(item_iid, issue_id, "", event, reason);
-            }
+            // Its message is still being posted: the edit (kept by the change just taken) is
+            // sent once the message exists.
+            Some(_) => {}
         }
     }
 }
