@@ -1,5 +1,5 @@
 //! The orders domain's read models, applied by the projection runtime: `orders.projects`,
-//! `orders.items` (status, tracker key, last synced status), `orders.messages` (both ways),
+//! `orders.items` (status, tracker key and status, last synced status), `orders.messages` (both ways),
 //! `orders.sync_failures` (what was left aside or failed, with the reason) and `orders.feed`.
 //!
 //! # Layout
@@ -19,8 +19,10 @@ pub const NAME: &str = "orders";
 /// The topic it reads.
 pub const TOPIC: &str = "orders.events";
 
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "orders", sql: include_str!("../migrations/0001_orders.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "orders", sql: include_str!("../migrations/0001_orders.sql") },
+    Migration { version: 2, name: "tracker_status", sql: include_str!("../migrations/0002_tracker_status.sql") },
+];
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OrdersModel;
@@ -82,6 +84,23 @@ async fn item(tx: &mut PgConnection, project_id: i64, item_iid: i64, when: DateT
     .execute(&mut *tx)
     .await
     .map(|_| ())
+}
+
+async fn tracker_status(
+    tx: &mut PgConnection,
+    project_id: i64,
+    item_iid: i64,
+    status_id: &str,
+    when: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    item(tx, project_id, item_iid, when).await?;
+    sqlx::query("UPDATE items SET tracker_status_id = $3 WHERE project_id = $1 AND item_iid = $2")
+        .bind(project_id)
+        .bind(item_iid)
+        .bind(status_id)
+        .execute(&mut *tx)
+        .await
+        .map(|_| ())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -282,7 +301,13 @@ async fn apply_one(tx: &mut PgConnection, e: &Envelope<E>) -> Result<(), sqlx::E
             )
             .await?;
         }
-        E::TrackerChangeReceived(_) => {}
+        E::TrackerChangeReceived(r) if r.change == "status" => {
+            let detail: serde_json::Value = serde_json::from_str(&r.detail).unwrap_or_default();
+            let status_id = detail["status_id"].as_str().unwrap_or_default();
+            tracker_status(tx, r.project_id, r.item_iid, status_id, at(r.ts)).await?;
+        }
+        E::TrackerChangeReceived(_) | E::TrackerTransitionRequested(_) => {}
+        E::TrackerTransitioned(t) => tracker_status(tx, t.project_id, t.item_iid, &t.status_id, at(t.ts)).await?,
         E::TrackerChangeIgnored(i) => {
             failure(
                 tx,

@@ -18,9 +18,11 @@
 //! - [`tracker`]: an issue tracker's REST API (JIRA's shapes), under `/tracker`; it sends its
 //!   webhooks on comments and transitions.
 //! - [`failures`]: failures scripted on the marketplace and the tracker.
+//! - [`delivery`]: the calls the marketplace and the tracker make to Clio, retried as theirs are.
 //! - [`echo`]: any HTTP endpoint: `/echo/...` answers as its `X-Sandbox-*` headers say
 //!   (status, Retry-After, fail the first N calls of a key), and `GET /echo-calls` lists calls.
 
+pub mod delivery;
 pub mod echo;
 pub mod failures;
 pub mod identity;

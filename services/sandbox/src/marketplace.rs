@@ -3,12 +3,15 @@
 //! no id, their timestamps are serialised to the second and read strictly after
 //! `from_timestamp`; a PATCH takes 7 status types (not `created`); a message is written as
 //! provider or mediator only; a `user_direct` message's content reads as `<OBFUSCATED>`; after
-//! every event it calls the OMS's trigger URL (set with `PATCH /api/v1/oms/{oms}`).
+//! every event it calls the OMS's trigger URL (set with `PATCH /api/v1/oms/{oms}`), retrying a
+//! failed call for about a minute.
 //!
 //! The customer's side, for tests and the demo: `POST /marketplace/orders` places an order
 //! (`{owner: {name, email}, name, items: [{service, offer, ...}]}`), `POST
-//! /marketplace/projects/{id}/messages` writes as the customer. `POST /marketplace/failures`
-//! (`{count, status, retry_after}`) fails the next OMS calls; `POST /marketplace/repeat`
+//! /marketplace/projects/{id}/messages` writes as the customer, `POST
+//! /marketplace/projects/{id}/items/{iid}/status` (`{type, value}`) changes an item's status as
+//! the marketplace's own people do. `POST /marketplace/failures` (`{count | for_seconds,
+//! status, retry_after}`) fails the next OMS calls, or every call for a while; `POST /marketplace/repeat`
 //! (`{times}`) lists every event that many times; `GET /marketplace/received` says what the OMS
 //! wrote, and how many calls it made.
 
@@ -57,6 +60,7 @@ pub fn routes(sandbox: Sandbox) -> Router {
         .route(&format!("{oms}/messages/{{id}}"), get(message).patch(edit_message))
         .route("/marketplace/orders", post(place_order))
         .route("/marketplace/projects/{project}/messages", post(customer_message))
+        .route("/marketplace/projects/{project}/items/{iid}/status", post(set_status))
         .route("/marketplace/failures", post(script))
         .route("/marketplace/repeat", post(repeat))
         .route("/marketplace/received", get(received))
@@ -108,12 +112,7 @@ fn call_trigger(sandbox: &Sandbox, url: String) {
     if url.is_empty() {
         return;
     }
-    let http = sandbox.http.clone();
-    tokio::spawn(async move {
-        if let Err(error) = http.post(&url).timeout(std::time::Duration::from_secs(10)).send().await {
-            tracing::debug!(%error, "the marketplace's trigger call failed");
-        }
-    });
+    crate::delivery::deliver(sandbox.http.clone(), url, None, "the marketplace's trigger call");
 }
 
 async fn configure(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> Response {
@@ -190,7 +189,7 @@ async fn update_item(
     Path((_, project, iid)): Path<(String, i64, i64)>,
     Json(body): Json<Value>,
 ) -> Response {
-    let trigger = {
+    let changed = {
         let mut market = lock(&sandbox);
         if let Some(refused) = gate(&mut market, &headers) {
             return refused;
@@ -202,35 +201,55 @@ async fn update_item(
         }
         let path = format!("projects/{project}/project_items/{iid}");
         market.received.push(json!({ "method": "PATCH", "path": path, "body": body }));
-        let Some(item) = market.items.get_mut(&(project, iid)) else {
-            return problem(StatusCode::NOT_FOUND, format!("no item {iid} in project {project}"));
-        };
-        let mut changes = Vec::new();
-        if body["status"].is_object() {
-            let before = item["status"].clone();
-            item["status"] = body["status"].clone();
-            changes.push(json!({"field": "status.value", "before": before["value"], "after": body["status"]["value"]}));
-            changes.push(json!({"field": "status.type", "before": before["type"], "after": body["status"]["type"]}));
-        }
-        if let Some(secrets) = body["user_secrets"].as_object() {
-            for (name, value) in secrets {
-                item["user_secrets"][name] = value.clone();
-                changes.push(
-                    json!({"field": format!("user_secrets.{name}"), "before": "<OBFUSCATED>", "after": "<OBFUSCATED>"}),
-                );
-            }
-        }
-        let answer = item.clone();
-        let trigger = market.event(
-            "update",
-            "project_item",
-            json!({"project_id": project, "project_item_id": iid}),
-            Some(json!(changes)),
-        );
-        (trigger, answer)
+        change_item(&mut market, project, iid, &body)
     };
-    call_trigger(&sandbox, trigger.0);
-    Json(trigger.1).into_response()
+    changed_item(&sandbox, changed, project, iid)
+}
+
+/// The marketplace's own people change an item's status (`{type, value}`), as its web pages
+/// let a provider or an administrator do: an event like any other, not a call of the OMS's.
+async fn set_status(
+    State(sandbox): State<Sandbox>,
+    Path((project, iid)): Path<(i64, i64)>,
+    Json(status): Json<Value>,
+) -> Response {
+    let changed = change_item(&mut lock(&sandbox), project, iid, &json!({ "status": status }));
+    changed_item(&sandbox, changed, project, iid)
+}
+
+/// The answer to an item change: the item, its event's trigger called; or 404.
+fn changed_item(sandbox: &Sandbox, changed: Option<(String, Value)>, project: i64, iid: i64) -> Response {
+    match changed {
+        Some((trigger, item)) => {
+            call_trigger(sandbox, trigger);
+            Json(item).into_response()
+        }
+        None => problem(StatusCode::NOT_FOUND, format!("no item {iid} in project {project}")),
+    }
+}
+
+/// Changes an item's status and user secrets as `body` says: the trigger to call and the item;
+/// `None`: there is no such item.
+fn change_item(market: &mut Marketplace, project: i64, iid: i64, body: &Value) -> Option<(String, Value)> {
+    let item = market.items.get_mut(&(project, iid))?;
+    let mut changes = Vec::new();
+    if body["status"].is_object() {
+        let before = item["status"].clone();
+        item["status"] = body["status"].clone();
+        changes.push(json!({"field": "status.value", "before": before["value"], "after": body["status"]["value"]}));
+        changes.push(json!({"field": "status.type", "before": before["type"], "after": body["status"]["type"]}));
+    }
+    if let Some(secrets) = body["user_secrets"].as_object() {
+        for (name, value) in secrets {
+            item["user_secrets"][name] = value.clone();
+            changes.push(
+                json!({"field": format!("user_secrets.{name}"), "before": "<OBFUSCATED>", "after": "<OBFUSCATED>"}),
+            );
+        }
+    }
+    let item = item.clone();
+    let ids = json!({"project_id": project, "project_item_id": iid});
+    Some((market.event("update", "project_item", ids, Some(json!(changes))), item))
 }
 
 #[derive(Debug, Deserialize)]
@@ -424,7 +443,7 @@ async fn customer_message(
 }
 
 async fn script(State(sandbox): State<Sandbox>, Json(failures): Json<ScriptedFailures>) -> StatusCode {
-    lock(&sandbox).failures = Some(failures);
+    lock(&sandbox).failures = Some(failures.armed());
     StatusCode::NO_CONTENT
 }
 

@@ -3,16 +3,18 @@
 //! It has no idempotency key: a create retried is a second issue, unless the caller looks first
 //! (`GET search?jql=labels = "..."`). On every comment created or updated and every transition
 //! it sends its webhooks (`POST rest/webhooks/1.0/webhook` registers one; `${issue.id}` in the
-//! URL is replaced), in JIRA's bodies.
+//! URL is replaced), in JIRA's bodies, retried for about a minute when Clio does not take them.
 //!
-//! For tests and the demo: `POST /tracker/failures` (`{count, status, retry_after,
-//! after_effect}`) fails the next calls (`after_effect`: a create is made, then the answer is
-//! lost, as behind a proxy that timed out); `GET /tracker/issues` lists every issue with its
-//! comments and how many creates each label saw. A person works an issue with the same API
-//! under their own user (`POST .../transitions`, `POST .../comment`).
+//! For tests and the demo: `POST /tracker/failures` (`{count | for_seconds, status,
+//! retry_after, after_effect}`) fails the next calls, or every call for a while
+//! (`after_effect`: a create is made, then the answer is lost, as behind a proxy that timed
+//! out); `POST /tracker/latency` (`{ms}`) slows every API call; `GET /tracker/issues` lists
+//! every issue with its comments and how many creates each label saw. A person works an issue
+//! with the same API under their own user (`POST .../transitions`, `POST .../comment`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -42,6 +44,8 @@ pub struct Tracker {
     pub next_comment: u64,
     pub next_changelog: u64,
     pub calls: u32,
+    /// How long every API call takes (`POST /tracker/latency`), as a busy tracker's do.
+    pub latency_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -73,7 +77,22 @@ pub fn routes(sandbox: Sandbox) -> Router {
         .route("/tracker/rest/webhooks/1.0/webhook", post(register))
         .route("/tracker/failures", post(script))
         .route("/tracker/issues", get(all))
+        .route("/tracker/latency", post(set_latency))
+        .layer(axum::middleware::from_fn_with_state(sandbox.clone(), slowed))
         .with_state(sandbox)
+}
+
+async fn slowed(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
+    let latency = lock(&sandbox).latency_ms;
+    if latency > 0 && request.uri().path().starts_with("/tracker/rest/api/") {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
+    next.run(request).await
+}
+
+async fn set_latency(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> StatusCode {
+    lock(&sandbox).latency_ms = body["ms"].as_u64().unwrap_or(0);
+    StatusCode::NO_CONTENT
 }
 
 fn lock(sandbox: &Sandbox) -> std::sync::MutexGuard<'_, Tracker> {
@@ -157,14 +176,9 @@ impl Tracker {
 }
 
 fn send_webhooks(sandbox: &Sandbox, calls: Vec<(String, Value)>) {
-    let http = sandbox.http.clone();
-    tokio::spawn(async move {
-        for (url, body) in calls {
-            if let Err(error) = http.post(&url).timeout(std::time::Duration::from_secs(10)).json(&body).send().await {
-                tracing::debug!(%error, "a tracker webhook failed");
-            }
-        }
-    });
+    for (url, body) in calls {
+        crate::delivery::deliver(sandbox.http.clone(), url, Some(body), "a tracker webhook");
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -360,7 +374,8 @@ async fn register(State(sandbox): State<Sandbox>, Json(body): Json<Value>) -> Re
     (StatusCode::CREATED, Json(json!({ "name": body["name"], "url": url, "events": body["events"] }))).into_response()
 }
 
-async fn script(State(sandbox): State<Sandbox>, Json(failures): Json<Failures>) -> StatusCode {
+async fn script(State(sandbox): State<Sandbox>, Json(mut failures): Json<Failures>) -> StatusCode {
+    failures.scripted = failures.scripted.armed();
     lock(&sandbox).failures = Some(failures);
     StatusCode::NO_CONTENT
 }

@@ -26,6 +26,38 @@ pub const ORDERS: &[(&str, &str, &[&str])] = &[
     ("Grace Hopper", "Compilers", &["EGI Cloud Compute"]),
 ];
 
+/// Tells the sandbox's marketplace where this platform's trigger is (`gateway`), and its
+/// tracker where the webhook is, with the secret (none: no webhook, only a warning).
+pub async fn wire(http: &reqwest::Client, sandbox: &str, gateway: &str, webhook_secret: &str) -> anyhow::Result<()> {
+    let trigger = json!({ "trigger": { "url": format!("{gateway}/v1/orders/trigger"), "method": "post" } });
+    let answer = http
+        .patch(format!("{sandbox}/marketplace/api/v1/oms/1"))
+        .header("X-User-Token", "sandbox-token")
+        .json(&trigger)
+        .send()
+        .await
+        .context("the sandbox's marketplace")?;
+    anyhow::ensure!(answer.status().is_success(), "the sandbox's marketplace answered {}", answer.status());
+    if webhook_secret.is_empty() {
+        tracing::warn!(
+            "no {} set: the tracker's webhooks will be refused, so only the marketplace side syncs",
+            crate::WEBHOOK_SECRET_ENV
+        );
+        return Ok(());
+    }
+    let url = format!("{gateway}/v1/orders/webhooks/tracker?secret={webhook_secret}&issue_id=${{issue.id}}");
+    let hook =
+        json!({ "name": "clio", "url": url, "events": ["jira:issue_updated", "comment_created", "comment_updated"] });
+    let answer = http
+        .post(format!("{sandbox}/tracker/rest/webhooks/1.0/webhook"))
+        .json(&hook)
+        .send()
+        .await
+        .context("the sandbox's tracker")?;
+    anyhow::ensure!(answer.status().is_success(), "the sandbox's tracker answered {}", answer.status());
+    Ok(())
+}
+
 /// Wires the sandbox to this platform, places the orders and works the first one; says what
 /// it did.
 pub async fn run(settings: &OrdersDemoSettings, webhook_secret: &str) -> anyhow::Result<String> {
@@ -38,31 +70,7 @@ pub async fn run(settings: &OrdersDemoSettings, webhook_secret: &str) -> anyhow:
         anyhow::ensure!(status.is_success(), "the sandbox answered {status}: {body}");
         Ok(body)
     };
-    let trigger = json!({ "trigger": { "url": format!("{gateway}/v1/orders/trigger"), "method": "post" } });
-    ok(http
-        .patch(format!("{sandbox}/marketplace/api/v1/oms/1"))
-        .header("X-User-Token", "sandbox-token")
-        .json(&trigger)
-        .send()
-        .await
-        .context("the sandbox's marketplace")?)
-    .await?;
-    if webhook_secret.is_empty() {
-        tracing::warn!(
-            "no {} set: the tracker's webhooks will be refused, so only the marketplace side syncs",
-            crate::WEBHOOK_SECRET_ENV
-        );
-    } else {
-        let url = format!("{gateway}/v1/orders/webhooks/tracker?secret={webhook_secret}&issue_id=${{issue.id}}");
-        let hook = json!({ "name": "clio", "url": url, "events": ["jira:issue_updated", "comment_created", "comment_updated"] });
-        ok(http
-            .post(format!("{sandbox}/tracker/rest/webhooks/1.0/webhook"))
-            .json(&hook)
-            .send()
-            .await
-            .context("the sandbox's tracker")?)
-        .await?;
-    }
+    wire(&http, sandbox, gateway, webhook_secret).await?;
     let mut projects = Vec::new();
     for (owner, name, services) in ORDERS {
         let email = format!("{}@example.org", owner.to_lowercase().replace(' ', "."));

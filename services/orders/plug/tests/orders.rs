@@ -52,10 +52,7 @@ async fn orders_sync_both_ways_once_each_through_failures_repeats_and_echoes() {
     let gateway = orders.gateway_url.clone();
 
     // The marketplace calls our trigger; the tracker our webhook.
-    let trigger = json!({"trigger": {"url": format!("{gateway}/v1/orders/trigger")}});
-    http.patch(format!("{sandbox}/marketplace/api/v1/oms/1")).json(&trigger).send().await.expect("oms");
-    let hook = json!({"url": format!("{gateway}/v1/orders/webhooks/tracker?secret={SECRET}&issue_id=${{issue.id}}")});
-    http.post(format!("{sandbox}/tracker/rest/webhooks/1.0/webhook")).json(&hook).send().await.expect("hook");
+    clio_orders_plug::demo::wire(&http, &sandbox, &gateway, SECRET).await.expect("the sandbox wired");
     // Every event listed three times; the tracker's first calls fail, a create's answer lost
     // after the issue was made, then 503s with a Retry-After.
     http.post(format!("{sandbox}/marketplace/repeat")).json(&json!({"times": 3})).send().await.expect("repeat");
@@ -166,6 +163,30 @@ async fn orders_sync_both_ways_once_each_through_failures_repeats_and_echoes() {
         "the mirror, the provider's and the note: nothing echoed back: {item}"
     );
 
+    // The marketplace's own people mark item 2 ready: its issue moves to Ready (7); the
+    // tracker's webhook for that move, and the marketplace's event for the adapter's own PATCH
+    // of item 1, move nothing back.
+    let ready = json!({"type": "ready", "value": "Ready"});
+    let set = http.post(format!("{sandbox}/marketplace/projects/1/items/2/status")).json(&ready).send().await;
+    assert_eq!(set.expect("status").status(), 200);
+    let status_of = |all: &Value, label: &str| -> Value {
+        let issues = all["issues"].as_array().into_iter().flatten();
+        issues
+            .filter(|i| i["fields"]["labels"][0] == label)
+            .map(|i| i["fields"]["status"]["id"].clone())
+            .next()
+            .unwrap_or_default()
+    };
+    let moved = eventually(60, async || status_of(&issues().await, "clio-order-1-item-2") == "7").await;
+    assert!(moved, "item 2's issue did not move to Ready: {}", issues().await);
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let all = issues().await;
+    assert_eq!(status_of(&all, "clio-order-1-item-1"), "2", "item 1 stays where the provider put it");
+    let m = market().await;
+    let patches: Vec<&Value> =
+        m["received"].as_array().into_iter().flatten().filter(|r| r["method"] == "PATCH").collect();
+    assert_eq!(patches.len(), 1, "the provider's one status change, nothing echoed: {patches:?}");
+
     // The webhook's refusals.
     let url = |query: &str| format!("{gateway}/v1/orders/webhooks/tracker?{query}");
     let body = json!({"webhookEvent": "jira:issue_updated", "changelog": {"id": 1, "items": []}});
@@ -189,6 +210,55 @@ async fn orders_sync_both_ways_once_each_through_failures_repeats_and_echoes() {
     assert_eq!(one["epic_key"], epic["key"]);
     assert_eq!(one["items"][0]["tracker_key"], key.as_str());
     assert_eq!(one["items"][0]["last_synced_status"], "in_progress");
+    assert_eq!(one["items"][0]["tracker_status_id"], "2");
+    assert_eq!(one["items"][1]["tracker_status_id"], "7", "{one}");
     let page = json_of(http.get(format!("{gateway}/v1/orders")).send().await.expect("orders")).await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(2), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tracker_down_for_a_minute_then_back_gets_every_issue_and_comment_once() {
+    let (sandbox, _retry, orders) = stacks().await;
+    let http = reqwest::Client::new();
+    let gateway = orders.gateway_url.clone();
+    clio_orders_plug::demo::wire(&http, &sandbox, &gateway, "").await.expect("the sandbox wired");
+    // Down for a minute from now: every call answers 503 until then.
+    http.post(format!("{sandbox}/tracker/failures"))
+        .json(&json!({"for_seconds": 60, "status": 503}))
+        .send()
+        .await
+        .expect("fail");
+    let down = std::time::Instant::now();
+    for (owner, services) in
+        [("Grace", vec!["Cloud", "HPC"]), ("Edsger", vec!["Storage"]), ("Barbara", vec!["Notebooks"])]
+    {
+        let items: Vec<Value> = services.iter().map(|s| json!({"service": s, "offer": "Standard"})).collect();
+        let placed = json!({"owner": {"name": owner, "email": format!("{}@example.org", owner.to_lowercase())}, "name": owner, "items": items});
+        http.post(format!("{sandbox}/marketplace/orders")).json(&placed).send().await.expect("order");
+    }
+    let customer = json!({"content": "Is the HPC quota enough?", "project_item_id": 2});
+    http.post(format!("{sandbox}/marketplace/projects/1/messages")).json(&customer).send().await.expect("message");
+
+    let issues = async || json_of(http.get(format!("{sandbox}/tracker/issues")).send().await.expect("issues")).await;
+    let synced = eventually(240, async || {
+        let all = issues().await;
+        let commented = all["issues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|i| i["comments"].as_array().is_some_and(|c| !c.is_empty()));
+        all["by_label"].as_object().is_some_and(|labels| labels.len() == 7) && commented
+    })
+    .await;
+    let all = issues().await;
+    assert!(synced, "the orders did not reach the tracker after its outage: {all}");
+    assert!(down.elapsed().as_secs() >= 60, "nothing got through while the tracker was down");
+    let by_label = all["by_label"].as_object().expect("labels");
+    assert!(by_label.values().all(|count| count == 1), "an issue made twice: {by_label:?}");
+    let comments: usize =
+        all["issues"].as_array().into_iter().flatten().map(|i| i["comments"].as_array().map_or(0, Vec::len)).sum();
+    assert_eq!(comments, 1, "the customer's message once: {all}");
+    let failures =
+        json_of(http.get(format!("{gateway}/v1/orders/sync-failures")).send().await.expect("failures")).await;
+    assert!(!failures.to_string().contains("tracker_issue"), "no call gave up: {failures}");
 }

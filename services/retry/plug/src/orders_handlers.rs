@@ -9,6 +9,8 @@
 //! - `orders_tracker_comment`: the message from the marketplace (a `user_direct` one is
 //!   skipped: the marketplace hides its content), its comment found, updated or created →
 //!   `{comment_id}` or `{skipped}`.
+//! - `orders_tracker_transition`: an item's issue moved to a workflow status, unless it is in it
+//!   (`GET issue`, then the transition that leads there) → `{status_id, already}`.
 //! - `orders_marketplace_update`: an item's status or voucher (`PATCH`), a message posted (found
 //!   first) or edited → `{message_id}` for a message.
 
@@ -79,6 +81,7 @@ impl OrdersPeers {
             "orders_marketplace_events" => self.events(client, &run.params).await,
             "orders_tracker_issue" => self.issue(client, &run.params).await,
             "orders_tracker_comment" => self.comment(client, &run.params).await,
+            "orders_tracker_transition" => self.transition(client, &run.params).await,
             "orders_marketplace_update" => self.update(client, &run.params).await,
             other => Err(Outcome::failed(ErrorClass::Unknown, format!("no orders handler called {other:?}"))),
         };
@@ -180,6 +183,30 @@ impl OrdersPeers {
         let path = format!("issue/{issue_key}/comment");
         let created = send(self.tracker(client, reqwest::Method::POST, &path).json(&comment), "the tracker").await?;
         Ok(json!({ "comment_id": text(&created["id"]), "found": false }))
+    }
+
+    async fn transition(&self, client: &reqwest::Client, params: &Value) -> Called<Value> {
+        let issue_key = params["issue_key"].as_str().unwrap_or_default();
+        let status_id = params["status_id"].as_str().unwrap_or_default();
+        let path = query(&format!("issue/{issue_key}"), &[("fields", "status")]);
+        let issue = send(self.tracker(client, reqwest::Method::GET, &path), "the tracker").await?;
+        if text(&issue["fields"]["status"]["id"]) == status_id {
+            return Ok(json!({ "status_id": status_id, "already": true }));
+        }
+        let path = format!("issue/{issue_key}/transitions");
+        let offered = send(self.tracker(client, reqwest::Method::GET, &path), "the tracker").await?;
+        let leads_there = offered["transitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|transition| text(&transition["to"]["id"]) == status_id);
+        let Some(transition) = leads_there else {
+            let message = format!("the tracker offers no transition of {issue_key} to status {status_id}");
+            return Err(Outcome::failed(ErrorClass::Http4xx, message));
+        };
+        let body = json!({ "transition": { "id": text(&transition["id"]) } });
+        send(self.tracker(client, reqwest::Method::POST, &path).json(&body), "the tracker").await?;
+        Ok(json!({ "status_id": status_id, "already": false }))
     }
 
     async fn update(&self, client: &reqwest::Client, params: &Value) -> Called<Value> {
