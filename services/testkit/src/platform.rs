@@ -174,3 +174,22 @@ pub async fn stops_cleanly(child: &mut tokio::process::Child) -> bool {
     let stopped = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await;
     stopped.is_ok_and(|s| s.is_ok_and(|s| s.success()))
 }
+
+/// SIGKILL, then a new run at once, as a supervisor restarts a crashed process.
+pub async fn crash_and_restart(up: &ClioUp, platform: &mut tokio::process::Child) {
+    platform.start_kill().expect("SIGKILL");
+    let _ = platform.wait().await;
+    *platform = up.spawn();
+}
+
+/// Whether the count `sql` rose above zero within 3 minutes; looked at every 20 ms, so that a
+/// kill then comes while the rest is under way.
+pub async fn begun(pool: &sqlx::PgPool, sql: &str) -> bool {
+    for _ in 0..9_000 {
+        if sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.is_ok_and(|n| n > 0) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}

@@ -17,7 +17,7 @@ use clio_matching::messages::MatchingEvent;
 use clio_matching::settlement::{sha256_hex, visa_settlement_key};
 use clio_runtime::codec::Codec;
 use clio_runtime::settings::KafkaSettings;
-use clio_testkit::platform::{ClioUp, OwnBroker, stops_cleanly};
+use clio_testkit::platform::{ClioUp, OwnBroker, begun, crash_and_restart, stops_cleanly};
 use clio_testkit::records::{eventually, read_all};
 use rand::Rng as _;
 use rdkafka::Message as _;
@@ -104,25 +104,6 @@ async fn import_until_done(up: &ClioUp, feed: &str, file: &Path) {
 async fn pause_between(millis: std::ops::Range<u64>) {
     let pause = rand::rng().random_range(millis);
     tokio::time::sleep(Duration::from_millis(pause)).await;
-}
-
-/// Whether the count `sql` rose above zero within 3 minutes; looked at every 20 ms, so that a
-/// kill then comes while the rest is under way.
-async fn begun(pool: &sqlx::PgPool, sql: &str) -> bool {
-    for _ in 0..9_000 {
-        if sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.is_ok_and(|n| n > 0) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
-}
-
-/// SIGKILL, then a new run at once, as a supervisor restarts a crashed process.
-async fn crash_and_restart(up: &ClioUp, platform: &mut tokio::process::Child) {
-    platform.start_kill().expect("SIGKILL");
-    let _ = platform.wait().await;
-    *platform = up.spawn();
 }
 
 /// Every `Matched` on the log, as (payment, merchant transaction, match id).

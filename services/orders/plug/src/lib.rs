@@ -9,11 +9,12 @@
 //! - [`routes`]: the marketplace's trigger, the tracker's webhook, and the orders read over HTTP.
 //! - [`demo`]: the sandbox's marketplace and tracker wired to this platform, and demo orders
 //!   flowing both ways (`clio seed`, and `clio up` with its demo on).
+//! - [`cli`] and [`operate`]: `clio orders ...` for operators (list, show, failures, sync).
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::{Args as _, FromArgMatches as _};
+use clap::{Args as _, FromArgMatches as _, Subcommand as _};
 use clio_orders::entity::Orders;
 use clio_orders::messages::OrdersCommand;
 use clio_orders_projection::OrdersModel;
@@ -23,7 +24,9 @@ use clio_runtime::codec::Codec;
 use futures::future::BoxFuture;
 use rdkafka::producer::FutureProducer;
 
+pub mod cli;
 pub mod demo;
+pub mod operate;
 pub mod routes;
 
 /// The environment variable holding the tracker webhook's secret; unset or empty, the webhook
@@ -95,6 +98,19 @@ impl Domain for OrdersPlug {
                 Routes::default()
             }
         }
+    }
+
+    fn command(&self) -> Option<clap::Command> {
+        let orders = cli::OrdersAction::augment_subcommands(clap::Command::new("orders"));
+        Some(
+            orders
+                .about("Marketplace orders: list, show, failures, sync (read the marketplace now)")
+                .subcommand_required(true),
+        )
+    }
+
+    fn run_command<'a>(&'a self, matches: &'a clap::ArgMatches) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move { operate::operate(cli::OrdersAction::from_arg_matches(matches)?).await })
     }
 
     fn up_args(&self, up: clap::Command) -> clap::Command {
