@@ -395,3 +395,32 @@ fn a_comment_edited_while_its_message_is_being_posted_is_sent_once_the_message_e
     let state = project(&world);
     assert!(state.sent_comments["500"].pending_edit.is_empty());
 }
+
+#[test]
+fn a_webhook_that_overtakes_its_issues_create_links_the_issue_and_is_acted_on() {
+    let mut world = World::<Orders>::default();
+    deliver(&mut world, vec![project_created(1), item_created(1, 1), message_created(9, Some(1), 2)]);
+    let (epic_task, _) = last_task(&world, "orders_tracker_issue");
+    world.send(success(&epic_task, json!({"issue_id": "10000", "issue_key": "EOSC-100"})));
+    let (item_task, _) = last_task(&world, "orders_tracker_issue");
+    // A provider moves the item's new issue before the create's answer is back.
+    let mut moved = status_changed(10130, "2", "In Progress");
+    moved["issue"] =
+        json!({"id": "10001", "key": "EOSC-101", "fields": {"labels": [format!("clio-order-{PROJECT}-item-1")]}});
+    let out = world.send(webhook("10001", moved));
+    assert_eq!(
+        names(&out),
+        ["TrackerIssueLinked", "CommentRequested", "TrackerChangeReceived", "MarketplaceUpdateRequested"],
+        "the label proves the issue; its waiting message goes on it; the move is sent"
+    );
+    assert!(tasks_of(&world, "orders_tracker_transition").is_empty(), "the provider's move is not undone");
+    let (_, update) = last_task(&world, "orders_marketplace_update");
+    assert_eq!(update["detail"]["status"]["type"], "in_progress");
+    let out = world.send(success(&item_task, json!({"issue_id": "10001", "issue_key": "EOSC-101"})));
+    assert!(out.is_empty(), "the create's late answer changes nothing: {out:?}");
+    // A label of another project, or of an issue not being created, still proves nothing.
+    let mut stranger = status_changed(10131, "2", "In Progress");
+    stranger["issue"] = json!({"id": "20001", "key": "EOSC-201", "fields": {"labels": ["clio-order-77-item-1"]}});
+    let out = world.send(webhook("20001", stranger));
+    assert!(matches!(out.as_slice(), [E::TrackerChangeIgnored(i)] if i.reason.contains("not one of")), "{out:?}");
+}

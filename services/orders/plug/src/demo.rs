@@ -1,6 +1,7 @@
 //! The demo: the sandbox's marketplace told where this platform's trigger is, its tracker told
 //! where the webhook is (with the secret), three orders placed by customers, and a provider
-//! working the first in the tracker (a transition, a comment): orders syncing both ways.
+//! working the first in the tracker (a transition, a comment), and the second marked waiting on the
+//! marketplace (a transition in the tracker): orders syncing both ways.
 
 use std::time::Duration;
 
@@ -119,9 +120,20 @@ pub async fn run(settings: &OrdersDemoSettings, webhook_secret: &str) -> anyhow:
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // And the other way: the second order is marked waiting for the customer on the marketplace,
+    // which the adapter carries to its tracker issue as a transition.
+    let mut waiting = false;
+    if let Some(second) = projects.get(1) {
+        let status = json!({ "type": "waiting_for_response", "value": "Waiting for response" });
+        let set =
+            http.post(format!("{sandbox}/marketplace/projects/{second}/items/1/status")).json(&status).send().await?;
+        ok(set).await?;
+        waiting = true;
+    }
     Ok(format!(
-        "{} orders placed in the sandbox marketplace{}",
+        "{} orders placed in the sandbox marketplace{}{}",
         projects.len(),
-        if worked { ", the first worked in the tracker (in progress, a comment)" } else { "" }
+        if worked { ", the first worked in the tracker (in progress, a comment)" } else { "" },
+        if waiting { ", the second marked waiting for response on the marketplace" } else { "" }
     ))
 }

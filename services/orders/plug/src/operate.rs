@@ -22,14 +22,14 @@ pub async fn operate(action: OrdersAction) -> anyhow::Result<()> {
             for order in page.as_array().into_iter().flatten() {
                 let items = order["items"].as_array().cloned().unwrap_or_default();
                 if items.is_empty() {
-                    println!("{:<10} {:<12}", order["project_id"], cell(&order["epic_key"]));
+                    println!("{:<10} {:<12}", cell(&order["project_id"]), cell(&order["epic_key"]));
                 }
                 for item in items {
                     println!(
                         "{:<10} {:<12} {:>4}  {:<22} {:<12} {:<8} {}",
-                        order["project_id"],
+                        cell(&order["project_id"]),
                         cell(&order["epic_key"]),
-                        item["item_iid"],
+                        cell(&item["item_iid"]),
                         cell(&item["status_type"]),
                         cell(&item["tracker_key"]),
                         cell(&item["tracker_status_id"]),

@@ -156,6 +156,8 @@ async fn a_platform_killed_mid_sync_makes_every_issue_comment_and_message_once()
     assert!(listed.status.success(), "{listed:?}");
     assert_eq!(listed_text.lines().count(), 1 + 2 * ORDERS, "a header and a line per item: {listed_text}");
     assert_eq!(listed_text.lines().filter(|l| l.contains("in_progress")).count(), ORDERS, "{listed_text}");
+    let epic_column = listed_text.lines().next().and_then(|header| header.find("epic"));
+    assert!(listed_text.lines().skip(1).all(|l| l.find("EOSC-") == epic_column), "columns line up: {listed_text}");
     let shown = clio(&["orders", "show", "3"]);
     let order: Value = serde_json::from_slice(&shown.stdout).expect("one order as JSON");
     assert_eq!(order["messages"].as_array().map(Vec::len), Some(2), "the question and the answer: {order}");

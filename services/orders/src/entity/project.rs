@@ -31,7 +31,7 @@ use crate::tasks::{
     MARKETPLACE_UPDATE, Purpose, TRACKER_COMMENT, TRACKER_ISSUE, TRACKER_TRANSITION, comment_task_id, issue_task_id,
     marketplace_task_id, purpose, task, transition_task_id,
 };
-use crate::tracker::{Comment, TrackerChange, label};
+use crate::tracker::{Comment, TrackerChange, label, labelled};
 
 /// A tracker issue: asked for, then linked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,9 +220,9 @@ impl Plan {
     }
 
     /// What was waiting for the issue of `item_iid` (0: the epic), asked for now.
-    fn after_link(&mut self, item_iid: i64, context: &Context) {
+    fn after_link(&mut self, item_iid: i64, transition: bool, context: &Context) {
         let status_type = self.state.items.get(&item_iid).map(|item| item.status_type.clone()).unwrap_or_default();
-        if item_iid > 0 {
+        if item_iid > 0 && transition {
             self.request_transition(item_iid, &status_type, "link", context);
         }
         if item_iid == 0 {
@@ -396,7 +396,7 @@ impl ProjectState {
         let mut plan = Plan::new(self, c.project_id, context);
         let body = serde_json::from_str::<Value>(&c.body).map_err(|error| format!("the body is not JSON: {error}"));
         let webhook = body.as_ref().ok().and_then(|body| body["webhookEvent"].as_str()).unwrap_or_default().to_string();
-        let change = body.and_then(|body| TrackerChange::parse(&body));
+        let change = body.as_ref().map_err(Clone::clone).and_then(TrackerChange::parse);
         let change = match change {
             Ok(change) => change,
             Err(reason) => {
@@ -408,6 +408,28 @@ impl ProjectState {
             Some(0)
         } else {
             self.items.iter().find(|(_, item)| item.issue.issue_id == c.issue_id).map(|(iid, _)| *iid)
+        };
+        let overtaken =
+            item_iid.is_none().then(|| body.ok().and_then(|body| self.overtaken_create(&body, c))).flatten();
+        let item_iid = match (item_iid, overtaken) {
+            (Some(item_iid), _) => Some(item_iid),
+            (None, Some((item_iid, issue_key))) => {
+                plan.emit(E::TrackerIssueLinked(TrackerIssueLinked {
+                    project_id: c.project_id,
+                    item_iid,
+                    issue_id: c.issue_id.clone(),
+                    issue_key,
+                    task_id: issue_task_id(c.project_id, item_iid),
+                    ts: context.now_micros,
+                }));
+                // The provider's own status move, in this very webhook, is newer than the
+                // marketplace's status: the issue is not moved back to it.
+                let moves_status = matches!(&change, TrackerChange::IssueUpdated { items, .. }
+                    if items.iter().any(|item| item.field == "status"));
+                plan.after_link(item_iid, !moves_status, context);
+                Some(item_iid)
+            }
+            (None, None) => None,
         };
         let Some(item_iid) = item_iid else {
             plan.ignore_tracker(
@@ -490,6 +512,23 @@ impl ProjectState {
         plan.done()
     }
 
+    /// The item (0: the epic) whose issue a webhook names by the adapter's label while that
+    /// issue's create is still under way, with the issue's key. A webhook can overtake the
+    /// create's own answer (a provider quicker than the worker's report, or the answer lost and
+    /// the create retried), and it proves the issue exists: dropping it would lose the change.
+    fn overtaken_create(&self, body: &Value, c: &ReceiveTrackerChange) -> Option<(i64, String)> {
+        let labels: Vec<String> = body["issue"]["fields"]["labels"]
+            .as_array()?
+            .iter()
+            .filter_map(|label| label.as_str().map(str::to_string))
+            .collect();
+        let (project_id, item_iid) = labelled(&labels)?;
+        let issue = if item_iid == 0 { &self.epic } else { &self.items.get(&item_iid)?.issue };
+        let issue_key = text(&body["issue"]["key"]);
+        let creating = project_id == c.project_id && issue.requested && !issue.linked();
+        (creating && !issue_key.is_empty()).then_some((item_iid, issue_key))
+    }
+
     /// A retry task's outcome.
     pub fn outcome(&self, project_id: i64, purpose: &Purpose, o: &TaskOutcome, context: &Context) -> OrdersDecision {
         let mut plan = Plan::new(self, project_id, context);
@@ -525,7 +564,7 @@ impl ProjectState {
                         task_id: o.task_id.clone(),
                         ts: now,
                     }));
-                    plan.after_link(*item_iid, context);
+                    plan.after_link(*item_iid, true, context);
                 }
             }
             Purpose::Comment { message_id } => {
