@@ -23,6 +23,8 @@ if [ -z "${CLIO_ORDERS_WEBHOOK_SECRET:-}" ]; then
   CLIO_ORDERS_WEBHOOK_SECRET="$(cat .data/orders-webhook-secret)"
 fi
 export CLIO_ORDERS_WEBHOOK_SECRET
+# The sandbox's marketplace and tracker outlive a restart, as real ones do (Clio's state does).
+export CLIO_SANDBOX_STATE="${CLIO_SANDBOX_STATE:-$ROOT/.data/sandbox.json}"
 broker_port=${CLIO_BROKERS##*:}
 
 say "building clio"

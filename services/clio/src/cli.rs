@@ -121,6 +121,8 @@ pub enum Part {
     Sandbox {
         #[arg(long, env = "CLIO_SANDBOX_ADDR", default_value = "127.0.0.1:8090")]
         sandbox_addr: SocketAddr,
+        #[command(flatten)]
+        kept: SandboxKept,
     },
     /// One read model's projector.
     Projector {
@@ -166,6 +168,8 @@ pub struct UpSettings {
     /// tests) listens; empty runs none.
     #[arg(long, env = "CLIO_SANDBOX_ADDR", default_value = "127.0.0.1:8090")]
     pub sandbox_addr: String,
+    #[command(flatten)]
+    pub sandbox_kept: SandboxKept,
     /// How long the work in flight may take to finish after Ctrl-C or SIGTERM.
     #[arg(long, env = "CLIO_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
@@ -315,4 +319,23 @@ pub fn command(domains: &[Arc<dyn Domain>]) -> clap::Command {
         }
     }
     command
+}
+
+/// Where the sandbox keeps its marketplace and tracker across restarts.
+#[derive(Args, Debug, Clone)]
+pub struct SandboxKept {
+    /// The file the sandbox keeps its marketplace's and tracker's contents in across restarts
+    /// (`make up` sets `.data/sandbox.json`); empty keeps them in memory.
+    #[arg(long, env = "CLIO_SANDBOX_STATE", default_value = "")]
+    pub sandbox_state: String,
+}
+
+impl SandboxKept {
+    /// The sandbox to serve: the kept one, or an empty one.
+    pub fn sandbox(&self) -> anyhow::Result<clio_sandbox::Sandbox> {
+        if self.sandbox_state.is_empty() {
+            return Ok(clio_sandbox::Sandbox::default());
+        }
+        Ok(clio_sandbox::kept::load(std::path::Path::new(&self.sandbox_state))?)
+    }
 }

@@ -195,11 +195,12 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
     } else {
         let address: std::net::SocketAddr =
             settings.sandbox_addr.parse().with_context(|| format!("--sandbox-addr {:?}", settings.sandbox_addr))?;
+        let sandbox = settings.sandbox_kept.sandbox()?;
         let listener = bind(address, "the sandbox").await?;
         let token = token.clone();
-        tasks.spawn(
-            async move { ("sandbox".to_string(), clio_sandbox::serve(listener, token).await.map_err(Into::into)) },
-        );
+        tasks.spawn(async move {
+            ("sandbox".to_string(), clio_sandbox::serve_sandbox(listener, sandbox, token).await.map_err(Into::into))
+        });
         Some(address)
     };
     let gateway_listener = bind(settings.http_addr, "the HTTP gateway").await?;
@@ -301,11 +302,12 @@ pub async fn run(part: Part, matches: &clap::ArgMatches, domains: &[Arc<dyn Doma
                 tasks.spawn(restarting(name, token.clone(), start));
             }
         }
-        Part::Sandbox { sandbox_addr } => {
+        Part::Sandbox { sandbox_addr, kept } => {
+            let sandbox = kept.sandbox()?;
             let listener = bind(sandbox_addr, "the sandbox").await?;
             let token = token.clone();
             tasks.spawn(async move {
-                ("sandbox".to_string(), clio_sandbox::serve(listener, token).await.map_err(Into::into))
+                ("sandbox".to_string(), clio_sandbox::serve_sandbox(listener, sandbox, token).await.map_err(Into::into))
             });
         }
         Part::Projector { name, settings } => {

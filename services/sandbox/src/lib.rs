@@ -19,6 +19,8 @@
 //!   webhooks on comments and transitions.
 //! - [`failures`]: failures scripted on the marketplace and the tracker.
 //! - [`delivery`]: the calls the marketplace and the tracker make to Clio, retried as theirs are.
+//! - [`kept`]: the marketplace's and the tracker's contents kept in a file across restarts
+//!   (`make up`'s sandbox), as the real ones keep theirs.
 //! - [`echo`]: any HTTP endpoint: `/echo/...` answers as its `X-Sandbox-*` headers say
 //!   (status, Retry-After, fail the first N calls of a key), and `GET /echo-calls` lists calls.
 
@@ -26,11 +28,13 @@ pub mod delivery;
 pub mod echo;
 pub mod failures;
 pub mod identity;
+pub mod kept;
 pub mod marketplace;
 pub mod merchants;
 pub mod scheme;
 pub mod tracker;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -46,6 +50,8 @@ pub struct Sandbox {
     pub marketplace: Arc<Mutex<marketplace::Marketplace>>,
     pub tracker: Arc<Mutex<tracker::Tracker>>,
     pub http: reqwest::Client,
+    /// The file the marketplace and the tracker are kept in; none: in memory only.
+    pub kept_in: Option<PathBuf>,
 }
 
 /// Every sandbox server on one router.
@@ -53,15 +59,25 @@ pub fn router(sandbox: Sandbox) -> Router {
     scheme::routes(sandbox.clone())
         .merge(identity::routes(sandbox.clone()))
         .merge(merchants::routes(sandbox.clone()))
-        .merge(marketplace::routes(sandbox.clone()))
-        .merge(tracker::routes(sandbox.clone()))
+        .merge(
+            marketplace::routes(sandbox.clone())
+                .merge(tracker::routes(sandbox.clone()))
+                .layer(axum::middleware::from_fn_with_state(sandbox.clone(), kept::keep)),
+        )
         .merge(echo::routes(sandbox))
 }
 
-/// Serves the sandbox on `listener` until `shutdown`.
+/// Serves an empty sandbox on `listener` until `shutdown`, keeping nothing.
 pub async fn serve(listener: tokio::net::TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
-    tracing::info!(address = ?listener.local_addr().ok(), "sandbox listening");
-    axum::serve(listener, router(Sandbox::default()))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    serve_sandbox(listener, Sandbox::default(), shutdown).await
+}
+
+/// Serves `sandbox` (a kept one: [`kept::load`]) on `listener` until `shutdown`.
+pub async fn serve_sandbox(
+    listener: tokio::net::TcpListener,
+    sandbox: Sandbox,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    tracing::info!(address = ?listener.local_addr().ok(), kept_in = ?sandbox.kept_in, "sandbox listening");
+    axum::serve(listener, router(sandbox)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
 }

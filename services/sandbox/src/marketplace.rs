@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Sandbox;
@@ -32,21 +32,40 @@ use crate::failures::{ScriptedFailures, with_retry_after};
 const STATUS_TYPES: &[&str] =
     &["registered", "in_progress", "waiting_for_response", "ready", "approved", "rejected", "closed"];
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Marketplace {
     pub projects: BTreeMap<i64, Value>,
+    #[serde(with = "by_project_and_iid")]
     pub items: BTreeMap<(i64, i64), Value>,
     pub messages: BTreeMap<i64, Value>,
     /// Every event, in order, with its precise time.
     pub events: Vec<(DateTime<Utc>, Value)>,
     pub trigger_url: String,
     /// The next `count` OMS calls fail with `status`.
+    #[serde(skip)]
     pub failures: Option<ScriptedFailures>,
     /// Each event listed this many times (at-least-once delivery, exaggerated).
     pub repeat: u32,
     /// What the OMS wrote: `{method, path, body}`.
     pub received: Vec<Value>,
+    #[serde(skip)]
     pub calls: u32,
+}
+
+/// Items keyed by (project, iid) as a list of entries: JSON keys are strings.
+mod by_project_and_iid {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize as _, Deserializer, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(items: &BTreeMap<(i64, i64), Value>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(items.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<(i64, i64), Value>, D::Error> {
+        Ok(Vec::<((i64, i64), Value)>::deserialize(deserializer)?.into_iter().collect())
+    }
 }
 
 pub fn routes(sandbox: Sandbox) -> Router {

@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Sandbox;
@@ -36,19 +36,22 @@ const STATUSES: &[(&str, &str)] = &[
     ("8", "Archived"),
 ];
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Tracker {
     pub issues: Vec<Issue>,
     pub webhooks: Vec<String>,
+    #[serde(skip)]
     pub failures: Option<Failures>,
     pub next_comment: u64,
     pub next_changelog: u64,
+    #[serde(skip)]
     pub calls: u32,
     /// How long every API call takes (`POST /tracker/latency`), as a busy tracker's do.
+    #[serde(skip)]
     pub latency_ms: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Issue {
     pub id: String,
     pub key: String,
