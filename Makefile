@@ -15,6 +15,7 @@ help:
 	@echo "make bench   measure Clio against baselines taken in the same run (bench/report.md, bench/end-to-end.png)"
 	@echo "make profile FIGURE=core|ledger|restore|apply|retry  where one benchmark figure's time goes"
 	@echo "make lint    rustfmt check and clippy"
+	@echo "make clean-data  forget everything make up made (the broker's log, the database, the sandbox, .data)"
 
 up:
 	@infra/up.sh
@@ -70,6 +71,4 @@ fmt:
 	$(CARGO) fmt --all
 
 clean-data:
-	-infra/broker.sh stop broker
-	-infra/broker.sh stop testbroker
-	rm -rf .data
+	@infra/clean-data.sh
