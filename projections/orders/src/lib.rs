@@ -187,7 +187,10 @@ async fn apply_one(tx: &mut PgConnection, e: &Envelope<E>) -> Result<(), sqlx::E
         }
         E::PollFailed(f) => failure(tx, id, 0, 0, "poll", &f.reason, &f.task_id, at(f.ts)).await?,
         E::MarketplaceEventIgnored(i) => {
-            failure(tx, id, i.project_id, 0, "marketplace_event", &i.reason, &i.event, at(i.ts)).await?;
+            // The event's own item, when it names one, so `--project` lists show whose it was.
+            let event: serde_json::Value = serde_json::from_str(&i.event).unwrap_or_default();
+            let item_iid = event["project_item_id"].as_i64().unwrap_or(0);
+            failure(tx, id, i.project_id, item_iid, "marketplace_event", &i.reason, &i.event, at(i.ts)).await?;
         }
         E::MarketplaceEventReceived(r) => {
             let when = at(r.ts);

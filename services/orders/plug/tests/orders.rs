@@ -204,6 +204,18 @@ async fn orders_sync_both_ways_once_each_through_failures_repeats_and_echoes() {
     assert!(recorded, "the unknown issue is recorded as ignored: {}", failures().await);
     let f = failures().await.to_string();
     assert!(f.contains("stays internal") && f.contains("written by the adapter itself"), "{f}");
+    let not_mirrored = async || {
+        let all = failures().await;
+        let found = all["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["reason"].as_str().unwrap_or_default().contains("not mirrored back"));
+        found.map(|f| f["item_iid"].clone())
+    };
+    let item_of_echo = eventually(30, async || not_mirrored().await.is_some()).await;
+    assert!(item_of_echo, "the adapter's own message is recorded as not mirrored back: {f}");
+    assert_eq!(not_mirrored().await, Some(json!(1)), "recorded against the item whose message it is");
 
     // The read model: the order with its items, tracker keys and messages.
     let one = json_of(http.get(format!("{gateway}/v1/orders/1")).send().await.expect("order")).await;
