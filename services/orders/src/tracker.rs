@@ -23,6 +23,17 @@ pub fn labelled(labels: &[String]) -> Option<(i64, i64)> {
     })
 }
 
+/// The project and item a webhook's issue is labelled with, if one of its labels is the
+/// adapter's.
+pub fn issue_labelled(webhook: &Value) -> Option<(i64, i64)> {
+    let labels: Vec<String> = webhook["issue"]["fields"]["labels"]
+        .as_array()?
+        .iter()
+        .filter_map(|label| label.as_str().map(str::to_string))
+        .collect();
+    labelled(&labels)
+}
+
 /// One changelog item of an issue update.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangelogItem {

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use clio_gateway::problem::{ApiQuery, Problem};
 use clio_gateway::routes::{Routes, page as page_schema, page_body, page_limit, refusal};
 use clio_orders::messages::{OrdersCommand, PollMarketplace, ReceiveTrackerChange};
-use clio_orders::tracker::labelled;
+use clio_orders::tracker::issue_labelled;
 use clio_orders_projection::queries;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -109,13 +109,7 @@ async fn webhook(State(api): State<Api>, ApiQuery(query): ApiQuery<WebhookQuery>
         Ok(parsed) => parsed,
         Err(error) => return Problem::bad_parameter("body", format!("the body is not JSON: {error}")).into_response(),
     };
-    let labels: Vec<String> = parsed["issue"]["fields"]["labels"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|label| label.as_str().map(str::to_string))
-        .collect();
-    let project_id = match labelled(&labels) {
+    let project_id = match issue_labelled(&parsed) {
         Some((project_id, _)) => project_id,
         None => {
             let found = sqlx::query_scalar::<_, i64>(&queries::PROJECT_OF_ISSUE.in_schema(&api.schema))

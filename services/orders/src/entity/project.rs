@@ -31,7 +31,7 @@ use crate::tasks::{
     MARKETPLACE_UPDATE, Purpose, TRACKER_COMMENT, TRACKER_ISSUE, TRACKER_TRANSITION, comment_task_id, issue_task_id,
     marketplace_task_id, purpose, task, transition_task_id,
 };
-use crate::tracker::{Comment, TrackerChange, label, labelled};
+use crate::tracker::{Comment, TrackerChange, issue_labelled, label};
 
 /// A tracker issue: asked for, then linked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -517,12 +517,7 @@ impl ProjectState {
     /// create's own answer (a provider quicker than the worker's report, or the answer lost and
     /// the create retried), and it proves the issue exists: dropping it would lose the change.
     fn overtaken_create(&self, body: &Value, c: &ReceiveTrackerChange) -> Option<(i64, String)> {
-        let labels: Vec<String> = body["issue"]["fields"]["labels"]
-            .as_array()?
-            .iter()
-            .filter_map(|label| label.as_str().map(str::to_string))
-            .collect();
-        let (project_id, item_iid) = labelled(&labels)?;
+        let (project_id, item_iid) = issue_labelled(body)?;
         let issue = if item_iid == 0 { &self.epic } else { &self.items.get(&item_iid)?.issue };
         let issue_key = text(&body["issue"]["key"]);
         let creating = project_id == c.project_id && issue.requested && !issue.linked();
