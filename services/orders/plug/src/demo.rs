@@ -59,6 +59,19 @@ pub async fn wire(http: &reqwest::Client, sandbox: &str, gateway: &str, webhook_
     Ok(())
 }
 
+/// A provider works the sandbox tracker's issue `key`: moves it to in progress (status 2) and
+/// answers with `comment`.
+pub async fn work_issue(http: &reqwest::Client, sandbox: &str, key: &str, comment: &str) -> anyhow::Result<()> {
+    let issue = format!("{sandbox}/tracker/rest/api/2/issue/{key}");
+    let calls = [("transitions", json!({ "transition": { "id": "2" } })), ("comment", json!({ "body": comment }))];
+    for (path, body) in calls {
+        let answer = http.post(format!("{issue}/{path}")).basic_auth("provider", Some("demo")).json(&body).send().await;
+        let status = answer.with_context(|| format!("the sandbox's tracker ({path} of {key})"))?.status();
+        anyhow::ensure!(status.is_success(), "the sandbox's tracker answered {status} to {path} of {key}");
+    }
+    Ok(())
+}
+
 /// Wires the sandbox to this platform, places the orders and works the first one; says what
 /// it did.
 pub async fn run(settings: &OrdersDemoSettings, webhook_secret: &str) -> anyhow::Result<String> {
@@ -99,22 +112,8 @@ pub async fn run(settings: &OrdersDemoSettings, webhook_secret: &str) -> anyhow:
             .await?;
         let found = ok(search).await?;
         if let Some(key) = found["issues"][0]["key"].as_str() {
-            let transition = json!({ "transition": { "id": "2" } });
-            ok(http
-                .post(format!("{sandbox}/tracker/rest/api/2/issue/{key}/transitions"))
-                .basic_auth("provider", Some("demo"))
-                .json(&transition)
-                .send()
-                .await?)
-            .await?;
-            let comment = json!({ "body": "We are setting your virtual machines up; expect access details tomorrow." });
-            ok(http
-                .post(format!("{sandbox}/tracker/rest/api/2/issue/{key}/comment"))
-                .basic_auth("provider", Some("demo"))
-                .json(&comment)
-                .send()
-                .await?)
-            .await?;
+            let answer = "We are setting your virtual machines up; expect access details tomorrow.";
+            work_issue(&http, sandbox, key, answer).await?;
             worked = true;
             break;
         }

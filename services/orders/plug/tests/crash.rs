@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use clio_orders_plug::demo::work_issue;
 use clio_testkit::platform::{ClioUp, OwnBroker, begun, crash_and_restart, stops_cleanly};
 use clio_testkit::records::eventually;
 use serde_json::{Value, json};
@@ -93,17 +94,7 @@ async fn a_platform_killed_mid_sync_makes_every_issue_comment_and_message_once()
     // A provider works every order: in progress, and an answer.
     for issue in &first_items {
         let key = issue["key"].as_str().expect("a key");
-        let as_provider = |request: reqwest::RequestBuilder| request.basic_auth("provider", Some("x"));
-        as_provider(http.post(format!("{sandbox}/tracker/rest/api/2/issue/{key}/transitions")))
-            .json(&json!({"transition": {"id": "2"}}))
-            .send()
-            .await
-            .expect("transition");
-        as_provider(http.post(format!("{sandbox}/tracker/rest/api/2/issue/{key}/comment")))
-            .json(&json!({"body": format!("Answer on {key}")}))
-            .send()
-            .await
-            .expect("comment");
+        work_issue(&http, &sandbox, key, &format!("Answer on {key}")).await.expect("the provider works the issue");
     }
     // Killed while that goes to the marketplace.
     let answered = "SELECT count(*) FROM orders.messages WHERE origin = 'tracker' AND state = 'synced'";

@@ -5,6 +5,7 @@
 //! back to the marketplace through the webhook, with no echo either way.
 
 use clio_orders_plug::OrdersPlug;
+use clio_orders_plug::demo::work_issue;
 use clio_plug::Home;
 use clio_retry_plug::RetryPlug;
 use clio_testkit::records::eventually;
@@ -111,17 +112,8 @@ async fn orders_sync_both_ways_once_each_through_failures_repeats_and_echoes() {
 
     // A provider works item 1 in the tracker: in progress, a comment, an internal note.
     let key = item["key"].as_str().expect("a key").to_string();
+    work_issue(&http, &sandbox, &key, "Your VMs are ready tomorrow").await.expect("the provider works the issue");
     let as_provider = |request: reqwest::RequestBuilder| request.basic_auth("provider", Some("x"));
-    as_provider(http.post(format!("{sandbox}/tracker/rest/api/2/issue/{key}/transitions")))
-        .json(&json!({"transition": {"id": "2"}}))
-        .send()
-        .await
-        .expect("transition");
-    as_provider(http.post(format!("{sandbox}/tracker/rest/api/2/issue/{key}/comment")))
-        .json(&json!({"body": "Your VMs are ready tomorrow"}))
-        .send()
-        .await
-        .expect("comment");
     as_provider(http.post(format!("{sandbox}/tracker/rest/api/2/issue/{key}/comment")))
         .json(&json!({"body": "internal: check quota", "visibility": {"type": "role", "value": "Developers"}}))
         .send()
