@@ -570,7 +570,12 @@ async fn serve_registry(pool: &PgPool) -> anyhow::Result<(String, tokio_util::sy
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the registry's port")?;
     let registry_url = format!("http://{}", listener.local_addr()?);
     let token = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(clio_registry::serve(listener, pool.clone(), token.clone()));
+    tokio::spawn(clio_registry::serve(
+        listener,
+        pool.clone(),
+        std::sync::Arc::new(clio_keys::Keyring::open()),
+        token.clone(),
+    ));
     Ok((registry_url, token))
 }
 

@@ -53,6 +53,58 @@ pub enum Command {
         #[command(subcommand)]
         action: ProjectionsAction,
     },
+    /// API keys for the gateway and the schema registry. Once one exists, every write, read
+    /// and admin action through them needs a key whose scopes allow it.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysAction {
+    /// Create a key and print it (once: only its fingerprint is kept).
+    Create {
+        /// The key's name: who it is in audits.
+        name: String,
+        /// What it may do (repeat, or separate by commas): `produce:<topic or domain>`,
+        /// `read:<domain>`, `write:<domain>`, `admin:<domain>` (`admin:platform`: dead
+        /// letters), `registry:write`, or `*`; a target may be `*`.
+        #[arg(long = "scope", required = true, value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Store nothing: print the line that configures the key in CLIO_API_KEYS or
+        /// CLIO_API_KEYS_FILE (with its fingerprint, not the key).
+        #[arg(long)]
+        config_line: bool,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
+    /// The stored keys (with their scopes, who created them and when, and whether revoked)
+    /// and those configured in CLIO_API_KEYS or CLIO_API_KEYS_FILE.
+    List {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[command(flatten)]
+        keys: KeySettings,
+    },
+    /// Revoke a stored key: refused within a second, by every gateway and registry.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
+}
+
+/// Keys configured beside those `clio keys create` stores.
+#[derive(Args, Debug, Clone, Default)]
+pub struct KeySettings {
+    /// API keys, one per line or separated by `;`: `name scopes key`, where key is the key
+    /// itself or its `sha256:` fingerprint (`clio keys create --config-line` prints one).
+    #[arg(long = "api-keys", env = "CLIO_API_KEYS", hide_env_values = true)]
+    pub api_keys: Option<String>,
+    /// A file of API keys, one per line, as --api-keys.
+    #[arg(long = "api-keys-file", env = "CLIO_API_KEYS_FILE")]
+    pub api_keys_file: Option<PathBuf>,
 }
 
 // What `clio seed` needs beside each domain's own settings (a doc comment would become its about).
@@ -162,6 +214,11 @@ pub struct UpSettings {
     /// Where the HTTP gateway listens.
     #[arg(long, env = "CLIO_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
+    /// How long a gateway request may take before it is answered 504.
+    #[arg(long, env = "CLIO_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub request_timeout_seconds: u64,
+    #[command(flatten)]
+    pub keys: KeySettings,
     #[command(flatten)]
     pub docs: DocsSettings,
     /// Where the sandbox (local servers speaking the outside systems' APIs, for the demo and
@@ -186,6 +243,8 @@ pub struct RegistryServerSettings {
     pub database: DatabaseSettings,
     #[arg(long, env = "CLIO_REGISTRY_ADDR", default_value = "127.0.0.1:8081")]
     pub registry_addr: SocketAddr,
+    #[command(flatten)]
+    pub keys: KeySettings,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -200,6 +259,11 @@ pub struct GatewaySettings {
     pub schemas: SchemaSettings,
     #[arg(long, env = "CLIO_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
+    /// How long a gateway request may take before it is answered 504.
+    #[arg(long, env = "CLIO_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub request_timeout_seconds: u64,
+    #[command(flatten)]
+    pub keys: KeySettings,
     #[command(flatten)]
     pub docs: DocsSettings,
 }
@@ -254,6 +318,9 @@ pub struct TopicsSettings {
 pub struct SchemasSettings {
     #[command(flatten)]
     pub registry: RegistrySettings,
+    /// An API key with scope `registry:write`, for a registry whose writes need one.
+    #[arg(long, env = "CLIO_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
     #[command(flatten)]
     pub schemas: SchemaSettings,
 }

@@ -38,6 +38,7 @@ pub async fn dispatch(domains: &[Arc<dyn Domain>], matches: ArgMatches) -> anyho
         Command::Projections { action: ProjectionsAction::Rebuild { name, settings } } => {
             crate::projections::rebuild(&name, &settings, domains).await
         }
+        Command::Keys { action } => crate::keys::run(action).await,
     }
 }
 

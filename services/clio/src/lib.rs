@@ -9,6 +9,8 @@
 //! - [`setup`]: the database, topics and schema registration that `up` performs and that
 //!   `topics create` / `schemas register` expose.
 //! - [`records`]: `produce` (JSON in, Avro out) and `consume` (Avro in, JSON out).
+//! - [`keys`]: `keys create|list|revoke`, and the keys a gateway or registry checks (none: only
+//!   on loopback).
 //! - [`projections`]: the read models this build knows, `projections status` and `rebuild`.
 //! - [`platform`]: `up` and `run`: the registry, the gateway, processors and projectors as tasks
 //!   under one shutdown token.
@@ -16,6 +18,7 @@
 pub mod cli;
 pub mod dispatch;
 pub mod domains;
+pub mod keys;
 pub mod platform;
 pub mod projections;
 pub mod records;

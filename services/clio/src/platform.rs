@@ -7,6 +7,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use clio_keys::Keyring;
 use clio_plug::{Domain, Resources, Worker};
 use clio_runtime::catalogue::Catalogue;
 use clio_runtime::codec::Codec;
@@ -43,12 +44,15 @@ fn gateway(
     resources: &Resources,
     catalogue: Catalogue,
     docs: &crate::cli::DocsSettings,
+    keys: Arc<Keyring>,
+    request_timeout_seconds: u64,
     domains: &[Arc<dyn Domain>],
 ) -> anyhow::Result<clio_gateway::Gateway> {
     let routes = clio_plug::routes_of(domains, resources);
     let Resources { pool, kafka, codec, .. } = resources.clone();
-    let mut gateway = clio_gateway::Gateway::new(pool, kafka, catalogue, codec)?.with_routes(routes);
+    let mut gateway = clio_gateway::Gateway::new(pool, kafka, catalogue, codec)?.with_routes(routes).with_keys(keys);
     gateway.docs_dir = docs.dir();
+    gateway.request_timeout = Duration::from_secs(request_timeout_seconds.max(1));
     Ok(gateway)
 }
 
@@ -175,6 +179,13 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
     })
     .await?;
     clio_registry::migrate(&pool).await.context("migrating the registry tables")?;
+    // Before anything listens: without keys, only a loopback platform may start.
+    let own_key = clio_keys::secret::generate();
+    let keyring = Arc::new(
+        crate::keys::keyring(&settings.keys, &pool, &[settings.http_addr, settings.registry_addr])
+            .await?
+            .with_process_key("clio-up", &own_key, vec![clio_keys::Scope::registry_write()]),
+    );
     patiently("the broker", Duration::from_secs(60), &token, || setup::create_topics(&settings.kafka, &catalogue))
         .await?;
 
@@ -182,13 +193,17 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
     let registry_listener = bind(settings.registry_addr, "the schema registry").await?;
     let registry_url = format!("http://{}", settings.registry_addr);
     {
-        let (pool, token) = (pool.clone(), token.clone());
+        let (pool, token, keys) = (pool.clone(), token.clone(), keyring.clone());
         tasks.spawn(async move {
-            ("registry".to_string(), clio_registry::serve(registry_listener, pool, token).await.map_err(Into::into))
+            (
+                "registry".to_string(),
+                clio_registry::serve(registry_listener, pool, keys, token).await.map_err(Into::into),
+            )
         });
     }
-    let registered =
-        setup::register_schemas(&registry_url, &catalogue).await.context("registering the catalogue's schemas")?;
+    let registered = setup::register_schemas(&registry_url, Some(&own_key), &catalogue)
+        .await
+        .context("registering the catalogue's schemas")?;
 
     let sandbox_address = if settings.sandbox_addr.is_empty() {
         None
@@ -207,7 +222,14 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
     {
         let codec = Codec::new(&registry_url);
         let resources = Resources { pool: pool.clone(), kafka: settings.kafka.clone(), codec, shutdown: token.clone() };
-        let gateway = gateway(&resources, catalogue.clone(), &settings.docs, domains)?;
+        let gateway = gateway(
+            &resources,
+            catalogue.clone(),
+            &settings.docs,
+            keyring.clone(),
+            settings.request_timeout_seconds,
+            domains,
+        )?;
         let token = token.clone();
         tasks.spawn(async move {
             ("gateway".to_string(), clio_gateway::serve(gateway_listener, gateway, token).await.map_err(Into::into))
@@ -239,6 +261,7 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
         "  HTTP gateway     http://{}  (POST /v1/topics/{{topic}}/records, /docs/, /openapi.json, /ready)",
         settings.http_addr
     );
+    println!("  API keys         {}", crate::keys::summary(&keyring).await);
     println!("  topics           {} from {}", catalogue.topics.len(), catalogue.dir.display());
     if let Some(address) = sandbox_address {
         println!(
@@ -265,19 +288,24 @@ pub async fn run(part: Part, matches: &clap::ArgMatches, domains: &[Arc<dyn Doma
         Part::Registry(settings) => {
             let pool = setup::connect_creating(&settings.database.database_url).await?;
             clio_registry::migrate(&pool).await.context("migrating the registry tables")?;
+            let keys = Arc::new(crate::keys::keyring(&settings.keys, &pool, &[settings.registry_addr]).await?);
+            println!("API keys: {}", crate::keys::summary(&keys).await);
             let listener = bind(settings.registry_addr, "the schema registry").await?;
             let token = token.clone();
             tasks.spawn(async move {
-                ("registry".to_string(), clio_registry::serve(listener, pool, token).await.map_err(Into::into))
+                ("registry".to_string(), clio_registry::serve(listener, pool, keys, token).await.map_err(Into::into))
             });
         }
         Part::Gateway(settings) => {
             let pool = setup::connect_creating(&settings.database.database_url).await?;
             let catalogue = setup::catalogue(&settings.schemas)?;
             let codec = Codec::new(&settings.registry.registry_url);
+            let keys = Arc::new(crate::keys::keyring(&settings.keys, &pool, &[settings.http_addr]).await?);
+            println!("API keys: {}", crate::keys::summary(&keys).await);
             let listener = bind(settings.http_addr, "the HTTP gateway").await?;
             let resources = Resources { pool, kafka: settings.kafka.clone(), codec, shutdown: token.clone() };
-            let gateway = gateway(&resources, catalogue, &settings.docs, domains)?;
+            let gateway =
+                gateway(&resources, catalogue, &settings.docs, keys, settings.request_timeout_seconds, domains)?;
             let token = token.clone();
             tasks.spawn(async move {
                 ("gateway".to_string(), clio_gateway::serve(listener, gateway, token).await.map_err(Into::into))

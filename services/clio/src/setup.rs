@@ -59,14 +59,21 @@ pub fn topics_list(settings: &TopicsSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Registers every subject of the catalogue with the registry at `registry_url`.
-pub async fn register_schemas(registry_url: &str, catalogue: &Catalogue) -> anyhow::Result<Vec<(String, i64)>> {
-    Ok(catalogue.register_all(registry_url).await?)
+/// Registers every subject of the catalogue with the registry at `registry_url`, with
+/// `api_key` when its writes need one.
+pub async fn register_schemas(
+    registry_url: &str,
+    api_key: Option<&str>,
+    catalogue: &Catalogue,
+) -> anyhow::Result<Vec<(String, i64)>> {
+    Ok(catalogue.register_all(registry_url, api_key).await?)
 }
 
 pub async fn schemas_register(settings: &SchemasSettings) -> anyhow::Result<()> {
     let catalogue = catalogue(&settings.schemas)?;
-    for (subject, id) in register_schemas(&settings.registry.registry_url, &catalogue).await? {
+    for (subject, id) in
+        register_schemas(&settings.registry.registry_url, settings.api_key.as_deref(), &catalogue).await?
+    {
         println!("id={id:<5} {subject}");
     }
     Ok(())

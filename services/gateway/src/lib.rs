@@ -12,9 +12,13 @@
 //!   lists its subjects (readiness); 503 naming the failing dependency otherwise.
 //! - `GET /openapi.json`: the OpenAPI 3.1 document of this gateway.
 //! - [`docs`]: `GET /docs/`: the rendered AsyncAPI documentation of every topic and record.
+//! - [`auth`]: API keys: each operation's OpenAPI `security` names the scope it needs; 401
+//!   without a valid key, 403 outside its scopes, with the reason.
 //! - [`problem`]: every refusal (path, query, body, content type, size, route, method) is a
-//!   JSON body naming what was refused.
+//!   JSON body naming what was refused; a request that takes longer than its timeout is
+//!   answered 504.
 
+pub mod auth;
 pub mod docs;
 pub mod openapi;
 pub mod problem;
@@ -53,6 +57,10 @@ pub struct Gateway {
     pub routes: routes::Routes,
     /// Where the rendered AsyncAPI documentation is (`None`: `/docs` answers 404).
     pub docs_dir: Option<std::path::PathBuf>,
+    /// The API keys in force (none: open, for a loopback server).
+    pub keys: Arc<clio_keys::Keyring>,
+    /// How long a request may take before it is answered 504.
+    pub request_timeout: Duration,
 }
 
 impl Gateway {
@@ -76,6 +84,8 @@ impl Gateway {
             producers: Arc::new(producers),
             routes: routes::Routes::default(),
             docs_dir: None,
+            keys: Arc::new(clio_keys::Keyring::open()),
+            request_timeout: problem::DEFAULT_REQUEST_TIMEOUT,
         })
     }
 
@@ -90,6 +100,12 @@ impl Gateway {
         self
     }
 
+    /// Guards the routes with these keys.
+    pub fn with_keys(mut self, keys: Arc<clio_keys::Keyring>) -> Self {
+        self.keys = keys;
+        self
+    }
+
     /// Serves the plugged domains' routes beside the gateway's own.
     pub fn with_routes(mut self, routes: routes::Routes) -> Self {
         self.routes = routes;
@@ -99,7 +115,9 @@ impl Gateway {
 
 pub fn router(gateway: Gateway) -> Router {
     let document = Arc::new(openapi::document(&gateway.routes.paths));
+    let guard = auth::Guard { keys: gateway.keys.clone(), guards: Arc::new(auth::Guards::from_document(&document)) };
     let plugged = gateway.routes.router.clone();
+    let gateway_timeout = gateway.request_timeout;
     Router::new()
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/ready", get(ready))
@@ -110,9 +128,11 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/v1/topics/{topic}/records", post(produce::produce))
         .with_state(gateway)
         .merge(plugged)
+        .route_layer(axum::middleware::from_fn_with_state(guard, auth::authorize))
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::wrong_method)
         .layer(axum::extract::DefaultBodyLimit::max(problem::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(gateway_timeout, problem::within_timeout))
         .layer(axum::middleware::map_response(problem::json_refusals))
 }
 

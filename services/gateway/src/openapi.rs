@@ -45,7 +45,8 @@ pub fn document(paths: &Map<String, Value>) -> Value {
                             "type": "object", "required": ["error"], "properties": {"error": {"type": "string"}, "parameter": {"type": "string"}, "path": {"type": "string"}, "reason": {"type": "string"}}
                         }}}},
                         "503": {"description": "Registry or broker unavailable", "content": {"application/json": {"schema": error}}}
-                    }
+                    },
+                    "security": crate::auth::requirement("produce:{topic}")
                 }
             },
             "/docs/": {"get": {"summary": "The AsyncAPI documentation of every topic and record, as HTML (rendered by `make asyncapi`)",
@@ -57,6 +58,13 @@ pub fn document(paths: &Map<String, Value>) -> Value {
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
         }
     });
+    if let Some(responses) = document["paths"]["/v1/topics/{topic}/records"]["post"]["responses"].as_object_mut() {
+        crate::auth::add_refusals(responses);
+    }
+    document["components"] = json!({"securitySchemes": {crate::auth::SCHEME: {
+        "type": "http", "scheme": "bearer",
+        "description": "An API key (`clio keys create`), as `Authorization: Bearer <key>`. Each operation names the scope it needs: `produce:<topic or domain>`, `read:<domain>`, `write:<domain>`, `admin:<domain>`, or `*`. With no key configured, a server on a loopback address needs none."
+    }}});
     if let Some(own) = document["paths"].as_object_mut() {
         own.extend(paths.iter().map(|(path, item)| (path.clone(), item.clone())));
     }

@@ -192,6 +192,29 @@ pub async fn json_refusals(response: Response) -> Response {
     problem.into_response()
 }
 
+/// How long a request may take unless the gateway is told otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Answers 504 when the request is not done within `timeout`. What it was doing is dropped:
+/// a command may or may not be on the log, and its idempotency key makes sending it again safe.
+pub async fn within_timeout(
+    axum::extract::State(timeout): axum::extract::State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Problem::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!(
+                "the request took longer than {} s; what it asked may or may not be done, and is safe to ask again",
+                timeout.as_secs_f64()
+            ),
+        )
+        .into_response(),
+    }
+}
+
 /// The answer to a path no route serves.
 pub async fn no_route(uri: axum::http::Uri) -> Problem {
     Problem::new(StatusCode::NOT_FOUND, format!("no route for {}; see /openapi.json", uri.path()))
@@ -249,5 +272,24 @@ mod tests {
         let problem = require_json(&headers).expect_err("refused");
         assert_eq!(problem.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         assert_eq!(problem.parameter.as_deref(), Some("content-type"));
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_timeout_is_answered_504_with_a_reason() {
+        let router = axum::Router::new()
+            .route(
+                "/slow",
+                axum::routing::get(|| async { tokio::time::sleep(std::time::Duration::from_secs(5)).await }),
+            )
+            .route("/quick", axum::routing::get(|| async { "done" }))
+            .layer(axum::middleware::from_fn_with_state(std::time::Duration::from_millis(100), within_timeout));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let address = listener.local_addr().expect("an address");
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let slow = reqwest::get(format!("http://{address}/slow")).await.expect("an answer");
+        assert_eq!(slow.status().as_u16(), 504);
+        let body: serde_json::Value = slow.json().await.expect("JSON");
+        assert!(body["error"].as_str().is_some_and(|e| e.contains("safe to ask again")), "{body}");
+        assert_eq!(reqwest::get(format!("http://{address}/quick")).await.expect("an answer").status().as_u16(), 200);
     }
 }

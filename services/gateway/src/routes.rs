@@ -13,6 +13,13 @@ pub struct Routes {
 }
 
 impl Routes {
+    /// These routes as a domain's: every operation that declares no scope needs `read:<domain>`
+    /// or `write:<domain>` (see [`crate::auth::default_scopes`]).
+    pub fn of_domain(mut self, domain: &str) -> Self {
+        crate::auth::default_scopes(&mut self.paths, domain);
+        self
+    }
+
     /// Both sets of routes (axum refuses a route served twice when the router is built).
     pub fn merge(self, other: Routes) -> Self {
         let mut paths = self.paths;
@@ -34,10 +41,10 @@ pub fn refusal(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": error_schema()}}})
 }
 
-/// Who asks, for the audit: the `X-Clio-Operator` header, else `gateway` (API keys will name
-/// the caller).
+/// Who asks, for the audit: the `X-Clio-Operator` header (on a server with keys, the name of
+/// the caller's key: see [`crate::auth`]), else `gateway`.
 pub fn operator(headers: &axum::http::HeaderMap) -> String {
-    let named = headers.get("x-clio-operator").and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty());
+    let named = headers.get(crate::auth::OPERATOR).and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty());
     named.map_or_else(|| "gateway".to_string(), |name| name.trim().to_string())
 }
 

@@ -183,5 +183,5 @@ pub fn find<'a>(all: &'a [Arc<dyn Domain>], name: &str) -> anyhow::Result<&'a Ar
 
 /// Every domain's routes, merged, for the gateway.
 pub fn routes_of(domains: &[Arc<dyn Domain>], resources: &Resources) -> Routes {
-    domains.iter().fold(Routes::default(), |all, domain| all.merge(domain.routes(resources)))
+    domains.iter().fold(Routes::default(), |all, domain| all.merge(domain.routes(resources).of_domain(domain.name())))
 }

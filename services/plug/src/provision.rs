@@ -19,6 +19,8 @@ pub async fn provision(
     let here = home.catalogue(catalogue);
     let topics: Vec<_> = here.topics.iter().collect();
     kafka::create_topics(kafka, &topics).await.with_context(|| format!("creating the topics of {}", home.prefix()))?;
-    here.register_all(registry_url).await.with_context(|| format!("registering the schemas of {}", home.prefix()))?;
+    here.register_all(registry_url, None)
+        .await
+        .with_context(|| format!("registering the schemas of {}", home.prefix()))?;
     Ok(here)
 }

@@ -18,10 +18,10 @@ use crate::Error;
 use crate::compat::{self, Level};
 use crate::store::{self, VersionRef};
 
-const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
+pub(crate) const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 
-/// The registry's routes over a Postgres pool.
-pub fn router(pool: PgPool) -> Router {
+/// The registry's routes over a Postgres pool, its writes guarded by `keys`.
+pub fn router(pool: PgPool, keys: std::sync::Arc<clio_keys::Keyring>) -> Router {
     Router::new()
         .route("/", get(|| async { reply(json!({})) }))
         .route("/subjects", get(list_subjects))
@@ -34,6 +34,7 @@ pub fn router(pool: PgPool) -> Router {
         .route("/compatibility/subjects/{subject}/versions/{version}", post(check_compatibility))
         .route("/config", get(get_global_config).put(put_global_config))
         .route("/config/{subject}", get(get_subject_config).put(put_subject_config))
+        .route_layer(axum::middleware::from_fn_with_state(keys, crate::auth::guard_writes))
         .with_state(pool)
 }
 

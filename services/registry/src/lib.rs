@@ -4,6 +4,8 @@
 //!
 //! # Layout
 //! - [`api`]: the HTTP routes and Confluent's error bodies (`error_code`, `message`).
+//! - [`auth`]: writes need an API key with `registry:write` (basic auth, as Confluent clients
+//!   send it); reads are open.
 //! - [`store`]: subjects, versions, schemas and config in Postgres (migrations/).
 //! - [`compat`]: the compatibility levels and the Avro schema-resolution check.
 //!
@@ -11,6 +13,7 @@
 //! Clio's logs are replayed forever.
 
 pub mod api;
+pub mod auth;
 pub mod compat;
 pub mod store;
 
@@ -81,9 +84,10 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     pool: PgPool,
+    keys: std::sync::Arc<clio_keys::Keyring>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let address: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?address, "schema registry listening");
-    axum::serve(listener, router(pool)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+    axum::serve(listener, router(pool, keys)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
 }

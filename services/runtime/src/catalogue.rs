@@ -228,7 +228,8 @@ impl Catalogue {
 
     /// Registers every subject with the registry at `registry_url` (safe to repeat; a changed
     /// schema must pass the subject's compatibility level); returns each subject's schema id.
-    pub async fn register_all(&self, registry_url: &str) -> Result<Vec<(String, i64)>> {
+    /// `api_key`: sent as `Authorization: Bearer`, for a registry whose writes need one.
+    pub async fn register_all(&self, registry_url: &str, api_key: Option<&str>) -> Result<Vec<(String, i64)>> {
         let failed = |reason: String| Error::Registry { url: registry_url.to_string(), reason };
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
@@ -237,8 +238,11 @@ impl Catalogue {
         let mut registered = Vec::new();
         for (subject, schema) in self.subjects() {
             let url = format!("{}/subjects/{subject}/versions", registry_url.trim_end_matches('/'));
-            let response = client
-                .post(&url)
+            let mut request = client.post(&url);
+            if let Some(key) = api_key {
+                request = request.bearer_auth(key);
+            }
+            let response = request
                 .header("content-type", "application/vnd.schemaregistry.v1+json")
                 .json(&serde_json::json!({"schema": schema.text}))
                 .send()

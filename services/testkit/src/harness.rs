@@ -5,6 +5,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -104,7 +105,12 @@ impl TestEnv {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let registry_url = format!("http://{}", listener.local_addr()?);
         let shutdown = CancellationToken::new();
-        tokio::spawn(clio_registry::serve(listener, pool.clone(), shutdown.clone()));
+        tokio::spawn(clio_registry::serve(
+            listener,
+            pool.clone(),
+            Arc::new(clio_keys::Keyring::open()),
+            shutdown.clone(),
+        ));
         let kafka = KafkaSettings { session_timeout_ms: 6_000, ..KafkaSettings::for_brokers(brokers.clone()) };
         let env = Self { kafka, registry_url, pool, shutdown };
         env.wait_for_broker().await?;

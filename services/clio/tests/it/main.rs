@@ -7,6 +7,7 @@ mod asyncapi;
 mod codec;
 mod docs;
 mod guide;
+mod keys;
 mod plugged;
 mod registry;
 

@@ -205,7 +205,8 @@ fn openapi_paths() -> Map<String, Value> {
                 "204": {"description": "On the log (an issue that is none of ours is recorded as ignored)"},
                 "400": refusal("issue_id is not an integer, or the body is not JSON"),
                 "401": refusal("Bad or missing secret, or none configured")
-            }
+            },
+            "security": []
         }},
         "/v1/orders": {"get": {
             "summary": "Orders (marketplace projects) with their items, status and tracker keys",

@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use clio_gateway::auth::requirement;
 use clio_gateway::problem::{ApiPath, ApiQuery, Problem, require_json};
 use clio_gateway::routes::{Routes, operator, page as page_schema, page_body, refusal};
 use clio_retry::messages::*;
@@ -327,13 +328,15 @@ fn openapi_paths() -> Map<String, Value> {
         "/v1/retry/tasks/{task_id}/cancel": {"post": {
             "summary": "Cancel a task (its type's cleanup runs first)",
             "parameters": [task_id, operator],
-            "responses": {"202": accepted, "404": refusal("No such task"), "409": refusal("Its status does not allow it")}
+            "responses": {"202": accepted, "404": refusal("No such task"), "409": refusal("Its status does not allow it")},
+            "security": requirement("admin:retry")
         }},
         "/v1/retry/tasks/{task_id}/requeue": {"post": {
             "summary": "Run a FAILED or CANCELLED task again, as a new task",
             "parameters": [task_id, operator],
             "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"new_task_id": {"type": "string"}}}}}},
-            "responses": {"202": accepted, "400": refusal("Bad body"), "404": refusal("No such task"), "409": refusal("Its status does not allow it")}
+            "responses": {"202": accepted, "400": refusal("Bad body"), "404": refusal("No such task"), "409": refusal("Its status does not allow it")},
+            "security": requirement("admin:retry")
         }},
         "/v1/retry/callbacks/{scheme}": {"post": {
             "summary": "A merchant's callback for a join it accepted (no error_codes: success)",

@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use clio_gateway::auth::requirement;
 use clio_gateway::problem::Problem;
 use clio_gateway::routes::{operator, refusal};
 use serde::Deserialize;
@@ -61,7 +62,8 @@ pub(super) fn openapi_paths() -> Map<String, Value> {
                 "400": refusal("Bad body"),
                 "404": refusal("No such payment, or its merchant has no such transaction"),
                 "409": refusal("A side is not pending: which, and its status")
-            }
+            },
+            "security": requirement("admin:matching")
         }}
     }))
 }

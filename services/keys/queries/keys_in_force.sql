@@ -1,0 +1,1 @@
+SELECT name, fingerprint, scopes FROM clio.api_keys WHERE revoked_at IS NULL ORDER BY name
