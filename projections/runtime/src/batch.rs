@@ -17,6 +17,7 @@ use rdkafka::message::OwnedMessage;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 
+use crate::dead_letter;
 use crate::schema::ident;
 use crate::{Envelope, ReadModel};
 
@@ -96,6 +97,15 @@ pub async fn decode<E: RecordSet>(
     message: &OwnedMessage,
     shutdown: &CancellationToken,
 ) -> Option<Result<Envelope<E>, String>> {
+    let position_id = || Cause::new(message.topic(), message.partition(), message.offset()).event_id(0);
+    if E::RECORDS.contains(&dead_letter::RECORD) && dead_letter::is_dead_letter(message) {
+        // Every copy is an event of its own (it carries its source's event id, which would
+        // hide a second failure of the same record): the read model tells copies apart.
+        return Some(match E::from_avro(dead_letter::RECORD, &dead_letter::value(message)) {
+            Ok(event) => Ok(envelope(message, position_id(), event)),
+            Err(error) => Err(format!("cannot read the dead letter: {error}")),
+        });
+    }
     let Some(payload) = message.payload() else {
         return Some(Err("the record has no value (a tombstone is not an event)".into()));
     };
@@ -106,10 +116,14 @@ pub async fn decode<E: RecordSet>(
     let event_id = match headers::get(message, headers::EVENT_ID) {
         Some(id) if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) => id.to_ascii_lowercase(),
         Some(id) => return Some(Err(format!("header {} is {id:?}, not 32 hex digits", headers::EVENT_ID))),
-        None => Cause::new(message.topic(), message.partition(), message.offset()).event_id(0),
+        None => position_id(),
     };
+    Some(Ok(envelope(message, event_id, event)))
+}
+
+fn envelope<E>(message: &OwnedMessage, event_id: String, event: E) -> Envelope<E> {
     let millis = message.timestamp().to_millis().unwrap_or(0);
-    Some(Ok(Envelope {
+    Envelope {
         topic: message.topic().to_string(),
         partition: message.partition(),
         offset: message.offset(),
@@ -118,7 +132,7 @@ pub async fn decode<E: RecordSet>(
         event_at: DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default(),
         traceparent: headers::get(message, headers::TRACEPARENT).map(str::to_string),
         event,
-    }))
+    }
 }
 
 /// True when Postgres refused the data itself (a value out of range, a constraint), which no

@@ -18,6 +18,7 @@
 //! # Layout
 //! - [`schema`]: the platform tables and each read model's schema and migrations.
 //! - [`batch`]: one batch of records and the transaction that applies it.
+//! - [`dead_letter`]: dead letters given to a read model as records, whatever their bytes.
 //! - [`projector`]: the consumer-group loop.
 //! - `applier`: applying one batch to a read model, shared by the projector and the rebuild.
 //! - [`rebuild`]: rebuild into new tables and the atomic swap.
@@ -27,6 +28,7 @@
 
 mod applier;
 pub mod batch;
+pub mod dead_letter;
 pub mod plugged;
 pub mod projector;
 pub mod query;

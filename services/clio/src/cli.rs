@@ -59,6 +59,57 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Dead letters: what processors and projectors could not handle, with the reason
+    /// (platform.dead_letters), and replaying them to their source topics after a fix.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DlqAction {
+    /// Entries oldest first: source record, consumer, status, reason.
+    List {
+        /// Only PARKED or REPLAYED entries.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only records of this source topic.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Only entries whose reason contains this text.
+        #[arg(long)]
+        reason: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[command(flatten)]
+        settings: ProjectionSettings,
+    },
+    /// One source record's entries, as JSON.
+    Show {
+        /// The source record, `topic/partition/offset`.
+        record: String,
+        #[command(flatten)]
+        settings: ProjectionSettings,
+    },
+    /// Send parked records back to their source topics (after fixing why they failed); each
+    /// replay is recorded on platform.dead-letter-replays with who did it.
+    Replay {
+        /// The source record, `topic/partition/offset`; or give a filter instead.
+        record: Option<String>,
+        /// Every parked record of this source topic.
+        #[arg(long, conflicts_with = "record")]
+        topic: Option<String>,
+        /// Every parked record whose reason contains this text.
+        #[arg(long, conflicts_with = "record")]
+        reason: Option<String>,
+        /// With a filter and nothing else: replay every parked record.
+        #[arg(long, conflicts_with = "record")]
+        all: bool,
+        #[command(flatten)]
+        settings: ProjectionSettings,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -39,6 +39,7 @@ pub async fn dispatch(domains: &[Arc<dyn Domain>], matches: ArgMatches) -> anyho
             crate::projections::rebuild(&name, &settings, domains).await
         }
         Command::Keys { action } => crate::keys::run(action).await,
+        Command::Dlq { action } => crate::dlq::run(action).await,
     }
 }
 

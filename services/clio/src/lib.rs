@@ -9,6 +9,7 @@
 //! - [`setup`]: the database, topics and schema registration that `up` performs and that
 //!   `topics create` / `schemas register` expose.
 //! - [`records`]: `produce` (JSON in, Avro out) and `consume` (Avro in, JSON out).
+//! - [`dlq`]: `dlq list|show|replay`: dead letters and their repair.
 //! - [`keys`]: `keys create|list|revoke`, and the keys a gateway or registry checks (none: only
 //!   on loopback).
 //! - [`projections`]: the read models this build knows, `projections status` and `rebuild`.
@@ -17,6 +18,7 @@
 
 pub mod cli;
 pub mod dispatch;
+pub mod dlq;
 pub mod domains;
 pub mod keys;
 pub mod platform;

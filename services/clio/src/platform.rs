@@ -48,7 +48,9 @@ fn gateway(
     request_timeout_seconds: u64,
     domains: &[Arc<dyn Domain>],
 ) -> anyhow::Result<clio_gateway::Gateway> {
-    let routes = clio_plug::routes_of(domains, resources);
+    let dead_letters =
+        clio_dead_letters::DeadLetters::new(resources.pool.clone(), resources.kafka.clone(), resources.codec.clone())?;
+    let routes = clio_dead_letters::routes::routes(dead_letters).merge(clio_plug::routes_of(domains, resources));
     let Resources { pool, kafka, codec, .. } = resources.clone();
     let mut gateway = clio_gateway::Gateway::new(pool, kafka, catalogue, codec)?.with_routes(routes).with_keys(keys);
     gateway.docs_dir = docs.dir();
@@ -238,12 +240,12 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
     let codec = Codec::new(&registry_url);
     let resources =
         Resources { pool: pool.clone(), kafka: settings.kafka.clone(), codec: codec.clone(), shutdown: token.clone() };
+    for (config, model) in projections::read_models(domains) {
+        projections::spawn(&mut tasks, config, model, &settings.kafka, &pool, &codec, &token);
+    }
     let mut summaries = Vec::new();
     for domain in domains {
         spawn_processor(&mut tasks, domain, &catalogue, &settings.kafka, &codec, &token)?;
-        for model in domain.read_models() {
-            projections::spawn(&mut tasks, domain, model, &settings.kafka, &pool, &codec, &token);
-        }
         let workers = domain
             .workers(matches, &resources, settings.demo)
             .with_context(|| format!("the {} domain's workers", domain.name()))?;
@@ -271,7 +273,7 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
     println!("  processors       {}", domains.iter().map(|domain| domain.name()).collect::<Vec<_>>().join(", "));
     println!(
         "  read models      {}  (Postgres schemas; clio projections status)",
-        projections::read_models(domains).iter().map(|(_, model)| model.name()).collect::<Vec<_>>().join(", ")
+        projections::read_models(domains).iter().map(|(config, _)| config.name.as_str()).collect::<Vec<_>>().join(", ")
     );
     for (name, summary) in summaries {
         println!("  {name:<16} {summary}");
@@ -341,8 +343,8 @@ pub async fn run(part: Part, matches: &clap::ArgMatches, domains: &[Arc<dyn Doma
         Part::Projector { name, settings } => {
             let pool = setup::connect_creating(&settings.database.database_url).await?;
             let codec = Codec::new(&settings.registry.registry_url);
-            let (domain, model) = projections::find(domains, &name)?;
-            projections::spawn(&mut tasks, &domain, model, &settings.kafka, &pool, &codec, &token);
+            let (config, model) = projections::find(domains, &name)?;
+            projections::spawn(&mut tasks, config, model, &settings.kafka, &pool, &codec, &token);
         }
     }
     supervise(tasks, token, Duration::from_secs(10)).await

@@ -1,4 +1,5 @@
-//! The read models of the plugged domains, and the `projections` commands.
+//! The read models: the platform's own (`platform`: dead letters) and the plugged domains',
+//! and the `projections` commands.
 
 use std::io::IsTerminal as _;
 use std::sync::Arc;
@@ -16,39 +17,39 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::ProjectionSettings;
 use crate::setup;
 
-/// Every read model of the plugged domains, with its domain.
-pub fn read_models(domains: &[Arc<dyn Domain>]) -> Vec<(Arc<dyn Domain>, Arc<dyn Projection>)> {
-    domains
-        .iter()
-        .flat_map(|domain| domain.read_models().into_iter().map(move |model| (domain.clone(), model)))
-        .collect()
+/// Every read model, with its projector's settings: the platform's, then each plugged domain's
+/// at its domain's home.
+pub fn read_models(domains: &[Arc<dyn Domain>]) -> Vec<(ProjectorConfig, Arc<dyn Projection>)> {
+    let platform: Arc<dyn Projection> = Arc::new(clio_platform_projection::DeadLetterModel);
+    let mut all = vec![(platform.config(), platform)];
+    for domain in domains {
+        for model in domain.read_models() {
+            all.push((domain.home().projector_config(model.as_ref()), model));
+        }
+    }
+    all
 }
 
-/// The read model called `name` (its name at its domain's home), or an error naming those there are.
-pub fn find(domains: &[Arc<dyn Domain>], name: &str) -> anyhow::Result<(Arc<dyn Domain>, Arc<dyn Projection>)> {
+/// The read model called `name`, or an error naming those there are.
+pub fn find(domains: &[Arc<dyn Domain>], name: &str) -> anyhow::Result<(ProjectorConfig, Arc<dyn Projection>)> {
     let all = read_models(domains);
-    let names: Vec<String> = all.iter().map(|(domain, model)| config(domain, model.as_ref()).name).collect();
+    let names: Vec<String> = all.iter().map(|(config, _)| config.name.clone()).collect();
     match names.iter().position(|known| known == name) {
         Some(index) => Ok(all[index].clone()),
         None => anyhow::bail!("unknown read model {name:?}; this build has: {}", names.join(", ")),
     }
 }
 
-fn config(domain: &Arc<dyn Domain>, model: &dyn Projection) -> ProjectorConfig {
-    domain.home().projector_config(model)
-}
-
 /// Spawns the projector of `model`.
 pub fn spawn(
     tasks: &mut JoinSet<(String, anyhow::Result<()>)>,
-    domain: &Arc<dyn Domain>,
+    config: ProjectorConfig,
     model: Arc<dyn Projection>,
     kafka: &KafkaSettings,
     pool: &PgPool,
     codec: &Codec,
     shutdown: &CancellationToken,
 ) {
-    let config = config(domain, model.as_ref());
     let (kafka, pool, codec, token) = (kafka.clone(), pool.clone(), codec.clone(), shutdown.clone());
     let part = format!("{} projector", config.name);
     tasks.spawn(crate::platform::restarting(part, token.clone(), move || {
@@ -60,13 +61,8 @@ pub fn spawn(
 /// `clio projections status`.
 pub async fn status(settings: &ProjectionSettings, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
     let pool = setup::connect_creating(&settings.database.database_url).await?;
-    let known: Vec<(String, Vec<String>)> = read_models(domains)
-        .iter()
-        .map(|(domain, model)| {
-            let config = config(domain, model.as_ref());
-            (config.name, config.topics)
-        })
-        .collect();
+    let known: Vec<(String, Vec<String>)> =
+        read_models(domains).into_iter().map(|(config, _)| (config.name, config.topics)).collect();
     let rows = clio_projection::status::status(&settings.kafka, &pool, &known).await?;
     println!("{:<20} {:<24} {:>9} {:>12} {:>12} {:>10}", "projection", "topic", "partition", "stored", "end", "lag");
     for row in rows {
@@ -81,12 +77,11 @@ pub async fn status(settings: &ProjectionSettings, domains: &[Arc<dyn Domain>]) 
 
 /// `clio projections rebuild <name>`.
 pub async fn rebuild(name: &str, settings: &ProjectionSettings, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
-    let (domain, model) = find(domains, name)?;
+    let (config, model) = find(domains, name)?;
     let pool = setup::connect_creating(&settings.database.database_url).await?;
     let codec = Codec::new(&settings.registry.registry_url);
     let shutdown = clio_runtime::shutdown::on_signal();
     let progress = if std::io::stderr().is_terminal() { Progress::Bar } else { Progress::Hidden };
-    let config = config(&domain, model.as_ref());
     let report = model.rebuild(&settings.kafka, &pool, &codec, &config, progress, &shutdown).await?;
     let seconds = report.elapsed.as_secs_f64();
     println!(

@@ -28,6 +28,9 @@ pub const DLQ_PARTITION: &str = "clio.dlq.partition";
 pub const DLQ_OFFSET: &str = "clio.dlq.offset";
 pub const DLQ_REASON: &str = "clio.dlq.reason";
 pub const DLQ_CONSUMER: &str = "clio.dlq.consumer";
+/// On a replayed dead letter: `topic/partition/offset` of the record that first failed (kept
+/// through later replays), so that a replay that fails again is parked on the same entry.
+pub const REPLAY_OF: &str = "clio.replay.of";
 
 use rdkafka::message::{Headers, Message};
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clio_testkit::harness::{TestEnv, test_database_url};
-use clio_testkit::platform::{free_port, stops_cleanly};
+use clio_testkit::platform::{ClioUp, OwnBroker, free_port, stops_cleanly};
 use clio_testkit::records::eventually;
 use serde_json::{Value, json};
 
@@ -76,9 +76,10 @@ async fn confluent_register(registry: &str, subject: &str, user_info: Option<&st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_guard_the_gateway_and_the_registry_within_their_scopes_until_revoked() {
-    let env = TestEnv::start().await.expect("env");
-    let database_url = own_database("keys");
-    drop_database(&env, &database_url).await;
+    // A broker of its own: a second `clio up` on the shared one would share its consumer groups.
+    let broker = OwnBroker::start("keys").await;
+    let up = ClioUp::new(&broker).await;
+    let database_url = up.database_url.clone();
     let ops = create_key(&database_url, "ops", &["*"]).await;
     let reader = create_key(&database_url, "reader", &["read:ledger", "produce:retry"]).await;
     assert!(ops.starts_with("clio_") && reader.starts_with("clio_") && ops != reader);
@@ -91,26 +92,9 @@ async fn keys_guard_the_gateway_and_the_registry_within_their_scopes_until_revok
     let (ok, _, err) = keys(&database_url, &["create", "bad", "--scope", "look:x"]).await;
     assert!(!ok && err.contains("action"), "{err}");
 
-    let (registry_port, http_port) = (free_port(), free_port());
-    let gateway = format!("http://127.0.0.1:{http_port}");
-    let registry = format!("http://127.0.0.1:{registry_port}");
-    let mut platform = tokio::process::Command::new(env!("CARGO_BIN_EXE_clio"))
-        .arg("up")
-        .current_dir(crate::repo_root())
-        .env("CLIO_BROKERS", &env.kafka.brokers)
-        .env("CLIO_DATABASE_URL", &database_url)
-        .env("CLIO_REGISTRY_ADDR", format!("127.0.0.1:{registry_port}"))
-        .env("CLIO_HTTP_ADDR", format!("127.0.0.1:{http_port}"))
-        .env("CLIO_SANDBOX_ADDR", "")
-        .env("CLIO_DEMO", "0")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("clio up starts");
-    let http = reqwest::Client::new();
-    let up =
-        eventually(180, async || http.get(format!("{gateway}/ready")).send().await.is_ok_and(|r| r.status() == 200))
-            .await;
-    assert!(up, "clio up (which registered its schemas with keys in force) became ready");
+    let (gateway, registry) = (up.gateway_url.clone(), up.registry_url.clone());
+    let mut platform = up.spawn();
+    assert!(up.ready(200, 180).await, "clio up (which registered its schemas with keys in force) became ready");
 
     let accounts = format!("{gateway}/v1/ledger/accounts?debtor_id=1");
     let (status, body, challenge) = call(reqwest::Method::GET, &accounts, None, None).await;
@@ -167,7 +151,7 @@ async fn keys_guard_the_gateway_and_the_registry_within_their_scopes_until_revok
     assert_eq!(call(reqwest::Method::GET, &accounts, Some(&ops), None).await.0, 200);
 
     assert!(stops_cleanly(&mut platform).await, "clio up stops cleanly");
-    drop_database(&env, &database_url).await;
+    up.drop_database().await;
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 
 mod asyncapi;
 mod codec;
+mod dead_letters;
 mod docs;
 mod guide;
 mod keys;

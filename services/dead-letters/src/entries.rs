@@ -1,0 +1,86 @@
+//! The entries of `platform.dead_letters` as operators read them.
+
+use chrono::{DateTime, Utc};
+use clio_platform_projection::queries;
+use serde::Serialize;
+
+use crate::{DeadLetters, Error, Position};
+
+/// One record one consumer could not handle.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Entry {
+    pub source_topic: String,
+    pub source_partition: i32,
+    pub source_offset: i64,
+    pub consumer: String,
+    pub record_key: String,
+    pub reason: String,
+    pub value_bytes: i64,
+    /// PARKED or REPLAYED.
+    pub status: String,
+    /// Dead letters received for it (a re-sent batch, a failure after a replay).
+    pub copies: i32,
+    pub dead_letter_topic: String,
+    pub dead_letter_partition: i32,
+    pub dead_letter_offset: i64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub replays: i32,
+    pub replayed_by: Option<String>,
+    pub replayed_at: Option<DateTime<Utc>>,
+    pub replayed_to_partition: Option<i32>,
+    pub replayed_to_offset: Option<i64>,
+}
+
+impl Entry {
+    pub fn position(&self) -> Position {
+        (self.source_topic.clone(), self.source_partition, self.source_offset)
+    }
+}
+
+/// Which entries: each condition that is set must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Filter {
+    /// PARKED or REPLAYED.
+    pub status: Option<String>,
+    /// The source topic.
+    pub topic: Option<String>,
+    /// Text the reason contains.
+    pub reason: Option<String>,
+}
+
+impl Filter {
+    /// Refuses a status that is neither PARKED nor REPLAYED.
+    pub fn check(&self) -> Result<(), Error> {
+        match self.status.as_deref() {
+            None | Some("PARKED" | "REPLAYED") => Ok(()),
+            Some(other) => Err(Error::BadFilter(format!("status {other:?} is neither PARKED nor REPLAYED"))),
+        }
+    }
+}
+
+impl DeadLetters {
+    /// Entries `filter` selects, oldest first, skipping `skip`, at most `limit`.
+    pub async fn page(&self, filter: &Filter, skip: i64, limit: i64) -> Result<Vec<Entry>, Error> {
+        filter.check()?;
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        Ok(sqlx::query_as(&queries::PAGE.in_schema(&self.schema))
+            .bind(text(&filter.status))
+            .bind(text(&filter.topic))
+            .bind(text(&filter.reason))
+            .bind(skip.max(0))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The entries of one source record (one per consumer that refused it); empty when none.
+    pub async fn of_record(&self, (topic, partition, offset): &Position) -> Result<Vec<Entry>, Error> {
+        Ok(sqlx::query_as(&queries::OF_RECORD.in_schema(&self.schema))
+            .bind(topic)
+            .bind(partition)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
