@@ -25,7 +25,11 @@ pub const DIRECT_CREDITS: Query = include_query!("direct_credits");
 pub const CONFIG_SEQNUMS: Query = include_query!("config_seqnums");
 
 /// Every query, for the test that runs each against a migrated schema.
+/// For `/metrics`.
+pub const METRICS_TRANSFERS: Query = include_query!("metrics_transfers");
+
 pub const ALL: &[Query] = &[
+    METRICS_TRANSFERS,
     REACHABLE,
     ACCOUNT_CONFIG,
     BALANCES_PAGE,

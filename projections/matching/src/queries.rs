@@ -16,7 +16,11 @@ pub const EXPORTS_PAGE: Query = include_query!("exports_page");
 pub const STREAMED_PAGE: Query = include_query!("streamed_page");
 
 /// Every query, for the test that prepares each against a migrated schema.
+/// For `/metrics`.
+pub const METRICS_PAYMENTS: Query = include_query!("metrics_payments");
+
 pub const ALL: &[Query] = &[
+    METRICS_PAYMENTS,
     MIDS_AT_LOCATION,
     MIDS_PAGE,
     MID,

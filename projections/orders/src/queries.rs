@@ -10,4 +10,7 @@ pub const SYNC_FAILURES_PAGE: Query = include_query!("sync_failures_page");
 pub const PROJECT_OF_ISSUE: Query = include_query!("project_of_issue");
 
 /// Every query, for the test that prepares each against a migrated schema.
-pub const ALL: &[Query] = &[ORDERS_PAGE, ORDER, SYNC_FAILURES_PAGE, PROJECT_OF_ISSUE];
+/// For `/metrics`.
+pub const METRICS_SYNC_FAILURES: Query = include_query!("metrics_sync_failures");
+
+pub const ALL: &[Query] = &[METRICS_SYNC_FAILURES, ORDERS_PAGE, ORDER, SYNC_FAILURES_PAGE, PROJECT_OF_ISSUE];

@@ -11,4 +11,7 @@ pub const ANOMALIES: Query = include_query!("anomalies");
 pub const PURGEABLE: Query = include_query!("purgeable");
 
 /// Every query, for the test that prepares each against a migrated schema.
-pub const ALL: &[Query] = &[TASKS_PAGE, TASK, TASK_STATUS, ANOMALIES, PURGEABLE];
+/// For `/metrics`.
+pub const METRICS_TASKS: Query = include_query!("metrics_tasks");
+
+pub const ALL: &[Query] = &[METRICS_TASKS, TASKS_PAGE, TASK, TASK_STATUS, ANOMALIES, PURGEABLE];

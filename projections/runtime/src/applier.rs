@@ -80,7 +80,14 @@ impl<M: ReadModel> Applier<'_, M> {
             self.until_done(shutdown, "producing dead letters", || kafka::send_all(&self.producer, dead.clone()))
                 .await?;
             self.counters.dead_letters += dead_count;
+            clio_runtime::metrics::add(
+                "clio_projector_dead_letters_total",
+                "Records a projector parked as dead letters.",
+                &[("consumer", &self.consumer_name)],
+                dead_count,
+            );
         }
+        let started = std::time::Instant::now();
         let mut delay = Duration::from_millis(200);
         loop {
             let result = match batch::apply(&self.pool, self.model, &self.target, &batch, &expected).await {
@@ -92,6 +99,25 @@ impl<M: ReadModel> Applier<'_, M> {
             };
             match result {
                 Ok(Outcome::Applied { events, duplicates }) => {
+                    let labels = [("consumer", self.consumer_name.as_str())];
+                    clio_runtime::metrics::add(
+                        "clio_projector_events_total",
+                        "Events applied to a read model.",
+                        &labels,
+                        events as u64,
+                    );
+                    clio_runtime::metrics::add(
+                        "clio_projector_duplicates_total",
+                        "Events a read model had applied already.",
+                        &labels,
+                        duplicates as u64,
+                    );
+                    clio_runtime::metrics::observe(
+                        "clio_projector_batch_seconds",
+                        "Time to apply a batch to Postgres.",
+                        &labels,
+                        started.elapsed(),
+                    );
                     self.counters.batches += 1;
                     self.counters.events += events as u64;
                     self.counters.duplicates += duplicates as u64;

@@ -12,6 +12,8 @@
 //! - [`dlq`]: `dlq list|show|replay`: dead letters and their repair.
 //! - [`keys`]: `keys create|list|revoke`, and the keys a gateway or registry checks (none: only
 //!   on loopback).
+//! - [`metrics`]: what the gateway's `/metrics` reads at each scrape: read-model lag, dead
+//!   letters, each domain's figures.
 //! - [`projections`]: the read models this build knows, `projections status` and `rebuild`.
 //! - [`platform`]: `up` and `run`: the registry, the gateway, processors and projectors as tasks
 //!   under one shutdown token.
@@ -21,6 +23,7 @@ pub mod dispatch;
 pub mod dlq;
 pub mod domains;
 pub mod keys;
+pub mod metrics;
 pub mod platform;
 pub mod projections;
 pub mod records;

@@ -84,3 +84,26 @@ impl DeadLetters {
             .await?)
     }
 }
+
+/// Entries by status and source topic, for `/metrics`.
+impl clio_gateway::metrics::Source for DeadLetters {
+    fn collect(&self) -> clio_gateway::metrics::Collecting<'_> {
+        Box::pin(async move {
+            let rows: Vec<(String, String, i64)> = sqlx::query_as(&queries::COUNTS.in_schema(&self.schema))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|error| error.to_string())?;
+            Ok(rows
+                .into_iter()
+                .map(|(status, topic, entries)| {
+                    clio_gateway::metrics::Sample::new(
+                        "clio_dead_letters",
+                        "Dead-letter entries (record and consumer) by status and source topic.",
+                        &[("status", &status), ("source_topic", &topic)],
+                        entries as f64,
+                    )
+                })
+                .collect())
+        })
+    }
+}

@@ -11,6 +11,7 @@
 //! - `GET /ready`: Postgres answers, the broker returns metadata and the schema registry
 //!   lists its subjects (readiness); 503 naming the failing dependency otherwise.
 //! - `GET /openapi.json`: the OpenAPI 3.1 document of this gateway.
+//! - [`metrics`]: `GET /metrics`, Prometheus's text format.
 //! - [`docs`]: `GET /docs/`: the rendered AsyncAPI documentation of every topic and record.
 //! - [`auth`]: API keys: each operation's OpenAPI `security` names the scope it needs; 401
 //!   without a valid key, 403 outside its scopes, with the reason.
@@ -20,6 +21,7 @@
 
 pub mod auth;
 pub mod docs;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod produce;
@@ -61,6 +63,8 @@ pub struct Gateway {
     pub keys: Arc<clio_keys::Keyring>,
     /// How long a request may take before it is answered 504.
     pub request_timeout: Duration,
+    /// What `/metrics` reads at each scrape besides this process's counters.
+    pub metrics: Arc<metrics::Sources>,
 }
 
 impl Gateway {
@@ -86,6 +90,7 @@ impl Gateway {
             docs_dir: None,
             keys: Arc::new(clio_keys::Keyring::open()),
             request_timeout: problem::DEFAULT_REQUEST_TIMEOUT,
+            metrics: Arc::new(Vec::new()),
         })
     }
 
@@ -118,6 +123,7 @@ pub fn router(gateway: Gateway) -> Router {
     let guard = auth::Guard { keys: gateway.keys.clone(), guards: Arc::new(auth::Guards::from_document(&document)) };
     let plugged = gateway.routes.router.clone();
     let gateway_timeout = gateway.request_timeout;
+    let metrics_sources = gateway.metrics.clone();
     Router::new()
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/ready", get(ready))
@@ -127,6 +133,7 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/docs/{file}", get(docs::file))
         .route("/v1/topics/{topic}/records", post(produce::produce))
         .with_state(gateway)
+        .merge(Router::new().route("/metrics", get(metrics::metrics)).with_state(metrics_sources))
         .merge(plugged)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::authorize))
         .fallback(problem::no_route)

@@ -55,18 +55,29 @@ pub fn document(paths: &Map<String, Value>) -> Value {
             "/ready": {"get": {"summary": "Readiness: Postgres, the broker and the schema registry answer", "responses": {
                 "200": {"description": "Ready"}, "503": {"description": "A dependency does not answer"}
             }}},
-            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/metrics": {"get": {
+                "summary": "Prometheus metrics: per processor and projector, records, dead letters and batch latency; read-model lag per partition; dead letters by status; each domain's figures",
+                "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}},
+                "security": crate::auth::requirement("read:platform")
+            }}
         }
     });
-    if let Some(responses) = document["paths"]["/v1/topics/{topic}/records"]["post"]["responses"].as_object_mut() {
-        crate::auth::add_refusals(responses);
-    }
     document["components"] = json!({"securitySchemes": {crate::auth::SCHEME: {
         "type": "http", "scheme": "bearer",
         "description": "An API key (`clio keys create`), as `Authorization: Bearer <key>`. Each operation names the scope it needs: `produce:<topic or domain>`, `read:<domain>`, `write:<domain>`, `admin:<domain>`, or `*`. With no key configured, a server on a loopback address needs none."
     }}});
     if let Some(own) = document["paths"].as_object_mut() {
         own.extend(paths.iter().map(|(path, item)| (path.clone(), item.clone())));
+        // Every guarded operation may answer 401 and 403.
+        for item in own.values_mut() {
+            for operation in item.as_object_mut().into_iter().flat_map(|ops| ops.values_mut()) {
+                let guarded = operation["security"].as_array().is_some_and(|s| !s.is_empty());
+                if let Some(responses) = operation["responses"].as_object_mut().filter(|_| guarded) {
+                    crate::auth::add_refusals(responses);
+                }
+            }
+        }
     }
     document
 }

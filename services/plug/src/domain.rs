@@ -82,6 +82,12 @@ pub trait Domain: Send + Sync + 'static {
         Routes::default()
     }
 
+    /// What `/metrics` reads of it at each scrape (an operator's figures: tasks by status,
+    /// syncs failing), as named sources.
+    fn metrics(&self, _resources: &Resources) -> clio_gateway::metrics::Sources {
+        Vec::new()
+    }
+
     /// `clio <name> ...`: its subcommand, if it has one.
     fn command(&self) -> Option<clap::Command> {
         None

@@ -9,6 +9,7 @@
 //! # Layout
 //! - [`domain`]: the [`Domain`] trait; [`CoreOf`], any aggregate's core as the platform runs
 //!   it; [`Worker`] and [`Resources`] for its routes, clocks and workers.
+//! - [`gauge`]: a domain's figure for `/metrics`, read with one SQL statement.
 //! - [`home`]: [`Home`]: the names of a domain's topics, consumer groups and read-model schemas;
 //!   the domain's own name in production, a prefix of their own in tests and benchmarks.
 //! - [`progress`]: the progress bar long work draws.
@@ -16,6 +17,7 @@
 //! - [`send`]: one command produced to a domain's commands topic, keyed by its entity.
 
 pub mod domain;
+pub mod gauge;
 pub mod home;
 pub mod progress;
 pub mod provision;

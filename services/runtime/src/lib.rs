@@ -14,6 +14,7 @@
 //! - [`codec`]: Confluent-framed Avro through the schema registry; JSON <-> Avro by schema.
 //! - [`database`]: connecting to Postgres, creating the database on first use.
 //! - [`kafka`]: client configuration, topic creation, reading a partition to its end.
+//! - [`metrics`]: the process's counters and batch-latency histograms, in Prometheus's format.
 //! - [`dead_letter`]: what a record that cannot be handled becomes.
 //! - [`outage`]: riding out a broker that does not answer, without exiting.
 //! - [`processor`]: the generic processor loop, restore on assignment, completion of
@@ -29,6 +30,7 @@ pub mod database;
 pub mod dead_letter;
 pub mod headers;
 pub mod kafka;
+pub mod metrics;
 pub mod outage;
 pub mod processor;
 pub mod settings;

@@ -1,5 +1,6 @@
 //! Dead letters as an operator repairs them, against a `clio up` of its own: a record the
-//! ledger's processor cannot read is parked in `platform.dead_letters` with the reason; a
+//! ledger's processor cannot read is counted in `/metrics` and parked in
+//! `platform.dead_letters` with the reason; a
 //! re-sent copy counts on the same entry; a replay sends it back and is recorded on the log
 //! with who did it; when it fails again it is parked again on the same entry, and nothing
 //! replays it by itself.
@@ -25,6 +26,15 @@ async fn entries(gateway: &str, offset: i64) -> Vec<Value> {
     if status == 200 { body["entries"].as_array().cloned().unwrap_or_default() } else { Vec::new() }
 }
 
+/// `/metrics`, and the value of the sample written exactly `series` (name and labels).
+async fn scrape(gateway: &str) -> String {
+    reqwest::get(format!("{gateway}/metrics")).await.expect("the gateway answers").text().await.expect("text")
+}
+
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
 async fn clio(up: &ClioUp, args: &[&str]) -> (bool, String, String) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_clio"))
         .args(args)
@@ -40,13 +50,22 @@ async fn clio(up: &ClioUp, args: &[&str]) -> (bool, String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_parked_record_is_listed_replayed_with_its_replayer_and_parked_again_never_looped() {
+async fn a_parked_record_is_counted_listed_replayed_with_its_replayer_and_parked_again_never_looped() {
     let broker = OwnBroker::start("deadletters").await;
     let up = ClioUp::new(&broker).await;
     let mut platform = up.spawn();
     assert!(up.ready(200, 180).await, "clio up became ready");
     let gateway = up.gateway_url.clone();
     let producer = kafka::producer(&KafkaSettings::for_brokers(up.brokers.clone())).expect("a producer");
+    let parked_series = r#"clio_processor_dead_letters_total{processor="clio-ledger-processor"}"#;
+    let before = scrape(&gateway).await;
+    assert_eq!(sample(&before, parked_series).unwrap_or(0.0), 0.0, "{before}");
+    for source in
+        ["projections", "dead_letters", "retry_tasks", "ledger_transfers", "matching_payments", "orders_sync_failures"]
+    {
+        let up_series = format!("clio_metrics_source_up{{source=\"{source}\"}}");
+        assert_eq!(sample(&before, &up_series), Some(1.0), "{source} answers: {before}");
+    }
 
     // Not Avro at all: the ledger's processor parks it.
     let junk = Outgoing {
@@ -65,6 +84,24 @@ async fn a_parked_record_is_listed_replayed_with_its_replayer_and_parked_again_n
     assert_eq!(entry["record_key"], "1/2");
     assert!(!entry["reason"].as_str().unwrap_or_default().is_empty(), "{entry}");
     let consumer = entry["consumer"].as_str().expect("a consumer").to_string();
+    // The metrics moved with the work.
+    let after = scrape(&gateway).await;
+    assert_eq!(sample(&after, parked_series), Some(1.0), "{after}");
+    assert_eq!(
+        sample(&after, r#"clio_dead_letters{status="PARKED",source_topic="ledger.commands"}"#),
+        Some(1.0),
+        "{after}"
+    );
+    let applied = sample(&after, r#"clio_projector_events_total{consumer="clio-projection-platform"}"#);
+    assert!(applied.is_some_and(|n| n >= 1.0), "{after}");
+    assert!(
+        after.contains("clio_processor_batch_seconds_bucket{processor=\"clio-ledger-processor\",le=\"+Inf\"}"),
+        "{after}"
+    );
+    assert!(
+        after.contains(r#"clio_projection_lag{projection="platform",topic="platform.dead-letters",partition="0"}"#),
+        "{after}"
+    );
     let (_, page) = get(&format!("{gateway}/v1/dead-letters?status=PARKED&topic=ledger.commands")).await;
     assert!(page["items"].as_array().is_some_and(|items| items.iter().any(|i| i["source_offset"] == offset)), "{page}");
     let (ok, listed, err) = clio(&up, &["dlq", "list", "--topic", "ledger.commands"]).await;

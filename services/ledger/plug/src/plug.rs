@@ -53,6 +53,17 @@ impl Domain for LedgerPlug {
         vec![Arc::new(LedgerModel)]
     }
 
+    fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
+        let gauge = clio_plug::gauge::SqlGauge {
+            pool: resources.pool.clone(),
+            sql: clio_ledger_projection::queries::METRICS_TRANSFERS.in_schema(&self.home.schema()),
+            name: "clio_ledger_transfers_committed",
+            help: "Committed transfers (one per account side) by coordinator type.",
+            labels: &["coordinator_type"],
+        };
+        vec![("ledger_transfers".to_string(), std::sync::Arc::new(gauge))]
+    }
+
     fn routes(&self, resources: &Resources) -> Routes {
         crate::routes::routes(resources.pool.clone(), &self.home.schema())
     }

@@ -84,6 +84,17 @@ impl Domain for MatchingPlug {
         vec![Arc::new(MatchingModel)]
     }
 
+    fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
+        let gauge = clio_plug::gauge::SqlGauge {
+            pool: resources.pool.clone(),
+            sql: clio_matching_projection::queries::METRICS_PAYMENTS.in_schema(&self.home.schema()),
+            name: "clio_matching_payments",
+            help: "Payments by merchant and status (MATCHED, PENDING, ...).",
+            labels: &["merchant", "status"],
+        };
+        vec![("matching_payments".to_string(), std::sync::Arc::new(gauge))]
+    }
+
     fn routes(&self, resources: &Resources) -> Routes {
         match self.client(resources) {
             Ok(client) => routes::routes(resources.pool.clone(), &self.home.schema(), client),

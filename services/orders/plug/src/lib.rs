@@ -89,6 +89,17 @@ impl Domain for OrdersPlug {
         vec![Arc::new(OrdersModel)]
     }
 
+    fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
+        let gauge = clio_plug::gauge::SqlGauge {
+            pool: resources.pool.clone(),
+            sql: clio_orders_projection::queries::METRICS_SYNC_FAILURES.in_schema(&self.home.schema()),
+            name: "clio_orders_sync_failures",
+            help: "Syncs between the marketplace and the tracker that failed, by kind.",
+            labels: &["kind"],
+        };
+        vec![("orders_sync_failures".to_string(), std::sync::Arc::new(gauge))]
+    }
+
     fn routes(&self, resources: &Resources) -> Routes {
         match self.client(resources) {
             Ok(client) => routes::routes(resources.pool.clone(), &self.home.schema(), client, &self.webhook_secret),

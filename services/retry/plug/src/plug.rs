@@ -71,6 +71,17 @@ impl Domain for RetryPlug {
         vec![Arc::new(RetryModel)]
     }
 
+    fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
+        let gauge = clio_plug::gauge::SqlGauge {
+            pool: resources.pool.clone(),
+            sql: clio_retry_projection::queries::METRICS_TASKS.in_schema(&self.home.schema()),
+            name: "clio_retry_tasks",
+            help: "Retry tasks by status and type.",
+            labels: &["status", "task_type"],
+        };
+        vec![("retry_tasks".to_string(), std::sync::Arc::new(gauge))]
+    }
+
     fn routes(&self, resources: &Resources) -> Routes {
         match self.client(&resources.kafka, &resources.codec) {
             Ok(client) => crate::routes::routes(resources.pool.clone(), &self.home.schema(), client),

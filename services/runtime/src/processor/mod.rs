@@ -277,7 +277,11 @@ where
                 Err(_) => break,
             }
         }
-        match processor.process(&batch, &shutdown).await {
+        let started = std::time::Instant::now();
+        let before = processor.counters;
+        let outcome = processor.process(&batch, &shutdown).await;
+        record_batch(&processor.config.group_id, &before, &processor.counters, started.elapsed());
+        match outcome {
             Ok(Some(commit)) => commit_offsets(&consumer, &processor.config.topics.commands, &commit),
             Ok(None) => break,
             Err(error) => {
@@ -306,6 +310,29 @@ where
     }
     info!(domain = A::NAME, counters = ?processor.counters, "processor stopped");
     Ok(processor.counters)
+}
+
+/// What one batch did, for `/metrics`.
+fn record_batch(processor: &str, before: &Counters, after: &Counters, took: Duration) {
+    let labels = [("processor", processor)];
+    let moved = [
+        ("clio_processor_commands_total", "Commands decided.", after.commands - before.commands),
+        ("clio_processor_events_total", "Events produced.", after.events - before.events),
+        (
+            "clio_processor_dead_letters_total",
+            "Records parked as dead letters.",
+            after.dead_letters - before.dead_letters,
+        ),
+    ];
+    for (name, help, n) in moved {
+        crate::metrics::add(name, help, &labels, n);
+    }
+    crate::metrics::observe(
+        "clio_processor_batch_seconds",
+        "Time to decide a batch and produce its outcome.",
+        &labels,
+        took,
+    );
 }
 
 fn message_topic(batch: &[OwnedMessage]) -> &str {

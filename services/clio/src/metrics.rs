@@ -1,0 +1,68 @@
+//! What `/metrics` reads at each scrape besides the process's counters: every read model's lag
+//! per partition, and the dead letters by status and source topic. (Each domain adds its own
+//! figures through `Domain::metrics`.)
+
+use std::sync::Arc;
+
+use clio_gateway::metrics::{Collecting, Sample, Source, Sources};
+use clio_runtime::settings::KafkaSettings;
+use sqlx::PgPool;
+
+/// Each read model's stored offset against the broker's end, per partition.
+struct ProjectionLag {
+    kafka: KafkaSettings,
+    pool: PgPool,
+    known: Vec<(String, Vec<String>)>,
+}
+
+impl Source for ProjectionLag {
+    fn collect(&self) -> Collecting<'_> {
+        Box::pin(async move {
+            let rows = clio_projection::status::status(&self.kafka, &self.pool, &self.known)
+                .await
+                .map_err(|error| error.to_string())?;
+            let mut samples = Vec::new();
+            for row in rows {
+                let partition = row.partition.to_string();
+                let labels =
+                    [("projection", row.projection.as_str()), ("topic", row.topic.as_str()), ("partition", &partition)];
+                samples.push(Sample::new(
+                    "clio_projection_lag",
+                    "Events on the log a read model has not applied yet.",
+                    &labels,
+                    row.lag as f64,
+                ));
+                samples.push(Sample::new(
+                    "clio_topic_end_offset",
+                    "The broker's end offset of a partition a read model reads.",
+                    &labels[1..],
+                    row.end_offset as f64,
+                ));
+            }
+            Ok(samples)
+        })
+    }
+}
+
+/// The sources of `clio up`'s gateway: read-model lag, dead letters, and each domain's own.
+pub fn sources(
+    kafka: &KafkaSettings,
+    pool: &PgPool,
+    dead_letters: &clio_dead_letters::DeadLetters,
+    domains: &[Arc<dyn clio_plug::Domain>],
+    resources: &clio_plug::Resources,
+) -> Sources {
+    let known =
+        crate::projections::read_models(domains).into_iter().map(|(config, _)| (config.name, config.topics)).collect();
+    let mut sources: Sources = vec![
+        (
+            "projections".into(),
+            Arc::new(ProjectionLag { kafka: kafka.clone(), pool: pool.clone(), known }) as Arc<dyn Source>,
+        ),
+        ("dead_letters".into(), Arc::new(dead_letters.clone())),
+    ];
+    for domain in domains {
+        sources.extend(domain.metrics(resources));
+    }
+    sources
+}

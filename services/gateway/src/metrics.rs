@@ -1,0 +1,87 @@
+//! `GET /metrics` in Prometheus's text format: this process's counters and batch-latency
+//! histograms (`clio_runtime::metrics`, from the processors and projectors running in it), and
+//! the gauges each plugged [`Source`] reads at every scrape (lag, dead letters, each domain's
+//! figures). A source that fails is reported as `clio_metrics_source_up{source} 0`, not as a
+//! failed scrape.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use clio_runtime::metrics::label_text;
+
+/// One gauge value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub help: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn new(name: &str, help: &str, labels: &[(&str, &str)], value: f64) -> Self {
+        let labels = labels.iter().map(|(n, v)| ((*n).to_string(), (*v).to_string())).collect();
+        Self { name: name.to_string(), help: help.to_string(), labels, value }
+    }
+}
+
+/// The future a source's collection is.
+pub type Collecting<'a> = Pin<Box<dyn Future<Output = Result<Vec<Sample>, String>> + Send + 'a>>;
+
+/// Gauges read at each scrape.
+pub trait Source: Send + Sync {
+    fn collect(&self) -> Collecting<'_>;
+}
+
+/// The named sources of a gateway.
+pub type Sources = Vec<(String, Arc<dyn Source>)>;
+
+pub(crate) async fn metrics(State(sources): State<Arc<Sources>>) -> impl IntoResponse {
+    let mut text = clio_runtime::metrics::render();
+    let mut gauges: BTreeMap<String, (String, Vec<Sample>)> = BTreeMap::new();
+    let mut up = Vec::new();
+    for (name, source) in sources.iter() {
+        match source.collect().await {
+            Ok(samples) => {
+                up.push(Sample::new(
+                    "clio_metrics_source_up",
+                    "Whether a metrics source answered (1) or not (0).",
+                    &[("source", name)],
+                    1.0,
+                ));
+                for sample in samples {
+                    gauges
+                        .entry(sample.name.clone())
+                        .or_insert_with(|| (sample.help.clone(), Vec::new()))
+                        .1
+                        .push(sample);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(source = %name, %error, "a metrics source failed");
+                up.push(Sample::new(
+                    "clio_metrics_source_up",
+                    "Whether a metrics source answered (1) or not (0).",
+                    &[("source", name)],
+                    0.0,
+                ));
+            }
+        }
+    }
+    for sample in up {
+        gauges.entry(sample.name.clone()).or_insert_with(|| (sample.help.clone(), Vec::new())).1.push(sample);
+    }
+    for (name, (help, samples)) in gauges {
+        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for sample in samples {
+            let _ = writeln!(text, "{name}{} {}", label_text(&sample.labels), sample.value);
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+}
