@@ -40,6 +40,7 @@ test: broker-install
 	export CLIO_ASYNCAPI_TOOLS="$$(infra/asyncapi-tools.sh)"; \
 	export CLIO_NODE_CLIENT="$$(infra/node-client.sh)"; \
 	export CLIO_CHROMIUM="$$(infra/chromium.sh)"; \
+	export CLIO_BROWSER_DRIVER="$$(infra/browser-driver.sh)"; \
 	infra/broker.sh reset testbroker; \
 	CLIO_GROUP_INITIAL_DELAY=100ms infra/broker.sh start testbroker $(TEST_BROKER_PORT); \
 	trap 'infra/broker.sh stop testbroker' EXIT; \

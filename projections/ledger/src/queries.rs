@@ -28,7 +28,14 @@ pub const CONFIG_SEQNUMS: Query = include_query!("config_seqnums");
 /// For `/metrics`.
 pub const METRICS_TRANSFERS: Query = include_query!("metrics_transfers");
 
+/// For `/console/`.
+pub const CONSOLE_AUDIT: Query = include_query!("console_audit");
+/// For `/console/`.
+pub const CONSOLE_LARGEST: Query = include_query!("console_largest");
+
 pub const ALL: &[Query] = &[
+    CONSOLE_AUDIT,
+    CONSOLE_LARGEST,
     METRICS_TRANSFERS,
     REACHABLE,
     ACCOUNT_CONFIG,

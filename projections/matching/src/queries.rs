@@ -19,7 +19,11 @@ pub const STREAMED_PAGE: Query = include_query!("streamed_page");
 /// For `/metrics`.
 pub const METRICS_PAYMENTS: Query = include_query!("metrics_payments");
 
+/// For `/console/`.
+pub const CONSOLE_MATCH_RATE: Query = include_query!("console_match_rate");
+
 pub const ALL: &[Query] = &[
+    CONSOLE_MATCH_RATE,
     METRICS_PAYMENTS,
     MIDS_AT_LOCATION,
     MIDS_PAGE,

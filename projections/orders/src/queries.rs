@@ -13,4 +13,8 @@ pub const PROJECT_OF_ISSUE: Query = include_query!("project_of_issue");
 /// For `/metrics`.
 pub const METRICS_SYNC_FAILURES: Query = include_query!("metrics_sync_failures");
 
-pub const ALL: &[Query] = &[METRICS_SYNC_FAILURES, ORDERS_PAGE, ORDER, SYNC_FAILURES_PAGE, PROJECT_OF_ISSUE];
+/// For `/console/`.
+pub const CONSOLE_FAILING: Query = include_query!("console_failing");
+
+pub const ALL: &[Query] =
+    &[CONSOLE_FAILING, METRICS_SYNC_FAILURES, ORDERS_PAGE, ORDER, SYNC_FAILURES_PAGE, PROJECT_OF_ISSUE];

@@ -14,4 +14,7 @@ pub const PURGEABLE: Query = include_query!("purgeable");
 /// For `/metrics`.
 pub const METRICS_TASKS: Query = include_query!("metrics_tasks");
 
-pub const ALL: &[Query] = &[METRICS_TASKS, TASKS_PAGE, TASK, TASK_STATUS, ANOMALIES, PURGEABLE];
+/// For `/console/`.
+pub const CONSOLE_ATTENTION: Query = include_query!("console_attention");
+
+pub const ALL: &[Query] = &[CONSOLE_ATTENTION, METRICS_TASKS, TASKS_PAGE, TASK, TASK_STATUS, ANOMALIES, PURGEABLE];

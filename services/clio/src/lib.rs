@@ -9,6 +9,8 @@
 //! - [`setup`]: the database, topics and schema registration that `up` performs and that
 //!   `topics create` / `schemas register` expose.
 //! - [`records`]: `produce` (JSON in, Avro out) and `consume` (Avro in, JSON out).
+//! - [`console`]: the platform's sections of the gateway's `/console/` (topics, lag, dead
+//!   letters), before each domain's.
 //! - [`dlq`]: `dlq list|show|replay`: dead letters and their repair.
 //! - [`keys`]: `keys create|list|revoke`, and the keys a gateway or registry checks (none: only
 //!   on loopback).
@@ -19,6 +21,7 @@
 //!   under one shutdown token.
 
 pub mod cli;
+pub mod console;
 pub mod dispatch;
 pub mod dlq;
 pub mod domains;

@@ -51,11 +51,13 @@ fn gateway(
     let dead_letters =
         clio_dead_letters::DeadLetters::new(resources.pool.clone(), resources.kafka.clone(), resources.codec.clone())?;
     let sources = crate::metrics::sources(&resources.kafka, &resources.pool, &dead_letters, domains, resources);
+    let panels = crate::console::panels(&catalogue, &dead_letters, domains, resources);
     let routes = clio_dead_letters::routes::routes(dead_letters).merge(clio_plug::routes_of(domains, resources));
     let Resources { pool, kafka, codec, .. } = resources.clone();
     let mut gateway = clio_gateway::Gateway::new(pool, kafka, catalogue, codec)?.with_routes(routes).with_keys(keys);
     gateway.docs_dir = docs.dir();
     gateway.metrics = Arc::new(sources);
+    gateway.console = Arc::new(panels);
     gateway.request_timeout = Duration::from_secs(request_timeout_seconds.max(1));
     Ok(gateway)
 }

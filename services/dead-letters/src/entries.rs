@@ -107,3 +107,40 @@ impl clio_gateway::metrics::Source for DeadLetters {
         })
     }
 }
+
+/// The console's dead-letter section: every parked entry, with a button that replays it.
+impl clio_gateway::console::Panel for DeadLetters {
+    fn title(&self) -> String {
+        "Dead letters".into()
+    }
+
+    fn read(&self) -> clio_gateway::console::Reading<'_> {
+        Box::pin(async move {
+            let parked = Filter { status: Some("PARKED".into()), ..Filter::default() };
+            let entries = self.page(&parked, 0, 200).await.map_err(|error| error.to_string())?;
+            let columns = ["record", "consumer", "reason", "copies", "replays", "first seen"];
+            let mut table = clio_gateway::console::Table {
+                columns: columns.iter().map(|c| (*c).to_string()).collect(),
+                ..Default::default()
+            };
+            for entry in entries {
+                table.rows.push(vec![
+                    crate::position_text(&entry.position()),
+                    entry.consumer.clone(),
+                    entry.reason.clone(),
+                    entry.copies.to_string(),
+                    entry.replays.to_string(),
+                    entry.first_seen.format("%F %T").to_string(),
+                ]);
+                table.actions.push(Some(clio_gateway::console::Action {
+                    label: "Replay".into(),
+                    path: "/v1/dead-letters/replay".into(),
+                    body: serde_json::json!({
+                        "topic": entry.source_topic, "partition": entry.source_partition, "offset": entry.source_offset
+                    }),
+                }));
+            }
+            Ok(table)
+        })
+    }
+}

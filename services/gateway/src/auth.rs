@@ -134,7 +134,11 @@ fn refuse(status: StatusCode, reason: &str, parameter: Option<&str>) -> Response
     }
     let mut response = (status, axum::Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"clio\""));
+        // Two challenges: API clients send a bearer key; a browser asks its user for one (the
+        // key as the password of basic auth), which the console relies on.
+        let headers = response.headers_mut();
+        headers.append(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"clio\""));
+        headers.append(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"clio\""));
     }
     response
 }

@@ -12,6 +12,7 @@
 //!   lists its subjects (readiness); 503 naming the failing dependency otherwise.
 //! - `GET /openapi.json`: the OpenAPI 3.1 document of this gateway.
 //! - [`metrics`]: `GET /metrics`, Prometheus's text format.
+//! - [`console`]: `GET /console/`, one page for operators, a section per plugged panel.
 //! - [`docs`]: `GET /docs/`: the rendered AsyncAPI documentation of every topic and record.
 //! - [`auth`]: API keys: each operation's OpenAPI `security` names the scope it needs; 401
 //!   without a valid key, 403 outside its scopes, with the reason.
@@ -20,6 +21,7 @@
 //!   answered 504.
 
 pub mod auth;
+pub mod console;
 pub mod docs;
 pub mod metrics;
 pub mod openapi;
@@ -65,6 +67,8 @@ pub struct Gateway {
     pub request_timeout: Duration,
     /// What `/metrics` reads at each scrape besides this process's counters.
     pub metrics: Arc<metrics::Sources>,
+    /// The sections of `/console/`, in order.
+    pub console: Arc<console::Panels>,
 }
 
 impl Gateway {
@@ -91,6 +95,7 @@ impl Gateway {
             keys: Arc::new(clio_keys::Keyring::open()),
             request_timeout: problem::DEFAULT_REQUEST_TIMEOUT,
             metrics: Arc::new(Vec::new()),
+            console: Arc::new(Vec::new()),
         })
     }
 
@@ -124,6 +129,7 @@ pub fn router(gateway: Gateway) -> Router {
     let plugged = gateway.routes.router.clone();
     let gateway_timeout = gateway.request_timeout;
     let metrics_sources = gateway.metrics.clone();
+    let console_panels = gateway.console.clone();
     Router::new()
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/ready", get(ready))
@@ -134,6 +140,12 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/v1/topics/{topic}/records", post(produce::produce))
         .with_state(gateway)
         .merge(Router::new().route("/metrics", get(metrics::metrics)).with_state(metrics_sources))
+        .merge(
+            Router::new()
+                .route("/console", get(console::root))
+                .route("/console/", get(console::page))
+                .with_state(console_panels),
+        )
         .merge(plugged)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::authorize))
         .fallback(problem::no_route)

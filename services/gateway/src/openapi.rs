@@ -56,6 +56,11 @@ pub fn document(paths: &Map<String, Value>) -> Value {
                 "200": {"description": "Ready"}, "503": {"description": "A dependency does not answer"}
             }}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/console/": {"get": {
+                "summary": "The operators' console: topics, lag, dead letters (with a replay button), each domain's panel",
+                "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},
+                "security": crate::auth::requirement("read:platform")
+            }},
             "/metrics": {"get": {
                 "summary": "Prometheus metrics: per processor and projector, records, dead letters and batch latency; read-model lag per partition; dead letters by status; each domain's figures",
                 "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}},

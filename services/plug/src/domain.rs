@@ -88,6 +88,11 @@ pub trait Domain: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Its sections of `/console/` (what an operator of it looks at first).
+    fn console(&self, _resources: &Resources) -> clio_gateway::console::Panels {
+        Vec::new()
+    }
+
     /// `clio <name> ...`: its subcommand, if it has one.
     fn command(&self) -> Option<clap::Command> {
         None

@@ -10,6 +10,7 @@
 //! - [`domain`]: the [`Domain`] trait; [`CoreOf`], any aggregate's core as the platform runs
 //!   it; [`Worker`] and [`Resources`] for its routes, clocks and workers.
 //! - [`gauge`]: a domain's figure for `/metrics`, read with one SQL statement.
+//! - [`panel`]: a domain's section of `/console/`, read with one SQL statement.
 //! - [`home`]: [`Home`]: the names of a domain's topics, consumer groups and read-model schemas;
 //!   the domain's own name in production, a prefix of their own in tests and benchmarks.
 //! - [`progress`]: the progress bar long work draws.
@@ -19,6 +20,7 @@
 pub mod domain;
 pub mod gauge;
 pub mod home;
+pub mod panel;
 pub mod progress;
 pub mod provision;
 pub mod send;

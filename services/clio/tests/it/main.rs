@@ -5,6 +5,7 @@
 
 mod asyncapi;
 mod codec;
+mod console;
 mod dead_letters;
 mod docs;
 mod guide;

@@ -53,6 +53,25 @@ impl Domain for LedgerPlug {
         vec![Arc::new(LedgerModel)]
     }
 
+    fn console(&self, resources: &Resources) -> clio_gateway::console::Panels {
+        let panels = [
+            clio_plug::panel::SqlPanel {
+                title: "Ledger: audit per debtor (read model)",
+                pool: resources.pool.clone(),
+                sql: clio_ledger_projection::queries::CONSOLE_AUDIT.in_schema(&self.home.schema()),
+            },
+            clio_plug::panel::SqlPanel {
+                title: "Ledger: largest accounts",
+                pool: resources.pool.clone(),
+                sql: clio_ledger_projection::queries::CONSOLE_LARGEST.in_schema(&self.home.schema()),
+            },
+        ];
+        panels
+            .into_iter()
+            .map(|panel| std::sync::Arc::new(panel) as std::sync::Arc<dyn clio_gateway::console::Panel>)
+            .collect()
+    }
+
     fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
         let gauge = clio_plug::gauge::SqlGauge {
             pool: resources.pool.clone(),

@@ -84,6 +84,18 @@ impl Domain for MatchingPlug {
         vec![Arc::new(MatchingModel)]
     }
 
+    fn console(&self, resources: &Resources) -> clio_gateway::console::Panels {
+        let panels = [clio_plug::panel::SqlPanel {
+            title: "Matching: match rate per merchant",
+            pool: resources.pool.clone(),
+            sql: clio_matching_projection::queries::CONSOLE_MATCH_RATE.in_schema(&self.home.schema()),
+        }];
+        panels
+            .into_iter()
+            .map(|panel| std::sync::Arc::new(panel) as std::sync::Arc<dyn clio_gateway::console::Panel>)
+            .collect()
+    }
+
     fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
         let gauge = clio_plug::gauge::SqlGauge {
             pool: resources.pool.clone(),

@@ -89,6 +89,18 @@ impl Domain for OrdersPlug {
         vec![Arc::new(OrdersModel)]
     }
 
+    fn console(&self, resources: &Resources) -> clio_gateway::console::Panels {
+        let panels = [clio_plug::panel::SqlPanel {
+            title: "Orders: failing syncs",
+            pool: resources.pool.clone(),
+            sql: clio_orders_projection::queries::CONSOLE_FAILING.in_schema(&self.home.schema()),
+        }];
+        panels
+            .into_iter()
+            .map(|panel| std::sync::Arc::new(panel) as std::sync::Arc<dyn clio_gateway::console::Panel>)
+            .collect()
+    }
+
     fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
         let gauge = clio_plug::gauge::SqlGauge {
             pool: resources.pool.clone(),

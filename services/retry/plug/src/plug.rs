@@ -71,6 +71,18 @@ impl Domain for RetryPlug {
         vec![Arc::new(RetryModel)]
     }
 
+    fn console(&self, resources: &Resources) -> clio_gateway::console::Panels {
+        let panels = [clio_plug::panel::SqlPanel {
+            title: "Retry: tasks needing attention",
+            pool: resources.pool.clone(),
+            sql: clio_retry_projection::queries::CONSOLE_ATTENTION.in_schema(&self.home.schema()),
+        }];
+        panels
+            .into_iter()
+            .map(|panel| std::sync::Arc::new(panel) as std::sync::Arc<dyn clio_gateway::console::Panel>)
+            .collect()
+    }
+
     fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
         let gauge = clio_plug::gauge::SqlGauge {
             pool: resources.pool.clone(),
