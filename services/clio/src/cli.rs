@@ -25,6 +25,10 @@ pub enum Command {
     /// Run one part alone, to scale it out beside others (instances of a processor or
     /// projector share the partitions through their consumer group).
     Run {
+        /// Also serve this process's counters (records, dead letters, batch latency) at
+        /// `/metrics` here: for a processor, projector or worker outside the gateway's process.
+        #[arg(long, env = "CLIO_METRICS_ADDR", global = true)]
+        metrics_addr: Option<SocketAddr>,
         #[command(subcommand)]
         part: Part,
     },

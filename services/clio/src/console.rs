@@ -8,8 +8,6 @@ use clio_gateway::console::{Panel, Panels, Reading, Table};
 use clio_runtime::catalogue::Catalogue;
 use clio_runtime::kafka;
 use clio_runtime::settings::KafkaSettings;
-use rdkafka::consumer::Consumer as _;
-use rdkafka::{Offset, TopicPartitionList};
 use sqlx::PgPool;
 
 fn table(columns: &[&str]) -> Table {
@@ -17,7 +15,9 @@ fn table(columns: &[&str]) -> Table {
 }
 
 /// Runs blocking broker calls off the async threads.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
     tokio::task::spawn_blocking(work).await.map_err(|error| error.to_string())?
 }
 
@@ -49,7 +49,6 @@ impl Panel for Topics {
 
 struct ProcessorLag {
     kafka: KafkaSettings,
-    /// Each processor's consumer group and commands topic.
     groups: Vec<(String, String)>,
 }
 
@@ -62,34 +61,16 @@ impl Panel for ProcessorLag {
         let (kafka, groups) = (self.kafka.clone(), self.groups.clone());
         Box::pin(blocking(move || {
             let mut out = table(&["processor", "topic", "partition", "committed", "end", "lag"]);
-            for (group, topic) in groups {
-                let consumer: rdkafka::consumer::BaseConsumer =
-                    kafka::consumer_config(&kafka, &group).create().map_err(|e| e.to_string())?;
-                let partitions = kafka::partition_count(&consumer, &topic).map_err(|e| e.to_string())?;
-                let mut wanted = TopicPartitionList::new();
-                for partition in 0..partitions {
-                    wanted.add_partition(&topic, partition);
-                }
-                let committed =
-                    consumer.committed_offsets(wanted, kafka::METADATA_TIMEOUT).map_err(|e| e.to_string())?;
-                for partition in 0..partitions {
-                    let (_, high) = consumer
-                        .fetch_watermarks(&topic, partition, kafka::METADATA_TIMEOUT)
-                        .map_err(|e| e.to_string())?;
-                    let at = match committed.find_partition(&topic, partition).map(|p| p.offset()) {
-                        Some(Offset::Offset(offset)) => Some(offset),
-                        _ => None,
-                    };
-                    let lag = high - at.unwrap_or(0);
-                    out.rows.push(vec![
-                        group.clone(),
-                        topic.clone(),
-                        partition.to_string(),
-                        at.map_or_else(|| "-".into(), |o| o.to_string()),
-                        high.to_string(),
-                        lag.to_string(),
-                    ]);
-                }
+            for at in crate::lag::processors(&kafka, &groups)? {
+                let lag = at.lag();
+                out.rows.push(vec![
+                    at.group,
+                    at.topic,
+                    at.partition.to_string(),
+                    at.committed.map_or_else(|| "-".into(), |o| o.to_string()),
+                    at.end.to_string(),
+                    lag.to_string(),
+                ]);
             }
             Ok(out)
         }))
@@ -138,13 +119,7 @@ pub fn panels(
     let kafka = resources.kafka.clone();
     let known =
         crate::projections::read_models(domains).into_iter().map(|(config, _)| (config.name, config.topics)).collect();
-    let groups = domains
-        .iter()
-        .map(|domain| {
-            let config = domain.home().processor_config();
-            (config.group_id, config.topics.commands)
-        })
-        .collect();
+    let groups = crate::lag::processor_groups(domains);
     let mut panels: Panels = vec![
         Arc::new(Topics { kafka: kafka.clone(), names: catalogue.topics.iter().map(|t| t.name.clone()).collect() }),
         Arc::new(ProcessorLag { kafka: kafka.clone(), groups }),

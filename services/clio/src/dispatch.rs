@@ -19,9 +19,9 @@ pub async fn dispatch(domains: &[Arc<dyn Domain>], matches: ArgMatches) -> anyho
     let cli = Cli::from_arg_matches(&matches)?;
     match cli.command {
         Command::Up(settings) => crate::platform::up(settings, sub, domains).await,
-        Command::Run { part } => {
+        Command::Run { part, metrics_addr } => {
             let part_matches = sub.subcommand().map(|(_, matches)| matches).unwrap_or(sub);
-            crate::platform::run(part, part_matches, domains).await
+            crate::platform::run(part, metrics_addr, part_matches, domains).await
         }
         Command::Topics { action: TopicsAction::Create(settings) } => crate::setup::topics_create(&settings).await,
         Command::Topics { action: TopicsAction::List(settings) } => crate::setup::topics_list(&settings),

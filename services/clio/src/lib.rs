@@ -14,6 +14,7 @@
 //! - [`dlq`]: `dlq list|show|replay`: dead letters and their repair.
 //! - [`keys`]: `keys create|list|revoke`, and the keys a gateway or registry checks (none: only
 //!   on loopback).
+//! - [`lag`]: where each processor stands (its group's commits against the end).
 //! - [`metrics`]: what the gateway's `/metrics` reads at each scrape: read-model lag, dead
 //!   letters, each domain's figures.
 //! - [`projections`]: the read models this build knows, `projections status` and `rebuild`.
@@ -26,6 +27,7 @@ pub mod dispatch;
 pub mod dlq;
 pub mod domains;
 pub mod keys;
+pub mod lag;
 pub mod metrics;
 pub mod platform;
 pub mod projections;

@@ -1,5 +1,5 @@
-//! What `/metrics` reads at each scrape besides the process's counters: every read model's lag
-//! per partition, and the dead letters by status and source topic. (Each domain adds its own
+//! What `/metrics` reads at each scrape besides the process's counters: each processor's and
+//! read model's lag per partition, and the dead letters by status and source topic. (Each domain adds its own
 //! figures through `Domain::metrics`.)
 
 use std::sync::Arc;
@@ -44,6 +44,35 @@ impl Source for ProjectionLag {
     }
 }
 
+/// Each processor's committed offsets against the end of its commands topic.
+struct ProcessorLag {
+    kafka: KafkaSettings,
+    groups: Vec<(String, String)>,
+}
+
+impl Source for ProcessorLag {
+    fn collect(&self) -> Collecting<'_> {
+        let (kafka, groups) = (self.kafka.clone(), self.groups.clone());
+        Box::pin(async move {
+            let positions = crate::console::blocking(move || crate::lag::processors(&kafka, &groups)).await?;
+            Ok(positions
+                .iter()
+                .map(|at| {
+                    let partition = at.partition.to_string();
+                    let labels =
+                        [("processor", at.group.as_str()), ("topic", at.topic.as_str()), ("partition", &partition)];
+                    Sample::new(
+                        "clio_processor_lag",
+                        "Commands on the log a processor has not committed yet.",
+                        &labels,
+                        at.lag() as f64,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
 /// The sources of `clio up`'s gateway: read-model lag, dead letters, and each domain's own.
 pub fn sources(
     kafka: &KafkaSettings,
@@ -60,6 +89,10 @@ pub fn sources(
             Arc::new(ProjectionLag { kafka: kafka.clone(), pool: pool.clone(), known }) as Arc<dyn Source>,
         ),
         ("dead_letters".into(), Arc::new(dead_letters.clone())),
+        (
+            "processors".into(),
+            Arc::new(ProcessorLag { kafka: kafka.clone(), groups: crate::lag::processor_groups(domains) }),
+        ),
     ];
     for domain in domains {
         sources.extend(domain.metrics(resources));

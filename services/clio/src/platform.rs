@@ -287,9 +287,22 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
 }
 
 /// `clio run <part>`: one part alone.
-pub async fn run(part: Part, matches: &clap::ArgMatches, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
+pub async fn run(
+    part: Part,
+    metrics_addr: Option<std::net::SocketAddr>,
+    matches: &clap::ArgMatches,
+    domains: &[Arc<dyn Domain>],
+) -> anyhow::Result<()> {
     let token = shutdown::on_signal();
     let mut tasks = JoinSet::new();
+    if let Some(address) = metrics_addr {
+        let listener = bind(address, "the metrics endpoint").await?;
+        let token = token.clone();
+        tasks.spawn(async move {
+            let served = clio_gateway::metrics::serve_process_metrics(listener, token).await;
+            ("metrics".to_string(), served.map_err(Into::into))
+        });
+    }
     match part {
         Part::Registry(settings) => {
             let pool = setup::connect_creating(&settings.database.database_url).await?;

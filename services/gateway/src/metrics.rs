@@ -42,6 +42,22 @@ pub trait Source: Send + Sync {
 /// The named sources of a gateway.
 pub type Sources = Vec<(String, Arc<dyn Source>)>;
 
+/// Serves this process's counters alone at `/metrics` on `listener` until `shutdown` (`clio run
+/// <part> --metrics-addr`: a processor or projector outside the gateway's process).
+pub async fn serve_process_metrics(
+    listener: tokio::net::TcpListener,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
+    let router =
+        axum::Router::new().route("/metrics", axum::routing::get(|| async { text(clio_runtime::metrics::render()) }));
+    tracing::info!(address = ?listener.local_addr().ok(), "metrics listening");
+    axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+}
+
+fn text(body: String) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
+}
+
 pub(crate) async fn metrics(State(sources): State<Arc<Sources>>) -> impl IntoResponse {
     let mut text = clio_runtime::metrics::render();
     let mut gauges: BTreeMap<String, (String, Vec<Sample>)> = BTreeMap::new();
@@ -83,5 +99,5 @@ pub(crate) async fn metrics(State(sources): State<Arc<Sources>>) -> impl IntoRes
             let _ = writeln!(text, "{name}{} {}", label_text(&sample.labels), sample.value);
         }
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+    self::text(text)
 }

@@ -60,9 +60,15 @@ async fn a_parked_record_is_counted_listed_replayed_with_its_replayer_and_parked
     let parked_series = r#"clio_processor_dead_letters_total{processor="clio-ledger-processor"}"#;
     let before = scrape(&gateway).await;
     assert_eq!(sample(&before, parked_series).unwrap_or(0.0), 0.0, "{before}");
-    for source in
-        ["projections", "dead_letters", "retry_tasks", "ledger_transfers", "matching_payments", "orders_sync_failures"]
-    {
+    for source in [
+        "projections",
+        "processors",
+        "dead_letters",
+        "retry_tasks",
+        "ledger_transfers",
+        "matching_payments",
+        "orders_sync_failures",
+    ] {
         let up_series = format!("clio_metrics_source_up{{source=\"{source}\"}}");
         assert_eq!(sample(&before, &up_series), Some(1.0), "{source} answers: {before}");
     }
@@ -102,6 +108,8 @@ async fn a_parked_record_is_counted_listed_replayed_with_its_replayer_and_parked
         after.contains(r#"clio_projection_lag{projection="platform",topic="platform.dead-letters",partition="0"}"#),
         "{after}"
     );
+    let lag = r#"clio_processor_lag{processor="clio-ledger-processor",topic="ledger.commands",partition="0"}"#;
+    assert!(after.contains(lag), "{after}");
     let (_, page) = get(&format!("{gateway}/v1/dead-letters?status=PARKED&topic=ledger.commands")).await;
     assert!(page["items"].as_array().is_some_and(|items| items.iter().any(|i| i["source_offset"] == offset)), "{page}");
     let (ok, listed, err) = clio(&up, &["dlq", "list", "--topic", "ledger.commands"]).await;
@@ -180,6 +188,37 @@ async fn a_parked_record_is_counted_listed_replayed_with_its_replayer_and_parked
         .map(|r| (r.status().as_u16(), r))
         .expect("the gateway answers");
     assert_eq!(status, 404, "{:?}", refused.text().await);
+
+    // A processor run alone serves its own counters: it takes some of the partitions, and
+    // parks what it cannot read there.
+    let metrics_port = clio_testkit::platform::free_port();
+    let mut alone = tokio::process::Command::new(env!("CARGO_BIN_EXE_clio"))
+        .args(["run", "processor", "ledger", "--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .current_dir(crate::repo_root())
+        .env("CLIO_BROKERS", &up.brokers)
+        .env("CLIO_REGISTRY_URL", &up.registry_url)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("clio run processor starts");
+    let own = format!("http://127.0.0.1:{metrics_port}");
+    let own_parked = eventually(90, async || {
+        let junk: Vec<Outgoing> = (0..4)
+            .map(|partition| Outgoing {
+                topic: "ledger.commands".into(),
+                partition: Some(partition),
+                key: None,
+                payload: Some(b"still not avro".to_vec()),
+                headers: OwnedHeaders::new(),
+            })
+            .collect();
+        let _ = kafka::send_all(&producer, junk).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let Ok(response) = reqwest::get(format!("{own}/metrics")).await else { return false };
+        sample(&response.text().await.unwrap_or_default(), parked_series).is_some_and(|n| n >= 1.0)
+    })
+    .await;
+    assert!(own_parked, "the processor run alone counts what it parked at its own /metrics");
+    assert!(stops_cleanly(&mut alone).await, "clio run processor stops cleanly");
 
     assert!(stops_cleanly(&mut platform).await, "clio up stops cleanly");
     up.drop_database().await;
