@@ -6,7 +6,7 @@ CARGO ?= cargo
 TEST_BROKER_PORT ?= 19092
 BENCH_BROKER_PORT ?= 19292
 
-.PHONY: up test bench profile lint fmt build broker-install asyncapi clean-data help
+.PHONY: up test fuzz bench profile lint fmt build broker-install asyncapi clean-data help
 
 help:
 	@echo "make up      run the platform (broker, registry, Postgres read models, all services) in the foreground"
@@ -14,6 +14,7 @@ help:
 	@echo "make asyncapi  regenerate asyncapi/asyncapi.yaml from the catalogue and schemas, and render it as HTML (asyncapi/html, served at /docs/)"
 	@echo "make bench   measure Clio against baselines taken in the same run (bench/report.md, bench/end-to-end.png)"
 	@echo "make profile FIGURE=core|ledger|restore|apply|retry  where one benchmark figure's time goes"
+	@echo "make fuzz    run every fuzz target for 5 minutes (FUZZ_SECONDS); make test runs each for 15 s"
 	@echo "make lint    rustfmt check and clippy"
 	@echo "make clean-data  forget everything make up made (the broker's log, the database, the sandbox, .data)"
 
@@ -46,7 +47,12 @@ test: broker-install
 	trap 'infra/broker.sh stop testbroker' EXIT; \
 	export CLIO_TEST_BROKERS=127.0.0.1:$(TEST_BROKER_PORT); \
 	$(CARGO) test --workspace --doc; \
-	$(CARGO) nextest run --workspace --no-fail-fast
+	$(CARGO) nextest run --workspace --no-fail-fast; \
+	infra/fuzz.sh $${FUZZ_SECONDS:-15}
+
+# Every fuzz target for minutes (make test runs each for seconds); crashes land in fuzz/artifacts/.
+fuzz:
+	@infra/fuzz.sh $${FUZZ_SECONDS:-300}
 
 # Figures as ratios against baselines measured in the same run; writes bench/report.md.
 bench: broker-install
