@@ -127,7 +127,7 @@ pub fn panels(
         Arc::new(dead_letters.clone()),
     ];
     for domain in domains {
-        panels.extend(domain.console(resources));
+        panels.extend(clio_plug::panel::panels_of(domain.as_ref(), resources));
     }
     panels
 }

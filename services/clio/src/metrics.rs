@@ -95,7 +95,7 @@ pub fn sources(
         ),
     ];
     for domain in domains {
-        sources.extend(domain.metrics(resources));
+        sources.extend(clio_plug::gauge::sources_of(domain.as_ref(), resources));
     }
     sources
 }

@@ -83,13 +83,14 @@ pub trait Domain: Send + Sync + 'static {
     }
 
     /// What `/metrics` reads of it at each scrape (an operator's figures: tasks by status,
-    /// syncs failing), as named sources.
-    fn metrics(&self, _resources: &Resources) -> clio_gateway::metrics::Sources {
+    /// syncs failing): queries over its read model (see [`crate::gauge`]).
+    fn gauges(&self) -> Vec<crate::gauge::Gauge> {
         Vec::new()
     }
 
-    /// Its sections of `/console/` (what an operator of it looks at first).
-    fn console(&self, _resources: &Resources) -> clio_gateway::console::Panels {
+    /// Its sections of `/console/` (what an operator of it looks at first): each a title and
+    /// the query over its read model that fills it (see [`crate::panel`]).
+    fn console(&self) -> Vec<(&'static str, clio_projection::query::Query)> {
         Vec::new()
     }
 

@@ -1,6 +1,8 @@
 //! [`LedgerPlug`]: the ledger as the platform runs it (the one line in `clio`'s list of
 //! domains is `Arc::new(LedgerPlug::default())`).
 
+use clio_plug::gauge::Gauge;
+use clio_projection::query::Query;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,34 +55,22 @@ impl Domain for LedgerPlug {
         vec![Arc::new(LedgerModel)]
     }
 
-    fn console(&self, resources: &Resources) -> clio_gateway::console::Panels {
-        let panels = [
-            clio_plug::panel::SqlPanel {
-                title: "Ledger: audit per debtor (read model)",
-                pool: resources.pool.clone(),
-                sql: clio_ledger_projection::queries::CONSOLE_AUDIT.in_schema(&self.home.schema()),
-            },
-            clio_plug::panel::SqlPanel {
-                title: "Ledger: largest accounts",
-                pool: resources.pool.clone(),
-                sql: clio_ledger_projection::queries::CONSOLE_LARGEST.in_schema(&self.home.schema()),
-            },
-        ];
-        panels
-            .into_iter()
-            .map(|panel| std::sync::Arc::new(panel) as std::sync::Arc<dyn clio_gateway::console::Panel>)
-            .collect()
+    fn console(&self) -> Vec<(&'static str, Query)> {
+        use clio_ledger_projection::queries;
+        vec![
+            ("Ledger: audit per debtor (read model)", queries::CONSOLE_AUDIT),
+            ("Ledger: largest accounts", queries::CONSOLE_LARGEST),
+        ]
     }
 
-    fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
-        let gauge = clio_plug::gauge::SqlGauge {
-            pool: resources.pool.clone(),
-            sql: clio_ledger_projection::queries::METRICS_TRANSFERS.in_schema(&self.home.schema()),
+    fn gauges(&self) -> Vec<Gauge> {
+        vec![Gauge {
+            source: "ledger_transfers",
             name: "clio_ledger_transfers_committed",
             help: "Committed transfers (one per account side) by coordinator type.",
             labels: &["coordinator_type"],
-        };
-        vec![("ledger_transfers".to_string(), std::sync::Arc::new(gauge))]
+            query: clio_ledger_projection::queries::METRICS_TRANSFERS,
+        }]
     }
 
     fn routes(&self, resources: &Resources) -> Routes {

@@ -15,6 +15,8 @@
 //! - [`client`]: producing commands to `matching.commands`.
 //! - [`routes`]: its HTTP routes (feed file imports).
 
+use clio_plug::gauge::Gauge;
+use clio_projection::query::Query;
 use std::sync::Arc;
 
 use clap::{Args as _, FromArgMatches as _, Subcommand as _};
@@ -84,27 +86,19 @@ impl Domain for MatchingPlug {
         vec![Arc::new(MatchingModel)]
     }
 
-    fn console(&self, resources: &Resources) -> clio_gateway::console::Panels {
-        let panels = [clio_plug::panel::SqlPanel {
-            title: "Matching: match rate per merchant",
-            pool: resources.pool.clone(),
-            sql: clio_matching_projection::queries::CONSOLE_MATCH_RATE.in_schema(&self.home.schema()),
-        }];
-        panels
-            .into_iter()
-            .map(|panel| std::sync::Arc::new(panel) as std::sync::Arc<dyn clio_gateway::console::Panel>)
-            .collect()
+    fn console(&self) -> Vec<(&'static str, Query)> {
+        use clio_matching_projection::queries;
+        vec![("Matching: match rate per merchant", queries::CONSOLE_MATCH_RATE)]
     }
 
-    fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
-        let gauge = clio_plug::gauge::SqlGauge {
-            pool: resources.pool.clone(),
-            sql: clio_matching_projection::queries::METRICS_PAYMENTS.in_schema(&self.home.schema()),
+    fn gauges(&self) -> Vec<Gauge> {
+        vec![Gauge {
+            source: "matching_payments",
             name: "clio_matching_payments",
             help: "Payments by merchant and status (MATCHED, PENDING, ...).",
             labels: &["merchant", "status"],
-        };
-        vec![("matching_payments".to_string(), std::sync::Arc::new(gauge))]
+            query: clio_matching_projection::queries::METRICS_PAYMENTS,
+        }]
     }
 
     fn routes(&self, resources: &Resources) -> Routes {

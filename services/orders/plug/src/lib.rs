@@ -11,6 +11,8 @@
 //!   flowing both ways (`clio seed`, and `clio up` with its demo on).
 //! - [`cli`] and [`operate`]: `clio orders ...` for operators (list, show, failures, sync).
 
+use clio_plug::gauge::Gauge;
+use clio_projection::query::Query;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -89,27 +91,19 @@ impl Domain for OrdersPlug {
         vec![Arc::new(OrdersModel)]
     }
 
-    fn console(&self, resources: &Resources) -> clio_gateway::console::Panels {
-        let panels = [clio_plug::panel::SqlPanel {
-            title: "Orders: failing syncs",
-            pool: resources.pool.clone(),
-            sql: clio_orders_projection::queries::CONSOLE_FAILING.in_schema(&self.home.schema()),
-        }];
-        panels
-            .into_iter()
-            .map(|panel| std::sync::Arc::new(panel) as std::sync::Arc<dyn clio_gateway::console::Panel>)
-            .collect()
+    fn console(&self) -> Vec<(&'static str, Query)> {
+        use clio_orders_projection::queries;
+        vec![("Orders: failing syncs", queries::CONSOLE_FAILING)]
     }
 
-    fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
-        let gauge = clio_plug::gauge::SqlGauge {
-            pool: resources.pool.clone(),
-            sql: clio_orders_projection::queries::METRICS_SYNC_FAILURES.in_schema(&self.home.schema()),
+    fn gauges(&self) -> Vec<Gauge> {
+        vec![Gauge {
+            source: "orders_sync_failures",
             name: "clio_orders_sync_failures",
             help: "Syncs between the marketplace and the tracker that failed, by kind.",
             labels: &["kind"],
-        };
-        vec![("orders_sync_failures".to_string(), std::sync::Arc::new(gauge))]
+            query: clio_orders_projection::queries::METRICS_SYNC_FAILURES,
+        }]
     }
 
     fn routes(&self, resources: &Resources) -> Routes {

@@ -1,5 +1,7 @@
 //! [`RetryPlug`]: the retry domain as the platform runs it.
 
+use clio_plug::gauge::Gauge;
+use clio_projection::query::Query;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -71,27 +73,19 @@ impl Domain for RetryPlug {
         vec![Arc::new(RetryModel)]
     }
 
-    fn console(&self, resources: &Resources) -> clio_gateway::console::Panels {
-        let panels = [clio_plug::panel::SqlPanel {
-            title: "Retry: tasks needing attention",
-            pool: resources.pool.clone(),
-            sql: clio_retry_projection::queries::CONSOLE_ATTENTION.in_schema(&self.home.schema()),
-        }];
-        panels
-            .into_iter()
-            .map(|panel| std::sync::Arc::new(panel) as std::sync::Arc<dyn clio_gateway::console::Panel>)
-            .collect()
+    fn console(&self) -> Vec<(&'static str, Query)> {
+        use clio_retry_projection::queries;
+        vec![("Retry: tasks needing attention", queries::CONSOLE_ATTENTION)]
     }
 
-    fn metrics(&self, resources: &Resources) -> clio_gateway::metrics::Sources {
-        let gauge = clio_plug::gauge::SqlGauge {
-            pool: resources.pool.clone(),
-            sql: clio_retry_projection::queries::METRICS_TASKS.in_schema(&self.home.schema()),
+    fn gauges(&self) -> Vec<Gauge> {
+        vec![Gauge {
+            source: "retry_tasks",
             name: "clio_retry_tasks",
             help: "Retry tasks by status and type.",
             labels: &["status", "task_type"],
-        };
-        vec![("retry_tasks".to_string(), std::sync::Arc::new(gauge))]
+            query: clio_retry_projection::queries::METRICS_TASKS,
+        }]
     }
 
     fn routes(&self, resources: &Resources) -> Routes {
