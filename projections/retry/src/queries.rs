@@ -13,8 +13,10 @@ pub const PURGEABLE: Query = include_query!("purgeable");
 /// Every query, for the test that prepares each against a migrated schema.
 /// For `/metrics`.
 pub const METRICS_TASKS: Query = include_query!("metrics_tasks");
+pub const METRICS_ATTEMPTS: Query = include_query!("metrics_attempts");
 
 /// For `/console/`.
 pub const CONSOLE_ATTENTION: Query = include_query!("console_attention");
 
-pub const ALL: &[Query] = &[CONSOLE_ATTENTION, METRICS_TASKS, TASKS_PAGE, TASK, TASK_STATUS, ANOMALIES, PURGEABLE];
+pub const ALL: &[Query] =
+    &[CONSOLE_ATTENTION, METRICS_TASKS, METRICS_ATTEMPTS, TASKS_PAGE, TASK, TASK_STATUS, ANOMALIES, PURGEABLE];

@@ -144,6 +144,12 @@ pub trait Aggregate {
     /// Fold one event into the state of its entity.
     fn apply(state: &mut Self::State, event: &Self::Event);
 
+    /// When `event` refuses the command that caused it, why, as a short code an operator can
+    /// count by (a status code, never free text: `/metrics` labels rejects with it).
+    fn rejection(_event: &Self::Event) -> Option<String> {
+        None
+    }
+
     /// The command this entity wants at a future instant, if any (the earliest, when it keeps
     /// several). The runtime asks after every change of the entity and on restore; when the
     /// time has come it produces the command (keyed by the entity, with the due time as the

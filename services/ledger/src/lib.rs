@@ -62,4 +62,12 @@ impl Aggregate for Ledger {
     fn apply(state: &mut Account, event: &LedgerEvent) {
         state.apply(event);
     }
+
+    fn rejection(event: &LedgerEvent) -> Option<String> {
+        match event {
+            LedgerEvent::RejectedTransfer(e) => Some(e.status_code.clone()),
+            LedgerEvent::RejectedConfig(e) => Some(e.rejection_code.clone()),
+            _ => None,
+        }
+    }
 }

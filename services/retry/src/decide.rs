@@ -118,6 +118,14 @@ impl Aggregate for Retry {
         }
     }
 
+    fn rejection(event: &RetryEvent) -> Option<String> {
+        match event {
+            RetryEvent::TaskRejected(e) => Some(crate::policy::refusal_code(&e.reason).to_string()),
+            RetryEvent::CommandRefused(e) => Some(format!("{} in {}", e.command, e.status)),
+            _ => None,
+        }
+    }
+
     /// A task's next instant: its next run, or the deadline of its run, wait or cleanup.
     fn timer(entity: &Entity) -> Option<Timer<RetryCommand>> {
         let task = entity.task()?;

@@ -275,9 +275,42 @@ impl TaskTypes {
     }
 }
 
+/// The code of a reason [`TaskTypes::resolve`] gave, for counting rejects by reason.
+pub fn refusal_code(reason: &str) -> &'static str {
+    if reason.starts_with("unknown task type") {
+        "UNKNOWN_TASK_TYPE"
+    } else if reason.starts_with("policy") {
+        "INVALID_POLICY"
+    } else if reason.starts_with("params")
+        || reason.contains(" task needs the parameters ")
+        || reason.starts_with("the exclusive key")
+    {
+        "INVALID_PARAMETERS"
+    } else {
+        "INVALID_TASK"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_refusal_of_resolve_has_its_own_code() {
+        let types = TaskTypes::builtin();
+        let refusal = |task_type: &str, params: &str, policy: &str| {
+            let reason = types.resolve(task_type, params, policy).err().expect("a refusal");
+            refusal_code(&reason)
+        };
+        assert_eq!(refusal("no_such_type", "{}", ""), "UNKNOWN_TASK_TYPE");
+        assert_eq!(refusal("midas_join", "not json", ""), "INVALID_PARAMETERS");
+        assert_eq!(refusal("midas_join", "[1]", ""), "INVALID_PARAMETERS");
+        assert_eq!(refusal("midas_join", "{}", ""), "INVALID_PARAMETERS");
+        let params = r#"{"scheme": "s", "scheme_account_id": 1, "credentials": {}}"#;
+        assert_eq!(refusal("midas_join", params, "not json"), "INVALID_POLICY");
+        assert_eq!(refusal("midas_join", params, "[]"), "INVALID_POLICY");
+        assert_eq!(refusal("midas_join", params, r#"{"max_attempts": 0}"#), "INVALID_POLICY");
+    }
 
     fn midas() -> Policy {
         TaskTypes::builtin().0["midas_join"].policy.clone()

@@ -3,7 +3,7 @@
 //! `platform.dead_letters` with the reason; a
 //! re-sent copy counts on the same entry; a replay sends it back and is recorded on the log
 //! with who did it; when it fails again it is parked again on the same entry, and nothing
-//! replays it by itself.
+//! replays it by itself. Refused commands count by reason, failed attempts by error class.
 
 use std::time::Duration;
 
@@ -49,6 +49,43 @@ async fn clio(up: &ClioUp, args: &[&str]) -> (bool, String, String) {
     (output.status.success(), text(&output.stdout), text(&output.stderr))
 }
 
+/// Produces `value` as `record` to `topic` through the gateway.
+async fn produce(gateway: &str, topic: &str, record: &str, key: &str, value: Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{gateway}/v1/topics/{topic}/records"))
+        .json(&json!({"type": record, "key": key, "value": value}))
+        .send()
+        .await
+        .expect("the gateway answers");
+    assert_eq!(response.status().as_u16(), 200, "{:?}", response.text().await);
+}
+
+/// A task of a type that does not exist is refused, counted under its reason; an HTTP task
+/// whose server does not answer fails its one attempt, counted under its error class.
+async fn refusals_and_failed_attempts_are_counted(gateway: &str) {
+    let rejects = r#"clio_processor_rejects_total{processor="clio-retry-processor",reason="UNKNOWN_TASK_TYPE"}"#;
+    let failed = r#"clio_retry_failed_attempts{error_class="transport",task_type="http"}"#;
+    let before = scrape(gateway).await;
+    assert_eq!(sample(&before, rejects), None, "{before}");
+    assert_eq!(sample(&before, failed), None, "{before}");
+    let task = |task_id: &str, task_type: &str, params: Value, policy: &str| {
+        json!({"task_id": task_id, "task_type": task_type, "params": params.to_string(), "idempotency_key": task_id,
+               "reply_topic": "", "reply_key": "", "policy": policy, "not_before": 0, "ts": 0})
+    };
+    let unknown = task("metrics-unknown-type", "no_such_type", json!({}), "");
+    produce(gateway, "retry.commands", "clio.retry.CreateTask", "metrics-unknown-type", unknown).await;
+    // Port 9 on loopback: nothing listens, the connection is refused.
+    let params = json!({"method": "POST", "url": "http://127.0.0.1:9/nothing-here", "timeout_ms": 2000});
+    let unreachable = task("metrics-unreachable", "http", params, r#"{"max_attempts": 1}"#);
+    produce(gateway, "retry.commands", "clio.retry.CreateTask", "metrics-unreachable", unreachable).await;
+    let counted = eventually(90, async || {
+        let text = scrape(gateway).await;
+        sample(&text, rejects) == Some(1.0) && sample(&text, failed) == Some(1.0)
+    })
+    .await;
+    assert!(counted, "the refusal and the failed attempt are counted: {}", scrape(gateway).await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parked_record_is_counted_listed_replayed_with_its_replayer_and_parked_again_never_looped() {
     let broker = OwnBroker::start("deadletters").await;
@@ -72,6 +109,8 @@ async fn a_parked_record_is_counted_listed_replayed_with_its_replayer_and_parked
         let up_series = format!("clio_metrics_source_up{{source=\"{source}\"}}");
         assert_eq!(sample(&before, &up_series), Some(1.0), "{source} answers: {before}");
     }
+
+    refusals_and_failed_attempts_are_counted(&gateway).await;
 
     // Not Avro at all: the ledger's processor parks it.
     let junk = Outgoing {

@@ -10,6 +10,7 @@ mod dead_letters;
 mod docs;
 mod guide;
 mod keys;
+mod openapi_fuzz;
 mod plugged;
 mod registry;
 

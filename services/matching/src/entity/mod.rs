@@ -134,6 +134,14 @@ impl Aggregate for Matching {
         export::with_exports(decision, context)
     }
 
+    fn rejection(event: &E) -> Option<String> {
+        match event {
+            E::MidRefused(e) => Some(format!("MID_{}_REFUSED", e.action.to_uppercase())),
+            E::ForceMatchRefused(_) => Some("FORCE_MATCH_REFUSED".to_string()),
+            _ => None,
+        }
+    }
+
     fn apply(entity: &mut Entity, event: &E) {
         match event {
             E::MidOnboarded(_) | E::MidUpdated(_) | E::MidRemoved(_) | E::MidRefused(_) | E::PaymentAwaitingMid(_) => {

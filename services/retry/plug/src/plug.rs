@@ -79,13 +79,22 @@ impl Domain for RetryPlug {
     }
 
     fn gauges(&self) -> Vec<Gauge> {
-        vec![Gauge {
-            source: "retry_tasks",
-            name: "clio_retry_tasks",
-            help: "Retry tasks by status and type.",
-            labels: &["status", "task_type"],
-            query: clio_retry_projection::queries::METRICS_TASKS,
-        }]
+        vec![
+            Gauge {
+                source: "retry_tasks",
+                name: "clio_retry_tasks",
+                help: "Retry tasks by status and type.",
+                labels: &["status", "task_type"],
+                query: clio_retry_projection::queries::METRICS_TASKS,
+            },
+            Gauge {
+                source: "retry_attempts",
+                name: "clio_retry_failed_attempts",
+                help: "Failed attempts on the audit (retry.attempts), by error class and task type.",
+                labels: &["error_class", "task_type"],
+                query: clio_retry_projection::queries::METRICS_ATTEMPTS,
+            },
+        ]
     }
 
     fn routes(&self, resources: &Resources) -> Routes {

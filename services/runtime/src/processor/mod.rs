@@ -389,9 +389,12 @@ struct Processor<A: Aggregate> {
 }
 
 /// What deciding one command produced, before it is sent.
+#[derive(Default)]
 struct Planned {
     first: Vec<Outgoing>,
     events: Vec<Outgoing>,
+    /// The reason of each planned event that refuses its command ([`Aggregate::rejection`]).
+    rejects: Vec<String>,
 }
 
 impl<A: Aggregate> Processor<A>
@@ -412,6 +415,7 @@ where
         let mut commit = BTreeMap::new();
         let mut last_command: BTreeMap<i32, i64> = BTreeMap::new();
         let mut touched: BTreeMap<i32, HashSet<String>> = BTreeMap::new();
+        let mut rejects: Vec<String> = Vec::new();
 
         // Every partition of the batch this instance does not hold yet is restored at once:
         // after a rebalance each would otherwise wait for the one before it.
@@ -455,6 +459,7 @@ where
             }
             first.extend(planned.first);
             events.entry(partition).or_default().extend(planned.events);
+            rejects.extend(planned.rejects);
         }
 
         // Steps 3 and 4: other entities' commands, forwards and dead letters first, then events.
@@ -469,6 +474,10 @@ where
         }
         let offsets = self.send_all(all_events).await.context("producing events")?;
         self.counters.events += offsets.len() as u64;
+        for reason in &rejects {
+            let labels = [("processor", self.config.group_id.as_str()), ("reason", reason.as_str())];
+            crate::metrics::add("clio_processor_rejects_total", "Commands refused, by reason.", &labels, 1);
+        }
         let mut events_through: BTreeMap<i32, i64> = BTreeMap::new();
         for (partition, offset) in event_partitions.into_iter().zip(offsets) {
             let through = events_through.entry(partition).or_insert(offset);
@@ -516,7 +525,7 @@ where
         let home = partition_for_key(key.as_bytes(), self.partition_count);
         if home != partition {
             self.counters.forwarded += 1;
-            return Some(Planned { first: vec![self.forward(message, &key, home)], events: Vec::new() });
+            return Some(Planned { first: vec![self.forward(message, &key, home)], ..Planned::default() });
         }
 
         // Lives until the outcome is planned; what the command causes continues its trace.
@@ -562,7 +571,7 @@ where
 
         let count = decision.events.len();
         let cause_text = cause.to_string();
-        let mut planned = Planned { first: Vec::new(), events: Vec::new() };
+        let mut planned = Planned::default();
         for (j, (target, command)) in decision.commands.iter().enumerate() {
             let payload =
                 match retry_transient(shutdown, || self.codec.encode(&self.config.topics.commands, command)).await? {
@@ -616,6 +625,7 @@ where
             if index < already_present {
                 continue;
             }
+            planned.rejects.extend(A::rejection(event));
             planned.events.push(Outgoing {
                 topic: self.config.topics.events.clone(),
                 partition: Some(partition),
@@ -649,7 +659,7 @@ where
 
     fn dead(&mut self, message: &OwnedMessage, reason: String) -> Planned {
         self.counters.dead_letters += 1;
-        Planned { first: vec![self.dead_letter(message, &reason)], events: Vec::new() }
+        Planned { first: vec![self.dead_letter(message, &reason)], ..Planned::default() }
     }
 
     fn dead_letter(&self, message: &OwnedMessage, reason: &str) -> Outgoing {
