@@ -299,7 +299,7 @@ mod tests {
     fn every_refusal_of_resolve_has_its_own_code() {
         let types = TaskTypes::builtin();
         let refusal = |task_type: &str, params: &str, policy: &str| {
-            let reason = types.resolve(task_type, params, policy).err().expect("a refusal");
+            let reason = types.resolve(task_type, params, policy).expect_err("a refusal");
             refusal_code(&reason)
         };
         assert_eq!(refusal("no_such_type", "{}", ""), "UNKNOWN_TASK_TYPE");
