@@ -39,8 +39,27 @@ pub(crate) struct Applier<'a, M: ReadModel> {
 }
 
 impl<M: ReadModel> Applier<'_, M> {
-    pub(crate) fn dead_letter(&self, message: &OwnedMessage, reason: &str) -> Outgoing {
-        dead_letter::outgoing(message, &self.consumer_name, reason, &self.dead_letters)
+    /// The dead letter for `message`; none when `message` is itself on the dead-letters topic
+    /// (a model over the dead letters that cannot take one): parked again, it would come back
+    /// to the same model and fail again without end. It stays where it is, on the log.
+    pub(crate) fn dead_letter(&self, message: &OwnedMessage, reason: &str) -> Option<Outgoing> {
+        if message.topic() == self.dead_letters {
+            error!(
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                reason,
+                "a dead letter the read model cannot take stays on the dead-letters topic, not parked again"
+            );
+            clio_runtime::metrics::add(
+                "clio_projector_unparkable_total",
+                "Dead letters a model over the dead letters could not take (left on the topic).",
+                &[("consumer", &self.consumer_name)],
+                1,
+            );
+            return None;
+        }
+        Some(dead_letter::outgoing(message, &self.consumer_name, reason, &self.dead_letters))
     }
 
     /// Decodes records into a batch; those that are not events become dead letters (still
@@ -58,7 +77,7 @@ impl<M: ReadModel> Applier<'_, M> {
                 Ok(envelope) => batch.push(envelope),
                 Err(reason) => {
                     batch.cover(message.topic(), message.partition(), message.offset());
-                    dead.push(self.dead_letter(message, &reason));
+                    dead.extend(self.dead_letter(message, &reason));
                 }
             }
         }
@@ -198,8 +217,7 @@ impl<M: ReadModel> Applier<'_, M> {
                     let message = messages
                         .iter()
                         .find(|m| m.topic() == tp.0 && m.partition() == tp.1 && m.offset() == envelope.offset);
-                    if let Some(message) = message {
-                        let letter = self.dead_letter(message, &reason);
+                    if let Some(letter) = message.and_then(|message| self.dead_letter(message, &reason)) {
                         kafka::send_all(&self.producer, vec![letter])
                             .await
                             .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clio_gateway::auth::requirement;
-use clio_gateway::problem::{ApiPath, ApiQuery, Problem, require_json};
+use clio_gateway::problem::{ApiPath, ApiQuery, Problem, json_nul_free, require_json};
 use clio_gateway::routes::{Routes, operator, page as page_schema, page_limit, refusal};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -100,9 +100,13 @@ async fn replay(State(dead_letters): State<DeadLetters>, headers: HeaderMap, bod
     if let Err(refused) = require_json(&headers) {
         return refused.into_response();
     }
-    let body: ReplayBody = match serde_json::from_slice(&body) {
+    let refused = |error: serde_json::Error| Problem::bad_parameter("body", format!("not a replay request: {error}"));
+    let body: ReplayBody = match serde_json::from_slice::<Value>(&body).map_err(refused).and_then(|value| {
+        json_nul_free(&value)?;
+        serde_json::from_value(value).map_err(refused)
+    }) {
         Ok(body) => body,
-        Err(error) => return Problem::bad_parameter("body", format!("not a replay request: {error}")).into_response(),
+        Err(problem) => return problem.into_response(),
     };
     let who = operator(&headers);
     match body {

@@ -74,9 +74,18 @@ pub fn document(paths: &Map<String, Value>) -> Value {
     }}});
     if let Some(own) = document["paths"].as_object_mut() {
         own.extend(paths.iter().map(|(path, item)| (path.clone(), item.clone())));
-        // Every guarded operation may answer 401 and 403.
+        // Every guarded operation may answer 401 and 403; every operation that reads a
+        // parameter or a body, 400 (a NUL character in either is refused before any handler
+        // sees it: see `problem::nul_free`).
         for item in own.values_mut() {
             for operation in item.as_object_mut().into_iter().flat_map(|ops| ops.values_mut()) {
+                let reads_input = operation["parameters"].as_array().is_some_and(|p| !p.is_empty())
+                    || operation.get("requestBody").is_some();
+                if let Some(responses) = operation["responses"].as_object_mut().filter(|_| reads_input) {
+                    responses
+                        .entry("400")
+                        .or_insert_with(|| crate::routes::refusal("A parameter or the body is refused"));
+                }
                 let guarded = operation["security"].as_array().is_some_and(|s| !s.is_empty());
                 if let Some(responses) = operation["responses"].as_object_mut().filter(|_| guarded) {
                     crate::auth::add_refusals(responses);

@@ -53,7 +53,12 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let names: Vec<String> = match RawPathParams::from_request_parts(parts, state).await {
-            Ok(raw) => raw.iter().map(|(name, _)| name.to_string()).collect(),
+            Ok(raw) => {
+                for (name, value) in raw.iter() {
+                    nul_free(&format!("path parameter {name}"), name, value)?;
+                }
+                raw.iter().map(|(name, _)| name.to_string()).collect()
+            }
             Err(rejection) => return Err(Problem::new(rejection.status(), rejection.body_text())),
         };
         match Path::<T>::from_request_parts(parts, state).await {
@@ -117,6 +122,10 @@ where
 
 /// Parses a query string into `T`; a refusal names the parameter.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        nul_free(&format!("query parameter {name}"), &name, &name)?;
+        nul_free(&format!("query parameter {name}"), &name, &value)?;
+    }
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -149,6 +158,47 @@ fn describe(query: &str, name: &str) -> String {
         Some(value) => format!("= {value:?} does not read"),
         None => "does not read".to_string(),
     }
+}
+
+/// Refuses `text` when it holds a NUL character (U+0000): Postgres text cannot, so no read
+/// model could, and a query with one fails in the database instead of saying why.
+pub fn nul_free(what: &str, parameter: &str, text: &str) -> Result<(), Problem> {
+    if text.contains('\0') {
+        return Err(Problem::bad_parameter(
+            parameter,
+            format!("{what} holds a NUL character (U+0000), which Clio cannot store"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a JSON body with a NUL character (U+0000) in any string or member name, naming
+/// where (as a JSON pointer).
+pub fn json_nul_free(value: &serde_json::Value) -> Result<(), Problem> {
+    fn walk(value: &serde_json::Value, at: &mut String) -> Result<(), Problem> {
+        let here = |at: &str| if at.is_empty() { "the body".to_string() } else { format!("body member {at}") };
+        match value {
+            serde_json::Value::String(text) => nul_free(&here(at), "body", text),
+            serde_json::Value::Array(items) => items.iter().enumerate().try_for_each(|(index, item)| {
+                let length = at.len();
+                at.push_str(&format!("/{index}"));
+                let result = walk(item, at);
+                at.truncate(length);
+                result
+            }),
+            serde_json::Value::Object(members) => members.iter().try_for_each(|(name, member)| {
+                nul_free(&format!("a member name in {}", here(at)), "body", name)?;
+                let length = at.len();
+                at.push('/');
+                at.push_str(&name.replace('~', "~0").replace('/', "~1"));
+                let result = walk(member, at);
+                at.truncate(length);
+                result
+            }),
+            _ => Ok(()),
+        }
+    }
+    walk(value, &mut String::new())
 }
 
 /// Refuses a request body whose content type is not JSON. A request without a content type
@@ -254,6 +304,19 @@ mod tests {
         let problem = parse_query::<Page>("limit=3").expect_err("refused");
         assert_eq!(problem.parameter.as_deref(), Some("debtor_id"));
         assert_eq!(problem.error, "query parameter debtor_id is required");
+    }
+
+    #[test]
+    fn a_nul_anywhere_is_refused_and_named() {
+        let problem = parse_query::<Page>("debtor_id=1&limit=2&merchant=a%00b").expect_err("refused");
+        assert_eq!(problem.parameter.as_deref(), Some("merchant"));
+        assert!(problem.error.contains("NUL"), "{}", problem.error);
+        let body = serde_json::json!({"a": [1, {"b/c": "x\u{0}y"}]});
+        let problem = json_nul_free(&body).expect_err("refused");
+        assert_eq!(problem.parameter.as_deref(), Some("body"));
+        assert!(problem.error.contains("/a/1/b~1c"), "{}", problem.error);
+        assert!(json_nul_free(&serde_json::json!({"a": ["\\u0000 is text"]})).is_ok());
+        assert!(json_nul_free(&serde_json::json!({"a\u{0}": 1})).is_err());
     }
 
     #[test]

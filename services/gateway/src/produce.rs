@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 
 use crate::Gateway;
-use crate::problem::{ApiPath, Problem, require_json};
+use crate::problem::{ApiPath, Problem, json_nul_free, nul_free, require_json};
 
 /// Why a produce request was refused; each maps to a status and a JSON body with the reason.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +122,10 @@ pub async fn produce(
         (None, [only]) => only.clone(),
         (None, _) => return Err(ProduceError::TypeNeeded { topic, carried }),
     };
+    // Valid Avro, but no read model could hold it.
+    let nul = |problem: Problem| ProduceError::Refused(Problem { status: StatusCode::UNPROCESSABLE_ENTITY, ..problem });
+    json_nul_free(&request.value).map_err(nul)?;
+    nul_free("the key", "key", request.key.as_deref().unwrap_or_default()).map_err(nul)?;
     let payload = gateway.codec.encode_json(&topic, &record, &request.value).await.map_err(|error| match error {
         CodecError::Json { path, reason } => ProduceError::Invalid { record: record.clone(), path, reason },
         other if other.is_transient() => ProduceError::RegistryUnavailable(other.to_string()),

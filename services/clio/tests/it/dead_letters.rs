@@ -228,6 +228,24 @@ async fn a_parked_record_is_counted_listed_replayed_with_its_replayer_and_parked
         .expect("the gateway answers");
     assert_eq!(status, 404, "{:?}", refused.text().await);
 
+    // A key with a NUL character, which no Postgres text holds: listed with it escaped (the
+    // dead letters' own model once parked it again and read it back without end).
+    let nul_key = Outgoing {
+        topic: "ledger.commands".into(),
+        partition: Some(0),
+        key: Some(b"1/\0".to_vec()),
+        payload: Some(b"not avro either".to_vec()),
+        headers: OwnedHeaders::new(),
+    };
+    let nul_offset = kafka::send_all(&producer, vec![nul_key]).await.expect("produced")[0];
+    let listed = eventually(60, async || entries(&gateway, nul_offset).await.len() == 1).await;
+    assert!(listed, "a dead letter with a NUL in its key is listed");
+    assert_eq!(entries(&gateway, nul_offset).await[0]["record_key"], "1/\\u0000");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let text = scrape(&gateway).await;
+    let own = r#"clio_projector_dead_letters_total{consumer="clio-projection-platform"}"#;
+    assert_eq!(sample(&text, own), None, "the dead letters' model parked nothing of its own: {text}");
+
     // A processor run alone serves its own counters: it takes some of the partitions, and
     // parks what it cannot read there.
     let metrics_port = clio_testkit::platform::free_port();

@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clio_gateway::auth::requirement;
-use clio_gateway::problem::{ApiPath, ApiQuery, Problem, require_json};
+use clio_gateway::problem::{ApiPath, ApiQuery, Problem, json_nul_free, require_json};
 use clio_gateway::routes::{Routes, operator, page as page_schema, page_body, refusal};
 use clio_retry::messages::*;
 use clio_retry::task::Status;
@@ -82,7 +82,10 @@ fn object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Probl
     }
     require_json(headers)?;
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(object)) => Ok(object),
+        Ok(Value::Object(object)) => {
+            json_nul_free(&Value::Object(object.clone()))?;
+            Ok(object)
+        }
         Ok(_) => Err(Problem::bad_parameter("body", "the body must be a JSON object")),
         Err(error) => Err(Problem::bad_parameter("body", format!("the body is not JSON: {error}"))),
     }
