@@ -8,6 +8,8 @@ use crate::routes::error_schema;
 pub fn document(paths: &Map<String, Value>) -> Value {
     // Every refusal has this shape (see `problem`): the reason, and what was refused.
     let error = error_schema();
+    let readiness =
+        json!({"postgres": {"type": "string"}, "broker": {"type": "string"}, "registry": {"type": "string"}});
     let mut document = json!({
         "openapi": "3.1.0",
         "info": {
@@ -51,11 +53,13 @@ pub fn document(paths: &Map<String, Value>) -> Value {
             },
             "/docs/": {"get": {"summary": "The AsyncAPI documentation of every topic and record, as HTML (rendered by `make asyncapi`)",
                 "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}, "404": {"description": "Not rendered"}}}},
-            "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Up"}}}},
+            "/health": {"get": {"summary": "Liveness", "responses": {"200": crate::routes::answer("Up", &["status"], json!({"status": {"const": "ok"}}))}}},
             "/ready": {"get": {"summary": "Readiness: Postgres, the broker and the schema registry answer", "responses": {
-                "200": {"description": "Ready"}, "503": {"description": "A dependency does not answer"}
+                "200": crate::routes::answer("Ready: each dependency is \"ok\"", &["postgres", "broker", "registry"], readiness.clone()),
+                "503": crate::routes::answer("A dependency does not answer: its error instead of \"ok\"", &["postgres", "broker", "registry"], readiness)
             }}},
-            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": crate::routes::answer("OpenAPI 3.1", &["openapi", "info", "paths"], json!({
+                "openapi": {"type": "string"}, "info": {"type": "object"}, "paths": {"type": "object"}}))}}},
             "/console/": {"get": {
                 "summary": "The operators' console: topics, lag, dead letters (with a replay button), each domain's panel",
                 "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},

@@ -78,3 +78,11 @@ pub fn page(what: &str) -> Value {
         }
     }}}})
 }
+
+/// An OpenAPI JSON response: `description`, and a body that is an object with `properties`,
+/// of which `required` are always there.
+pub fn answer(description: &str, required: &[&str], properties: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "required": required, "properties": properties
+    }}}})
+}

@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clio_gateway::problem::{ApiQuery, Problem};
-use clio_gateway::routes::{Routes, page as page_schema, page_body, page_limit, refusal};
+use clio_gateway::routes::{Routes, answer, page as page_schema, page_body, page_limit, refusal};
 use clio_orders::messages::{OrdersCommand, PollMarketplace, ReceiveTrackerChange};
 use clio_orders::tracker::issue_labelled;
 use clio_orders_projection::queries;
@@ -189,6 +189,9 @@ async fn sync_failures(State(api): State<Api>, ApiQuery(query): ApiQuery<Failure
 }
 
 fn openapi_paths() -> Map<String, Value> {
+    let failure = json!({"type": "object", "required": ["event_id", "project_id", "kind", "reason", "detail", "at"], "properties": {
+        "event_id": {"type": "string"}, "project_id": {"type": "integer"}, "item_iid": {"type": "integer"},
+        "kind": {"type": "string"}, "reason": {"type": "string"}, "detail": {"type": "string"}, "at": {"type": "string"}}});
     let paths = json!({
         "/v1/orders/trigger": {"post": {
             "summary": "The marketplace's trigger: read its events since the resume point",
@@ -219,7 +222,10 @@ fn openapi_paths() -> Map<String, Value> {
         "/v1/orders/{project_id}": {"get": {
             "summary": "One order: items, messages both ways, tracker links, sync failures",
             "parameters": [{"name": "project_id", "in": "path", "required": true, "schema": {"type": "integer"}}],
-            "responses": {"200": {"description": "The order"}, "404": refusal("Not seen by the adapter")}
+            "responses": {"200": answer("The order", &["project_id", "items", "messages", "sync_failures"], json!({
+                "project_id": {"type": "integer"}, "epic_key": {"type": ["string", "null"]},
+                "items": {"type": "array", "items": {"type": "object"}}, "messages": {"type": "array", "items": {"type": "object"}},
+                "sync_failures": {"type": "array", "items": failure}})), "404": refusal("Not seen by the adapter")}
         }},
         "/v1/orders/sync-failures": {"get": {
             "summary": "What was left aside or failed, with the reason, newest first",
@@ -227,7 +233,7 @@ fn openapi_paths() -> Map<String, Value> {
                 {"name": "project_id", "in": "query", "required": false, "schema": {"type": "integer"}},
                 {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}}
             ],
-            "responses": {"200": {"description": "{items}"}, "400": refusal("Bad parameter")}
+            "responses": {"200": answer("Failures, newest first", &["items"], json!({"items": {"type": "array", "items": failure}})), "400": refusal("Bad parameter")}
         }}
     });
     match paths {

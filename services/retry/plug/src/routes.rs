@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use clio_gateway::auth::requirement;
 use clio_gateway::problem::{ApiPath, ApiQuery, Problem, json_nul_free, require_json};
-use clio_gateway::routes::{Routes, operator, page as page_schema, page_body, refusal};
+use clio_gateway::routes::{Routes, answer, operator, page as page_schema, page_body, refusal};
 use clio_retry::messages::*;
 use clio_retry::task::Status;
 use clio_retry_projection::queries;
@@ -306,17 +306,56 @@ async fn anomalies(State(api): State<Api>) -> Response {
     }
 }
 
+/// Every status a task can have, as the library names them.
+const STATUSES: [&str; 10] = [
+    "PENDING",
+    "IN_PROGRESS",
+    "RETRYING",
+    "WAITING",
+    "SUCCESS",
+    "FAILED",
+    "CANCELLED",
+    "REQUEUED",
+    "CLEANUP",
+    "CLEANUP_FAILED",
+];
+
 fn openapi_paths() -> Map<String, Value> {
     let task_id = json!({"name": "task_id", "in": "path", "required": true, "schema": {"type": "string"}});
     let scheme = json!({"name": "scheme", "in": "path", "required": true, "schema": {"type": "string"}});
-    let accepted = json!({"description": "The command is on the log"});
+    let status = json!({"type": "string", "enum": STATUSES});
+    let task = json!({
+        "task_id": {"type": "string"}, "task_type": {"type": "string"}, "status": status,
+        "attempts": {"type": "integer", "minimum": 0}, "params": {"type": "object"},
+        "idempotency_key": {"type": "string"}, "last_error_class": {"type": ["string", "null"]},
+        "next_attempt_at": {"type": ["string", "null"]}, "deadline": {"type": ["string", "null"]}
+    });
+    let mut one_task = task.clone();
+    one_task["attempts_audit"] = json!({"type": "array", "items": {"type": "object", "required": ["attempt", "error_class", "message"],
+        "properties": {"attempt": {"type": "integer"}, "error_class": {"type": "string"}, "message": {"type": "string"}, "http_status": {"type": ["integer", "null"]}}}});
+    one_task["callbacks"] = json!({"type": "array", "items": {"type": "object"}});
+    let cancel_accepted = answer(
+        "The cancel is on the log",
+        &["task_id", "accepted"],
+        json!({"task_id": {"type": "string"}, "accepted": {"const": "cancel"}}),
+    );
+    let requeue_accepted = answer(
+        "The requeue is on the log",
+        &["task_id", "new_task_id"],
+        json!({"task_id": {"type": "string"}, "new_task_id": {"type": "string"}}),
+    );
+    let callback_accepted = answer(
+        "The callback is on the log",
+        &["task_id", "success"],
+        json!({"task_id": {"type": "string"}, "success": {"const": true}}),
+    );
     let operator = json!({"name": "X-Clio-Operator", "in": "header", "required": false,
                           "description": "Who asks, recorded on the log (default: gateway)", "schema": {"type": "string"}});
     let paths = json!({
         "/v1/retry/tasks": {"get": {
             "summary": "Retry tasks (retry.tasks), by task id",
             "parameters": [
-                {"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": ["PENDING", "IN_PROGRESS", "RETRYING", "WAITING", "SUCCESS", "FAILED", "CANCELLED", "REQUEUED", "CLEANUP", "CLEANUP_FAILED"]}},
+                {"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": STATUSES}},
                 {"name": "type", "in": "query", "required": false, "schema": {"type": "string"}},
                 {"name": "after", "in": "query", "required": false, "description": "Task id to start after (the previous page's next).", "schema": {"type": "string"}},
                 {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}}
@@ -326,26 +365,26 @@ fn openapi_paths() -> Map<String, Value> {
         "/v1/retry/tasks/{task_id}": {"get": {
             "summary": "One task, with its audit (retry.attempts) and callbacks",
             "parameters": [task_id],
-            "responses": {"200": {"description": "The task"}, "404": refusal("No such task")}
+            "responses": {"200": answer("The task", &["task_id", "task_type", "status", "attempts", "attempts_audit", "callbacks"], one_task), "404": refusal("No such task")}
         }},
         "/v1/retry/tasks/{task_id}/cancel": {"post": {
             "summary": "Cancel a task (its type's cleanup runs first)",
             "parameters": [task_id, operator],
-            "responses": {"202": accepted, "404": refusal("No such task"), "409": refusal("Its status does not allow it")},
+            "responses": {"202": cancel_accepted, "404": refusal("No such task"), "409": refusal("Its status does not allow it")},
             "security": requirement("admin:retry")
         }},
         "/v1/retry/tasks/{task_id}/requeue": {"post": {
             "summary": "Run a FAILED or CANCELLED task again, as a new task",
             "parameters": [task_id, operator],
             "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"new_task_id": {"type": "string"}}}}}},
-            "responses": {"202": accepted, "400": refusal("Bad body"), "404": refusal("No such task"), "409": refusal("Its status does not allow it")},
+            "responses": {"202": requeue_accepted, "400": refusal("Bad body"), "404": refusal("No such task"), "409": refusal("Its status does not allow it")},
             "security": requirement("admin:retry")
         }},
         "/v1/retry/callbacks/{scheme}": {"post": {
             "summary": "A merchant's callback for a join it accepted (no error_codes: success)",
             "parameters": [scheme, {"name": "task_id", "in": "query", "required": false, "schema": {"type": "string"}}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
-            "responses": {"202": accepted, "400": refusal("No task named"), "404": refusal("No such task"), "409": refusal("The task is not waiting")}
+            "responses": {"202": callback_accepted, "400": refusal("No task named"), "404": refusal("No such task"), "409": refusal("The task is not waiting")}
         }},
         "/v1/retry/join/{scheme}": {"post": {
             "summary": "Midas's join intake: creates the join task",
@@ -353,11 +392,14 @@ fn openapi_paths() -> Map<String, Value> {
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["scheme_account_id"], "properties": {
                 "scheme_account_id": {"type": ["integer", "string"]}, "credentials": {"type": "object"}, "message_uid": {"type": "string"},
                 "status_url": {"type": "string", "format": "uri", "description": "Where the join's outcome is POSTed when it ends (Hermes's status endpoint)"}}}}}},
-            "responses": {"200": {"description": "{\"message\": \"success\", \"task_id\": ...}"}, "400": refusal("Bad body")}
+            "responses": {"200": answer("The join task is on the log", &["message", "task_id"], json!({"message": {"const": "success"}, "task_id": {"type": "string"}})), "400": refusal("Bad body")}
         }},
         "/v1/retry/anomalies": {"get": {
             "summary": "Tasks an operator should look at (retry.anomalies)",
-            "responses": {"200": {"description": "{\"items\": [...]}"}}
+            "responses": {"200": answer("Every anomaly, oldest update first", &["items"], json!({"items": {"type": "array", "items": {
+                "type": "object", "required": ["task_id", "task_type", "status", "attempts", "anomaly"],
+                "properties": {"task_id": {"type": "string"}, "task_type": {"type": "string"}, "status": {"type": "string", "enum": STATUSES}, "attempts": {"type": "integer"}, "anomaly": {"type": "string"}}
+            }}}))}
         }},
     });
     match paths {

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clio_gateway::auth::requirement;
 use clio_gateway::problem::Problem;
-use clio_gateway::routes::{operator, refusal};
+use clio_gateway::routes::{answer, operator, refusal};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -58,7 +58,9 @@ pub(super) fn openapi_paths() -> Map<String, Value> {
                     "payment_key": {"type": "string", "description": "payment:<settlement key>, as matching.payment_transactions has it"},
                     "merchant_transaction_id": {"type": "string"}}}}}},
             "responses": {
-                "202": {"description": "The force match is on the log; matching.matches shows it (FORCED), or matching.ignored why not (FORCE_MATCH_REFUSED)"},
+                "202": answer("The force match is on the log; matching.matches shows it (FORCED), or matching.ignored why not (FORCE_MATCH_REFUSED)",
+                              &["match_id", "payment_key", "merchant_transaction_id"],
+                              json!({"match_id": {"type": "string"}, "payment_key": {"type": "string"}, "merchant_transaction_id": {"type": "string"}})),
                 "400": refusal("Bad body"),
                 "404": refusal("No such payment, or its merchant has no such transaction"),
                 "409": refusal("A side is not pending: which, and its status")

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clio_gateway::problem::{ApiPath, ApiQuery, Problem};
-use clio_gateway::routes::{operator, page as page_schema, page_body, page_limit, refusal};
+use clio_gateway::routes::{answer, operator, page as page_schema, page_body, page_limit, refusal};
 use clio_matching::import::parse_mid_file;
 use clio_matching::messages::{MatchingCommand, OnboardMid, RemoveMid};
 use clio_matching::mids::{Mid, key};
@@ -180,7 +180,19 @@ pub(super) fn openapi_paths() -> Map<String, Value> {
         json!({"name": "identifier", "in": "path", "required": true, "schema": {"type": "string"}}),
     ];
     let with_operator = [path[0].clone(), path[1].clone(), path[2].clone(), operator.clone()];
-    let accepted = json!({"description": "The command is on the log"});
+    let accepted = answer(
+        "The command is on the log",
+        &["mid"],
+        json!({"mid": {"type": "string", "description": "provider:TYPE:identifier"}}),
+    );
+    let text = json!({"type": "string"});
+    let stored = answer(
+        "The MID",
+        &["provider", "mid_type", "identifier", "merchant", "location", "postcode", "onboarded_by", "onboarded_at"],
+        json!({
+        "provider": text, "mid_type": text, "identifier": text, "merchant": text, "location": text, "postcode": text,
+        "location_id": text, "merchant_internal_id": text, "onboarded_by": text, "onboarded_at": text, "updated_at": text}),
+    );
     object(json!({
         "/v1/matching/mids": {
             "get": {
@@ -204,11 +216,11 @@ pub(super) fn openapi_paths() -> Map<String, Value> {
             "summary": "Onboard a MID file: no header; provider, identifier, identifier_type, merchant, location_id, merchant_internal_id, merchant_name, location, postcode, action (A onboards)",
             "parameters": [operator],
             "requestBody": {"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}},
-            "responses": {"202": {"description": "{\"onboarding\": N}: every MID of the file is on the log"},
+            "responses": {"202": answer("Every MID of the file is on the log", &["onboarding"], json!({"onboarding": {"type": "integer", "minimum": 0}})),
                           "400": refusal("Every wrong row by line (rows: [{line, reason}]); nothing was onboarded")}
         }},
         "/v1/matching/mids/{provider}/{mid_type}/{identifier}": {
-            "get": {"summary": "One MID", "parameters": path, "responses": {"200": {"description": "The MID"}, "404": refusal("Not onboarded")}},
+            "get": {"summary": "One MID", "parameters": path, "responses": {"200": stored, "404": refusal("Not onboarded")}},
             "patch": {
                 "summary": "Change a MID's details (those left out stay)",
                 "parameters": with_operator,

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use clio_gateway::problem::ApiQuery;
-use clio_gateway::routes::{page as page_schema, page_body, page_limit, refusal};
+use clio_gateway::routes::{answer, page as page_schema, page_body, page_limit, refusal};
 use clio_matching_projection::queries;
 use clio_projection::query::Query;
 use serde::Deserialize;
@@ -131,7 +131,11 @@ pub(super) fn openapi_paths() -> Map<String, Value> {
         "/v1/matching/counters": {"get": {
             "summary": "Payments, merchant transactions, matches, streamed transactions and exports counted per merchant and status",
             "parameters": [{"name": "merchant", "in": "query", "required": false, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "{\"items\": [{kind, merchant, status, count}]}"}}
+            "responses": {"200": answer("Counts by kind, merchant and status", &["items"], json!({"items": {"type": "array", "items": {
+                "type": "object", "required": ["kind", "merchant", "status", "count"],
+                "properties": {"kind": {"type": "string", "enum": ["payment", "merchant_transaction", "match", "streamed", "export"]},
+                               "merchant": {"type": "string"}, "status": {"type": ["string", "null"]}, "count": {"type": "integer", "minimum": 0}}
+            }}}))}
         }},
     }))
 }
