@@ -105,6 +105,8 @@ async fn a_parked_record_is_counted_listed_replayed_with_its_replayer_and_parked
         "ledger_transfers",
         "matching_payments",
         "orders_sync_failures",
+        "orders_syncs",
+        "retry_attempts",
     ] {
         let up_series = format!("clio_metrics_source_up{{source=\"{source}\"}}");
         assert_eq!(sample(&before, &up_series), Some(1.0), "{source} answers: {before}");

@@ -97,13 +97,22 @@ impl Domain for OrdersPlug {
     }
 
     fn gauges(&self) -> Vec<Gauge> {
-        vec![Gauge {
-            source: "orders_sync_failures",
-            name: "clio_orders_sync_failures",
-            help: "Syncs between the marketplace and the tracker that failed, by kind.",
-            labels: &["kind"],
-            query: clio_orders_projection::queries::METRICS_SYNC_FAILURES,
-        }]
+        vec![
+            Gauge {
+                source: "orders_sync_failures",
+                name: "clio_orders_sync_failures",
+                help: "Syncs between the marketplace and the tracker that failed, by kind.",
+                labels: &["kind"],
+                query: clio_orders_projection::queries::METRICS_SYNC_FAILURES,
+            },
+            Gauge {
+                source: "orders_syncs",
+                name: "clio_orders_syncs",
+                help: "Syncs by what is synced (messages both ways, items' tracker issues) and state (requested: pending).",
+                labels: &["what", "state"],
+                query: clio_orders_projection::queries::METRICS_SYNCS,
+            },
+        ]
     }
 
     fn routes(&self, resources: &Resources) -> Routes {
