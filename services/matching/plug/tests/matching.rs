@@ -424,6 +424,10 @@ async fn feed_files_import_through_the_cli_and_a_second_import_of_a_file_changes
     assert_eq!(wrong.status(), 422, "another feed's file is refused whole");
     let unknown = http.post(url("visa")).body("[]").send().await.expect("the gateway");
     assert_eq!(unknown.status(), 404);
+    let mut with_nul = std::fs::read(&visa).expect("the file");
+    with_nul.extend_from_slice(b"\0");
+    let nul = http.post(url("visa-auth")).body(with_nul).send().await.expect("the gateway");
+    assert_eq!(nul.status(), 400, "a NUL byte, which no read model can hold, is refused whole");
     let duplicate = eventually(60, async || {
         let sql =
             format!(r#"SELECT count(*) FROM "{schema}".ignored WHERE kind = 'DUPLICATE' AND transaction_id = 'vip-1'"#);

@@ -21,6 +21,9 @@ pub(super) async fn import_file(State(api): State<Api>, ApiPath(feed): ApiPath<S
     let Ok(text) = std::str::from_utf8(&body) else {
         return Problem::bad_parameter("body", "the file is not UTF-8 text").into_response();
     };
+    if let Err(refused) = clio_gateway::problem::nul_free("the file", "body", text) {
+        return refused.into_response();
+    }
     let mut parsed = match clio_matching::import::parse(source, text) {
         Ok(parsed) => parsed,
         Err(error @ FileError::WrongShape { .. }) => {

@@ -91,6 +91,9 @@ pub(super) async fn onboard_file(State(api): State<Api>, headers: HeaderMap, byt
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Problem::bad_parameter("body", "the file is not UTF-8 text").into_response();
     };
+    if let Err(refused) = clio_gateway::problem::nul_free("the file", "body", text) {
+        return refused.into_response();
+    }
     match parse_mid_file(text, &operator(&headers), now_micros()) {
         Ok(onboardings) => {
             let commands: Vec<MatchingCommand> =
