@@ -121,6 +121,14 @@ where
         };
         match attempt {
             Ok(value) => return Ok(value),
+            // Waiting cannot mend a topic that differs from the catalogue.
+            Err(error)
+                if error
+                    .chain()
+                    .any(|e| matches!(e.downcast_ref(), Some(clio_runtime::Error::TopicMismatch { .. }))) =>
+            {
+                return Err(error);
+            }
             Err(error) if tokio::time::Instant::now() < deadline => {
                 tracing::info!(error = %format!("{error:#}"), "waiting for {what}");
                 tokio::select! {

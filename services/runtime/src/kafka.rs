@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -145,7 +145,69 @@ pub async fn create_topics(settings: &KafkaSettings, topics: &[&TopicSpec]) -> R
             Err((topic, code)) => return Err(Error::TopicCreation { topic, code }),
         }
     }
+    let existing: Vec<&TopicSpec> = topics
+        .iter()
+        .copied()
+        .filter(|t| outcomes.iter().any(|(name, outcome)| name == &t.name && *outcome == TopicOutcome::AlreadyExisted))
+        .collect();
+    check_existing(settings, &admin, &existing).await?;
     Ok(outcomes)
+}
+
+/// Refuses a topic that exists with another partition count than the catalogue's (its keys
+/// would live on other partitions than the ones their history is on) or another cleanup policy
+/// (a compacted events topic loses history; a state topic that is not compacted grows without
+/// end).
+async fn check_existing(
+    settings: &KafkaSettings,
+    admin: &AdminClient<DefaultClientContext>,
+    topics: &[&TopicSpec],
+) -> Result<()> {
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let reader_settings = settings.clone();
+    let counts = tokio::task::spawn_blocking(move || -> Result<Vec<(String, usize)>> {
+        let metadata = reader(&reader_settings)?.fetch_metadata(None, METADATA_TIMEOUT)?;
+        Ok(metadata.topics().iter().map(|t| (t.name().to_string(), t.partitions().len())).collect())
+    })
+    .await
+    .map_err(|_| Error::Kafka(rdkafka::error::KafkaError::Canceled))??;
+    let resources: Vec<ResourceSpecifier<'_>> = topics.iter().map(|t| ResourceSpecifier::Topic(&t.name)).collect();
+    let options = AdminOptions::new().request_timeout(Some(METADATA_TIMEOUT));
+    let configs = admin.describe_configs(resources.iter(), &options).await?;
+    for (spec, config) in topics.iter().zip(configs) {
+        let found = counts.iter().find(|(name, _)| name == &spec.name).map_or(0, |(_, n)| *n);
+        if found != spec.partitions as usize {
+            return Err(Error::TopicMismatch {
+                topic: spec.name.clone(),
+                difference: format!("it has {found} partitions, the catalogue says {}", spec.partitions),
+            });
+        }
+        // A broker that does not describe the topic's configuration leaves it unchecked.
+        let Ok(config) = config else { continue };
+        let policy = config.get("cleanup.policy").and_then(|entry| entry.value.clone()).unwrap_or("delete".into());
+        if !same_policy(&policy, spec.cleanup_policy.as_kafka()) {
+            return Err(Error::TopicMismatch {
+                topic: spec.name.clone(),
+                difference: format!(
+                    "its cleanup.policy is {policy}, the catalogue says {}",
+                    spec.cleanup_policy.as_kafka()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether two `cleanup.policy` values name the same policies, in any order.
+fn same_policy(a: &str, b: &str) -> bool {
+    let set = |text: &str| {
+        let mut parts: Vec<String> = text.split(',').map(|p| p.trim().to_ascii_lowercase()).collect();
+        parts.sort();
+        parts
+    };
+    set(a) == set(b)
 }
 
 /// The number of partitions of a topic, from the broker's metadata.

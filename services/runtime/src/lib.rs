@@ -54,6 +54,11 @@ pub enum Error {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("creating topic {topic}: {code}")]
     TopicCreation { topic: String, code: rdkafka::error::RDKafkaErrorCode },
+    /// An existing topic the catalogue describes otherwise; starting would corrupt it.
+    #[error(
+        "topic {topic} differs from the catalogue: {difference}. Clio will not start on it; see docs/deploy.md, \"Changing a topic\""
+    )]
+    TopicMismatch { topic: String, difference: String },
     #[error("registry at {url}: {reason}")]
     Registry { url: String, reason: String },
 }

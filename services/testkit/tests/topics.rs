@@ -1,0 +1,58 @@
+//! Topic creation against existing topics on a real broker: one made as the catalogue says is
+//! left alone; one with another partition count or cleanup policy is refused by name, since
+//! starting on it would send keys to partitions their history is not on, or compact history.
+
+use clio_runtime::catalogue::{CleanupPolicy, Compression, TopicSpec, ValueFormat};
+use clio_runtime::kafka::{self, TopicOutcome};
+use clio_testkit::harness::TestEnv;
+
+fn spec(name: &str, partitions: i32, cleanup_policy: CleanupPolicy) -> TopicSpec {
+    TopicSpec {
+        name: name.to_string(),
+        description: String::new(),
+        partitions,
+        cleanup_policy,
+        compression: Compression::default(),
+        key: String::new(),
+        format: ValueFormat::Raw,
+        values: Vec::new(),
+        producers: Vec::new(),
+        consumers: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn an_existing_topic_unlike_the_catalogue_is_refused_by_name() {
+    let env = TestEnv::start().await.expect("env");
+    let events = env.unique("check.events");
+    let state = env.unique("check.state");
+    let created = kafka::create_topics(
+        &env.kafka,
+        &[&spec(&events, 2, CleanupPolicy::Delete), &spec(&state, 2, CleanupPolicy::Compact)],
+    )
+    .await
+    .expect("created");
+    assert!(created.iter().all(|(_, outcome)| *outcome == TopicOutcome::Created), "{created:?}");
+
+    let again = kafka::create_topics(&env.kafka, &[&spec(&events, 2, CleanupPolicy::Delete)]).await.expect("as it is");
+    assert_eq!(again, vec![(events.clone(), TopicOutcome::AlreadyExisted)]);
+
+    let more = kafka::create_topics(&env.kafka, &[&spec(&events, 4, CleanupPolicy::Delete)]).await;
+    match more {
+        Err(clio_runtime::Error::TopicMismatch { topic, difference }) => {
+            assert_eq!(topic, events);
+            assert_eq!(difference, "it has 2 partitions, the catalogue says 4");
+        }
+        other => panic!("another partition count must be refused: {other:?}"),
+    }
+
+    let deleting = kafka::create_topics(&env.kafka, &[&spec(&state, 2, CleanupPolicy::Delete)]).await;
+    match deleting {
+        Err(error @ clio_runtime::Error::TopicMismatch { .. }) => {
+            let text = error.to_string();
+            assert!(text.contains(&state) && text.contains("cleanup.policy is compact"), "{text}");
+            assert!(text.contains("docs/deploy.md"), "the refusal says where to read how: {text}");
+        }
+        other => panic!("another cleanup policy must be refused: {other:?}"),
+    }
+}
