@@ -328,7 +328,7 @@ async fn answer_identities(
     answered: Arc<AtomicUsize>,
     token: CancellationToken,
 ) -> anyhow::Result<()> {
-    let consumer: StreamConsumer = kafka::consumer_config(&kafka, &format!("{topic}-bench-identity")).create()?;
+    let consumer: StreamConsumer = kafka::consumer_config(&kafka, &format!("{topic}-bench-identity"))?.create()?;
     consumer.subscribe(&[&topic])?;
     let mut stream = consumer.stream();
     let mut batch = Vec::new();

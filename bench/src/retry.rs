@@ -214,7 +214,7 @@ async fn watch(
     token: CancellationToken,
 ) -> anyhow::Result<()> {
     let group = format!("{topic}-bench-watch");
-    let consumer: StreamConsumer = clio_runtime::kafka::consumer_config(&kafka, &group).create()?;
+    let consumer: StreamConsumer = clio_runtime::kafka::consumer_config(&kafka, &group)?.create()?;
     consumer.subscribe(&[&topic])?;
     let mut stream = consumer.stream();
     loop {

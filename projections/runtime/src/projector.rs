@@ -95,6 +95,7 @@ pub async fn run<M: ReadModel>(
     let context = TrackingContext::default();
     let assignments = context.assignments.clone();
     let consumer: StreamConsumer<TrackingContext> = kafka::consumer_config(kafka_settings, &config.group_id)
+        .context("the event consumer's settings")?
         .create_with_context(context)
         .context("creating the event consumer")?;
     let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();

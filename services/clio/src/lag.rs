@@ -41,7 +41,8 @@ pub fn processors(kafka: &KafkaSettings, groups: &[(String, String)]) -> Result<
     let mut positions = Vec::new();
     for (group, topic) in groups {
         // A consumer that names the group to read its commits; it never joins the group.
-        let consumer: BaseConsumer = kafka::consumer_config(kafka, group).create().map_err(|e| e.to_string())?;
+        let consumer: BaseConsumer =
+            kafka::consumer_config(kafka, group).map_err(|e| e.to_string())?.create().map_err(|e| e.to_string())?;
         let partitions = kafka::partition_count(&consumer, topic).map_err(|e| e.to_string())?;
         let mut wanted = TopicPartitionList::new();
         for partition in 0..partitions {

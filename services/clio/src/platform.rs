@@ -187,6 +187,8 @@ async fn supervise(
 pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
     let token = shutdown::on_signal();
     let started = std::time::Instant::now();
+    // A bad properties file is a mistake to say at once, not an outage to wait out.
+    settings.kafka.properties().context("the Kafka client properties")?;
     let catalogue = setup::catalogue(&settings.schemas)?;
     let pool = patiently("Postgres", Duration::from_secs(30), &token, || {
         setup::connect_creating(&settings.database.database_url)
@@ -269,6 +271,12 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
 
     println!("Clio is up ({:.1} s).", started.elapsed().as_secs_f64());
     println!("  broker           {}", settings.kafka.brokers);
+    if let Ok(properties) = settings.kafka.redacted_properties().map_err(|e| e.to_string())
+        && !properties.is_empty()
+    {
+        let listed: Vec<String> = properties.iter().map(|(name, value)| format!("{name}={value}")).collect();
+        println!("  kafka properties {}", listed.join(" "));
+    }
     println!("  postgres         {}", setup::redact(&settings.database.database_url));
     println!("  schema registry  {registry_url}  ({} subjects registered)", registered.len());
     println!(

@@ -24,17 +24,28 @@ pub const METADATA_TIMEOUT: Duration = Duration::from_secs(15);
 /// order kept per partition), acks from all replicas, the topic's compression, a short linger
 /// for batching, and the Java client's murmur2 partitioner so that every client agrees where a
 /// key lives.
-pub fn producer_config(settings: &KafkaSettings, compression: Compression) -> ClientConfig {
-    let mut config = ClientConfig::new();
+pub fn producer_config(settings: &KafkaSettings, compression: Compression) -> Result<ClientConfig> {
+    let mut config = client_config(settings)?;
     config
-        .set("bootstrap.servers", &settings.brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("compression.type", compression.as_kafka())
         .set("linger.ms", "5")
         .set("partitioner", "murmur2_random")
         .set("message.timeout.ms", "60000");
-    config
+    Ok(config)
+}
+
+/// What every client shares: the brokers, and the properties of the settings' file and
+/// environment (TLS, SASL, ...). Clio's own settings are set after these, so theirs cannot
+/// weaken them (and [`KafkaSettings::properties`] refuses the ones Clio keeps).
+fn client_config(settings: &KafkaSettings) -> Result<ClientConfig> {
+    let mut config = ClientConfig::new();
+    for (name, value) in settings.properties()? {
+        config.set(name, value);
+    }
+    config.set("bootstrap.servers", &settings.brokers);
+    Ok(config)
 }
 
 /// A producer for topics of the default compression (see [`Compression`]).
@@ -44,7 +55,7 @@ pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer> {
 
 /// A producer for topics compressed with `compression`.
 pub fn producer_for(settings: &KafkaSettings, compression: Compression) -> Result<FutureProducer> {
-    Ok(producer_config(settings, compression).create()?)
+    Ok(producer_config(settings, compression)?.create()?)
 }
 
 /// One record to produce; `partition: None` lets the partitioner choose from the key.
@@ -89,10 +100,9 @@ pub async fn send_all(producer: &FutureProducer, outgoing: Vec<Outgoing>) -> Res
 }
 
 /// Consumer settings: offsets are committed by hand after the work is durable.
-pub fn consumer_config(settings: &KafkaSettings, group: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
+pub fn consumer_config(settings: &KafkaSettings, group: &str) -> Result<ClientConfig> {
+    let mut config = client_config(settings)?;
     config
-        .set("bootstrap.servers", &settings.brokers)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
@@ -100,17 +110,13 @@ pub fn consumer_config(settings: &KafkaSettings, group: &str) -> ClientConfig {
         .set("session.timeout.ms", settings.session_timeout_ms.to_string())
         .set("heartbeat.interval.ms", (settings.session_timeout_ms / 4).max(250).to_string())
         .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string());
-    config
+    Ok(config)
 }
 
 /// A consumer outside any group, for reading partitions by explicit assignment.
 pub fn reader(settings: &KafkaSettings) -> Result<BaseConsumer> {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", &settings.brokers)
-        .set("group.id", "clio-reader")
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest");
+    let mut config = client_config(settings)?;
+    config.set("group.id", "clio-reader").set("enable.auto.commit", "false").set("auto.offset.reset", "earliest");
     Ok(config.create()?)
 }
 
@@ -123,8 +129,7 @@ pub enum TopicOutcome {
 
 /// Creates the topics that do not exist yet; existing ones are left as they are.
 pub async fn create_topics(settings: &KafkaSettings, topics: &[&TopicSpec]) -> Result<Vec<(String, TopicOutcome)>> {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", &settings.brokers).create()?;
+    let admin: AdminClient<DefaultClientContext> = client_config(settings)?.create()?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| {

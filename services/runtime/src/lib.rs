@@ -52,6 +52,8 @@ pub enum Error {
     Codec(#[from] codec::CodecError),
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("settings: {0}")]
+    Settings(String),
     #[error("creating topic {topic}: {code}")]
     TopicCreation { topic: String, code: rdkafka::error::RDKafkaErrorCode },
     /// An existing topic the catalogue describes otherwise; starting would corrupt it.

@@ -9,6 +9,7 @@ mod console;
 mod dead_letters;
 mod docs;
 mod guide;
+mod kafka_properties;
 mod keys;
 mod openapi_fuzz;
 mod plugged;

@@ -51,6 +51,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let consumer: StreamConsumer = clio_runtime::kafka::consumer_config(kafka, &config.group_id)
+        .context("the worker's consumer settings")?
         .create()
         .context("creating the worker's consumer")?;
     consumer.subscribe(&[&config.events_topic]).context("subscribing to the retry events")?;

@@ -209,6 +209,7 @@ where
     let context = TrackingContext::default();
     let assignments = context.assignments.clone();
     let consumer: StreamConsumer<TrackingContext> = kafka::consumer_config(kafka_settings, &config.group_id)
+        .context("the command consumer's settings")?
         .create_with_context(context)
         .context("creating the command consumer")?;
     let producer = kafka::producer_for(kafka_settings, config.compression).context("creating the producer")?;

@@ -37,6 +37,7 @@ async fn integrator(
 ) -> (Vec<i64>, Vec<String>) {
     let kafka = clio_runtime::settings::KafkaSettings::for_brokers(brokers);
     let producer: FutureProducer = clio_runtime::kafka::producer_config(&kafka, Default::default())
+        .expect("producer settings")
         .set("message.timeout.ms", "600000")
         .create()
         .expect("producer");
