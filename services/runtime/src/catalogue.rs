@@ -230,6 +230,9 @@ impl Catalogue {
     /// schema must pass the subject's compatibility level); returns each subject's schema id.
     /// `api_key`: sent as `Authorization: Bearer`, for a registry whose writes need one.
     pub async fn register_all(&self, registry_url: &str, api_key: Option<&str>) -> Result<Vec<(String, i64)>> {
+        // Credentials in the URL (`http://user:secret@host`) are sent as basic auth, never shown.
+        let (registry_url, credentials) = crate::codec::split_credentials(registry_url);
+        let registry_url = registry_url.as_str();
         let failed = |reason: String| Error::Registry { url: registry_url.to_string(), reason };
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
@@ -241,6 +244,8 @@ impl Catalogue {
             let mut request = client.post(&url);
             if let Some(key) = api_key {
                 request = request.bearer_auth(key);
+            } else if let Some((user, secret)) = &credentials {
+                request = request.basic_auth(user, secret.as_ref());
             }
             let response = request
                 .header("content-type", "application/vnd.schemaregistry.v1+json")

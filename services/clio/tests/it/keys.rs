@@ -142,6 +142,22 @@ async fn keys_guard_the_gateway_and_the_registry_within_their_scopes_until_revok
     let (status, _, _) =
         call(reqwest::Method::GET, &format!("{registry}/subjects/{subject}/versions"), None, None).await;
     assert_eq!(status, 200, "reads stay open: every client looks schemas up");
+    // Clio's own clients take the credentials in the registry's URL, as a managed registry
+    // hands them out, and never print them.
+    let with = |user_info: &str| registry.replacen("http://", &format!("http://{user_info}@"), 1);
+    let register = |url: String| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_clio"))
+            .args(["schemas", "register"])
+            .current_dir(crate::repo_root())
+            .env("CLIO_REGISTRY_URL", url)
+            .env_remove("CLIO_API_KEY")
+            .output()
+    };
+    let output = register(with(&format!("ops:{ops}"))).await.expect("clio runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = register(with("ops:not-the-key")).await.expect("clio runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && !stderr.contains("not-the-key"), "{stderr}");
 
     let (ok, out, err) = keys(&database_url, &["revoke", "reader"]).await;
     assert!(ok && out.contains("revoked reader"), "{err}");

@@ -96,12 +96,55 @@ impl std::fmt::Debug for Codec {
     }
 }
 
+/// A registry URL may carry credentials (`https://user:secret@registry`, what Confluent's
+/// clients take as `basic.auth.user.info`): they go in a basic-auth header, never in the URL
+/// the client calls or prints.
 fn sr_settings(url: &str) -> SrSettings {
-    SrSettings::new_builder(url.to_string())
-        .no_proxy()
-        .set_timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_else(|_| SrSettings::new(url.to_string()))
+    let (bare, credentials) = split_credentials(url);
+    let mut builder = SrSettings::new_builder(bare.clone());
+    builder.no_proxy().set_timeout(Duration::from_secs(10));
+    if let Some((user, secret)) = &credentials {
+        builder.set_basic_authorization(user, secret.as_deref());
+    }
+    builder.build().unwrap_or_else(|_| SrSettings::new(bare))
+}
+
+/// The URL without its user info, and the user and secret it named (percent-decoded).
+pub fn split_credentials(url: &str) -> (String, Option<(String, Option<String>)>) {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else { return (url.to_string(), None) };
+    if parsed.username().is_empty() {
+        return (url.to_string(), None);
+    }
+    let decode = |text: &str| percent_decode(text);
+    let credentials = (decode(parsed.username()), parsed.password().map(decode));
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    let mut bare = parsed.to_string();
+    // Url adds a "/" to a bare host; the registry clients join paths with one of their own.
+    if !url.ends_with('/') {
+        bare = bare.trim_end_matches('/').to_string();
+    }
+    (bare, Some(credentials))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[index], bytes.get(index + 1).copied().and_then(hex), bytes.get(index + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                index += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn classify(error: SRCError, otherwise: impl FnOnce(String) -> CodecError) -> CodecError {
@@ -227,5 +270,20 @@ impl Codec {
         }
         T::from_avro(&decoded.record, &decoded.value)
             .map_err(|e| CodecError::Mismatch { record: decoded.record.clone(), reason: e.to_string() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registry_url_gives_up_its_credentials_to_a_header() {
+        assert_eq!(split_credentials("http://127.0.0.1:8081"), ("http://127.0.0.1:8081".to_string(), None));
+        let (bare, credentials) = split_credentials("https://KEY:s%40cret%3A1@registry.example:443/base");
+        assert_eq!(bare, "https://registry.example/base");
+        assert_eq!(credentials, Some(("KEY".to_string(), Some("s@cret:1".to_string()))));
+        let (bare, credentials) = split_credentials("http://ops@127.0.0.1:8081/");
+        assert_eq!((bare.as_str(), credentials), ("http://127.0.0.1:8081/", Some(("ops".to_string(), None))));
     }
 }
