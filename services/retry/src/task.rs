@@ -23,6 +23,20 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status a task can have (not `Unknown`), in the library's order.
+    pub const ALL: [Status; 10] = [
+        Status::Pending,
+        Status::InProgress,
+        Status::Retrying,
+        Status::Waiting,
+        Status::Success,
+        Status::Failed,
+        Status::Cancelled,
+        Status::Requeued,
+        Status::Cleanup,
+        Status::CleanupFailed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unknown => "UNKNOWN",
@@ -256,20 +270,14 @@ mod tests {
 
     #[test]
     fn every_status_reads_back_from_its_name() {
-        for name in [
-            "PENDING",
-            "IN_PROGRESS",
-            "RETRYING",
-            "WAITING",
-            "SUCCESS",
-            "FAILED",
-            "CANCELLED",
-            "REQUEUED",
-            "CLEANUP",
-            "CLEANUP_FAILED",
-        ] {
-            assert_eq!(Status::parse(name).as_str(), name);
+        for status in Status::ALL {
+            assert_eq!(Status::parse(status.as_str()), status);
         }
+        let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names.join(" "),
+            "PENDING IN_PROGRESS RETRYING WAITING SUCCESS FAILED CANCELLED REQUEUED CLEANUP CLEANUP_FAILED"
+        );
         assert_eq!(Status::parse("pending"), Status::Unknown);
     }
 }

@@ -306,24 +306,11 @@ async fn anomalies(State(api): State<Api>) -> Response {
     }
 }
 
-/// Every status a task can have, as the library names them.
-const STATUSES: [&str; 10] = [
-    "PENDING",
-    "IN_PROGRESS",
-    "RETRYING",
-    "WAITING",
-    "SUCCESS",
-    "FAILED",
-    "CANCELLED",
-    "REQUEUED",
-    "CLEANUP",
-    "CLEANUP_FAILED",
-];
-
 fn openapi_paths() -> Map<String, Value> {
+    let statuses: Vec<&str> = Status::ALL.iter().map(|status| status.as_str()).collect();
     let task_id = json!({"name": "task_id", "in": "path", "required": true, "schema": {"type": "string"}});
     let scheme = json!({"name": "scheme", "in": "path", "required": true, "schema": {"type": "string"}});
-    let status = json!({"type": "string", "enum": STATUSES});
+    let status = json!({"type": "string", "enum": statuses});
     let task = json!({
         "task_id": {"type": "string"}, "task_type": {"type": "string"}, "status": status,
         "attempts": {"type": "integer", "minimum": 0}, "params": {"type": "object"},
@@ -355,7 +342,7 @@ fn openapi_paths() -> Map<String, Value> {
         "/v1/retry/tasks": {"get": {
             "summary": "Retry tasks (retry.tasks), by task id",
             "parameters": [
-                {"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": STATUSES}},
+                {"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": statuses}},
                 {"name": "type", "in": "query", "required": false, "schema": {"type": "string"}},
                 {"name": "after", "in": "query", "required": false, "description": "Task id to start after (the previous page's next).", "schema": {"type": "string"}},
                 {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}}
@@ -398,7 +385,7 @@ fn openapi_paths() -> Map<String, Value> {
             "summary": "Tasks an operator should look at (retry.anomalies)",
             "responses": {"200": answer("Every anomaly, oldest update first", &["items"], json!({"items": {"type": "array", "items": {
                 "type": "object", "required": ["task_id", "task_type", "status", "attempts", "anomaly"],
-                "properties": {"task_id": {"type": "string"}, "task_type": {"type": "string"}, "status": {"type": "string", "enum": STATUSES}, "attempts": {"type": "integer"}, "anomaly": {"type": "string"}}
+                "properties": {"task_id": {"type": "string"}, "task_type": {"type": "string"}, "status": {"type": "string", "enum": statuses}, "attempts": {"type": "integer"}, "anomaly": {"type": "string"}}
             }}}))}
         }},
     });
