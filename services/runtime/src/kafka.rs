@@ -130,14 +130,19 @@ pub enum TopicOutcome {
 /// Creates the topics that do not exist yet; existing ones are left as they are.
 pub async fn create_topics(settings: &KafkaSettings, topics: &[&TopicSpec]) -> Result<Vec<(String, TopicOutcome)>> {
     let admin: AdminClient<DefaultClientContext> = client_config(settings)?.create()?;
+    let min_insync = settings.min_insync_replicas.map(|n| n.to_string());
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| {
-            NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(1))
+            let topic = NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(settings.replication_factor))
                 .set("cleanup.policy", t.cleanup_policy.as_kafka())
                 // A broker that honours it recompresses what other producers send, so the
                 // topic reads the same to every client whoever wrote it.
-                .set("compression.type", t.compression.as_kafka())
+                .set("compression.type", t.compression.as_kafka());
+            match &min_insync {
+                Some(n) => topic.set("min.insync.replicas", n),
+                None => topic,
+            }
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));

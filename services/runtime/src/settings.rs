@@ -23,12 +23,29 @@ pub struct KafkaSettings {
     /// (`CLIO_KAFKA_SASL_PASSWORD` sets `sasl.password`).
     #[arg(long = "kafka-properties", env = "CLIO_KAFKA_PROPERTIES_FILE")]
     pub properties_file: Option<PathBuf>,
+    /// Replicas of each topic Clio creates: 1 on the embedded broker, 3 on a cluster.
+    #[arg(long = "topic-replication-factor", env = "CLIO_TOPIC_REPLICATION_FACTOR", default_value_t = 1,
+          value_parser = clap::value_parser!(i32).range(1..))]
+    pub replication_factor: i32,
+    /// `min.insync.replicas` of each topic Clio creates: how many replicas hold a record before
+    /// the broker acknowledges it (Clio's producers ask every in-sync replica). Unset: the
+    /// broker's default.
+    #[arg(long = "topic-min-insync-replicas", env = "CLIO_TOPIC_MIN_INSYNC_REPLICAS",
+          value_parser = clap::value_parser!(i32).range(1..))]
+    pub min_insync_replicas: Option<i32>,
 }
 
 impl KafkaSettings {
     /// The defaults, for `brokers`.
     pub fn for_brokers(brokers: impl Into<String>) -> Self {
-        Self { brokers: brokers.into(), session_timeout_ms: 10_000, fetch_wait_max_ms: 50, properties_file: None }
+        Self {
+            brokers: brokers.into(),
+            session_timeout_ms: 10_000,
+            fetch_wait_max_ms: 50,
+            properties_file: None,
+            replication_factor: 1,
+            min_insync_replicas: None,
+        }
     }
 
     /// The client properties the file and the environment give, the environment's last.

@@ -1,6 +1,7 @@
 //! Topic creation against existing topics on a real broker: one made as the catalogue says is
 //! left alone; one with another partition count or cleanup policy is refused by name, since
 //! starting on it would send keys to partitions their history is not on, or compact history.
+//! New topics take the environment's replication settings.
 
 use clio_runtime::catalogue::{CleanupPolicy, Compression, TopicSpec, ValueFormat};
 use clio_runtime::kafka::{self, TopicOutcome};
@@ -55,4 +56,29 @@ async fn an_existing_topic_unlike_the_catalogue_is_refused_by_name() {
         }
         other => panic!("another cleanup policy must be refused: {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn topics_take_the_environment_s_replication_settings() {
+    use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+    use rdkafka::client::DefaultClientContext;
+
+    let env = TestEnv::start().await.expect("env");
+    let settings = clio_runtime::settings::KafkaSettings {
+        min_insync_replicas: Some(2),
+        replication_factor: 2,
+        ..env.kafka.clone()
+    };
+    let name = env.unique("replicated.events");
+    kafka::create_topics(&settings, &[&spec(&name, 1, CleanupPolicy::Delete)]).await.expect("created");
+    let admin: AdminClient<DefaultClientContext> =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &settings.brokers).create().expect("an admin client");
+    let described = admin
+        .describe_configs([&ResourceSpecifier::Topic(&name)], &AdminOptions::new())
+        .await
+        .expect("described")
+        .remove(0)
+        .expect("the topic's configuration");
+    let value = described.get("min.insync.replicas").and_then(|entry| entry.value.clone());
+    assert_eq!(value.as_deref(), Some("2"), "not the broker's default");
 }
