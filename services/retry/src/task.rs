@@ -55,19 +55,7 @@ impl Status {
 
     /// The status named `name` (as [`Status::as_str`] writes it); anything else is `Unknown`.
     pub fn parse(name: &str) -> Self {
-        const ALL: [Status; 10] = [
-            Status::Pending,
-            Status::InProgress,
-            Status::Retrying,
-            Status::Waiting,
-            Status::Success,
-            Status::Failed,
-            Status::Cancelled,
-            Status::Requeued,
-            Status::Cleanup,
-            Status::CleanupFailed,
-        ];
-        ALL.into_iter().find(|status| status.as_str() == name).unwrap_or(Status::Unknown)
+        Self::ALL.into_iter().find(|status| status.as_str() == name).unwrap_or(Status::Unknown)
     }
 
     /// A cancel moves it on (the library's cancellable set: a failed cleanup may be cancelled
