@@ -61,37 +61,22 @@ fn text(body: String) -> impl IntoResponse {
 pub(crate) async fn metrics(State(sources): State<Arc<Sources>>) -> impl IntoResponse {
     let mut text = clio_runtime::metrics::render();
     let mut gauges: BTreeMap<String, (String, Vec<Sample>)> = BTreeMap::new();
-    let mut up = Vec::new();
+    let mut add = |sample: Sample| {
+        gauges.entry(sample.name.clone()).or_insert_with(|| (sample.help.clone(), Vec::new())).1.push(sample);
+    };
     for (name, source) in sources.iter() {
-        match source.collect().await {
+        let answered = match source.collect().await {
             Ok(samples) => {
-                up.push(Sample::new(
-                    "clio_metrics_source_up",
-                    "Whether a metrics source answered (1) or not (0).",
-                    &[("source", name)],
-                    1.0,
-                ));
-                for sample in samples {
-                    gauges
-                        .entry(sample.name.clone())
-                        .or_insert_with(|| (sample.help.clone(), Vec::new()))
-                        .1
-                        .push(sample);
-                }
+                samples.into_iter().for_each(&mut add);
+                1.0
             }
             Err(error) => {
                 tracing::warn!(source = %name, %error, "a metrics source failed");
-                up.push(Sample::new(
-                    "clio_metrics_source_up",
-                    "Whether a metrics source answered (1) or not (0).",
-                    &[("source", name)],
-                    0.0,
-                ));
+                0.0
             }
-        }
-    }
-    for sample in up {
-        gauges.entry(sample.name.clone()).or_insert_with(|| (sample.help.clone(), Vec::new())).1.push(sample);
+        };
+        let help = "Whether a metrics source answered (1) or not (0).";
+        add(Sample::new("clio_metrics_source_up", help, &[("source", name)], answered));
     }
     for (name, (help, samples)) in gauges {
         let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge");
