@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clio_gateway::auth::requirement;
-use clio_gateway::problem::{ApiPath, ApiQuery, Problem, json_nul_free, require_json};
+use clio_gateway::problem::{ApiPath, ApiQuery, Problem, json_body};
 use clio_gateway::routes::{Routes, operator, page as page_schema, page_limit, refusal};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -97,14 +97,7 @@ struct ReplayBody {
 }
 
 async fn replay(State(dead_letters): State<DeadLetters>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = require_json(&headers) {
-        return refused.into_response();
-    }
-    let refused = |error: serde_json::Error| Problem::bad_parameter("body", format!("not a replay request: {error}"));
-    let body: ReplayBody = match serde_json::from_slice::<Value>(&body).map_err(refused).and_then(|value| {
-        json_nul_free(&value)?;
-        serde_json::from_value(value).map_err(refused)
-    }) {
+    let body: ReplayBody = match json_body(&headers, &body, "not a replay request") {
         Ok(body) => body,
         Err(problem) => return problem.into_response(),
     };

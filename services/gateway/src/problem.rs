@@ -201,6 +201,16 @@ pub fn json_nul_free(value: &serde_json::Value) -> Result<(), Problem> {
     walk(value, &mut String::new())
 }
 
+/// A JSON body as `T`: refused (400, naming the body) when its content type is not JSON, when
+/// it does not read as `T` (the reason after `refusal`), or when it holds a NUL character.
+pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8], refusal: &str) -> Result<T, Problem> {
+    require_json(headers)?;
+    let refused = |error: serde_json::Error| Problem::bad_parameter("body", format!("{refusal}: {error}"));
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(refused)?;
+    json_nul_free(&value)?;
+    serde_json::from_value(value).map_err(refused)
+}
+
 /// Refuses a request body whose content type is not JSON. A request without a content type
 /// is read as JSON: some HTTP tools send none.
 pub fn require_json(headers: &HeaderMap) -> Result<(), Problem> {

@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clio_gateway::auth::requirement;
-use clio_gateway::problem::{ApiPath, ApiQuery, Problem, json_nul_free, require_json};
+use clio_gateway::problem::{ApiPath, ApiQuery, Problem, json_body};
 use clio_gateway::routes::{Routes, answer, operator, page as page_schema, page_body, refusal};
 use clio_retry::messages::*;
 use clio_retry::task::Status;
@@ -80,14 +80,9 @@ fn object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Probl
     if body.is_empty() {
         return Ok(Map::new());
     }
-    require_json(headers)?;
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(object)) => {
-            json_nul_free(&Value::Object(object.clone()))?;
-            Ok(object)
-        }
-        Ok(_) => Err(Problem::bad_parameter("body", "the body must be a JSON object")),
-        Err(error) => Err(Problem::bad_parameter("body", format!("the body is not JSON: {error}"))),
+    match json_body(headers, body, "the body is not JSON")? {
+        Value::Object(object) => Ok(object),
+        _ => Err(Problem::bad_parameter("body", "the body must be a JSON object")),
     }
 }
 

@@ -29,7 +29,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use clio_gateway::problem::{Problem, json_nul_free, require_json};
+use clio_gateway::problem::{Problem, json_body};
 use clio_gateway::routes::Routes;
 use clio_matching::messages::MatchingCommand;
 use serde_json::Value;
@@ -75,11 +75,7 @@ pub fn routes(pool: PgPool, schema: &str, client: MatchingClient) -> Routes {
 
 /// A JSON body of the request's `T`, or a 400 naming what is wrong with it.
 fn body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<T, Problem> {
-    require_json(headers)?;
-    let refused = |error: serde_json::Error| Problem::bad_parameter("body", format!("the body: {error}"));
-    let value: Value = serde_json::from_slice(bytes).map_err(refused)?;
-    json_nul_free(&value)?;
-    serde_json::from_value(value).map_err(refused)
+    json_body(headers, bytes, "the body")
 }
 
 fn unavailable(error: impl std::fmt::Display) -> Response {
