@@ -17,13 +17,23 @@ pub struct OwnBroker {
     pub name: String,
     pub port: u16,
     pub data: PathBuf,
+    /// The Postgres server (a URL without a database) holding its log: the test server's
+    /// unless [`OwnBroker::start_on`] named another.
+    pub postgres: String,
 }
 
 impl OwnBroker {
-    /// A broker named `name` (and this process), started.
+    /// A broker named `name` (and this process), started, its log on the test server.
     pub async fn start(name: &str) -> Self {
+        let server = crate::harness::test_database_url().rsplit_once('/').expect("a database URL").0.to_string();
+        Self::start_on(name, &server).await
+    }
+
+    /// A broker named `name` (and this process), started, its log on the Postgres `server`.
+    pub async fn start_on(name: &str, server: &str) -> Self {
         let name = format!("{name}{}", std::process::id());
-        let broker = OwnBroker { port: free_port(), data: crate::harness::state_dir().join(&name), name };
+        let data = crate::harness::state_dir().join(&name);
+        let broker = OwnBroker { port: free_port(), data, name, postgres: server.to_string() };
         broker.restart().await;
         broker
     }
@@ -34,6 +44,7 @@ impl OwnBroker {
             .arg(crate::tools::repo_root().join("infra/broker.sh"))
             .args(args)
             .env("CLIO_DATA_DIR", &self.data)
+            .env("CLIO_DATABASE_URL", format!("{}/postgres", self.postgres))
             .env("CLIO_GROUP_INITIAL_DELAY", "100ms")
             .stdin(Stdio::null())
             .status()
@@ -69,6 +80,7 @@ impl Drop for OwnBroker {
             .arg(crate::tools::repo_root().join("infra/broker.sh"))
             .args(["reset", &self.name])
             .env("CLIO_DATA_DIR", &self.data)
+            .env("CLIO_DATABASE_URL", format!("{}/postgres", self.postgres))
             .stdin(Stdio::null())
             .status();
         // The logs (clio up's and the broker's) stay when the test failed.
@@ -93,12 +105,12 @@ pub struct ClioUp {
 }
 
 impl ClioUp {
-    /// `clio up` on `broker` with a database of its own on the test server (made afresh; not
-    /// the broker's storage database, `clio_<name>`), no sandbox and no demo unless
+    /// `clio up` on `broker` with a database of its own on the broker's Postgres server (made
+    /// afresh; not the broker's storage database, `clio_<name>`), no sandbox and no demo unless
     /// [`ClioUp::with`] says otherwise.
     pub async fn new(broker: &OwnBroker) -> Self {
         let database = format!("clio_{}_up", broker.name);
-        let server = crate::harness::test_database_url().rsplit_once('/').expect("a database URL").0.to_string();
+        let server = broker.postgres.clone();
         drop_database(&format!("{server}/{database}")).await.expect("the test server");
         let (registry_port, http_port) = (free_port(), free_port());
         ClioUp {

@@ -269,15 +269,37 @@ pub async fn seed(ledger: &LedgerClient<'_>, demo: &Demo, progress: bool) -> any
     Ok(report)
 }
 
-/// Random transfers between the demo's holders at `per_second`, until shutdown. Each is
-/// prepared (locking up to a random amount), then, once the read model shows it prepared,
-/// committed — or, one time in ten, dismissed. While the broker or Postgres does not answer,
-/// the stream waits and sends what it could not send when they are back.
+/// What a transfer stream sent and the broker acknowledged (for a driver that checks each
+/// request's outcome on the log afterwards).
+#[derive(Debug, Clone, Default)]
+pub struct Journal {
+    /// Coordinator `direct`'s request ids, each prepared by its sender (the coordinator id).
+    pub prepared: Vec<(i64, i64)>,
+    /// (sender, request id, committed amount) of each transfer finalized.
+    pub finalized: Vec<(i64, i64, i64)>,
+}
+
+/// Random transfers between the demo's holders at `per_second`, until shutdown.
 pub async fn stream(
     ledger: &LedgerClient<'_>,
     demo: &Demo,
     per_second: f64,
     shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    stream_journaled(ledger, demo, per_second, shutdown, &mut Journal::default()).await
+}
+
+/// Random transfers between the demo's holders at `per_second`, until shutdown, written down
+/// in `journal` once acknowledged. Each is prepared (locking up to a random amount), then,
+/// once the read model shows it prepared, committed — or, one time in ten, dismissed. While
+/// the broker or Postgres does not answer, the stream waits and sends what it could not send
+/// when they are back.
+pub async fn stream_journaled(
+    ledger: &LedgerClient<'_>,
+    demo: &Demo,
+    per_second: f64,
+    shutdown: CancellationToken,
+    journal: &mut Journal,
 ) -> anyhow::Result<()> {
     let holders = demo.accounts.max(2);
     let max_amount = (demo.amount / 20).max(1);
@@ -338,7 +360,17 @@ pub async fn stream(
         }
         match ledger.send(&unsent).await {
             Ok(()) => {
-                unsent.clear();
+                for (_, command) in unsent.drain(..) {
+                    match command {
+                        LedgerCommand::PrepareTransfer(p) => {
+                            journal.prepared.push((p.creditor_id, p.coordinator_request_id))
+                        }
+                        LedgerCommand::FinalizeTransfer(f) => {
+                            journal.finalized.push((f.creditor_id, f.coordinator_request_id, f.committed_amount))
+                        }
+                        _ => {}
+                    }
+                }
                 trouble.recovered("demo transfers");
             }
             Err(error) => {
@@ -358,6 +390,17 @@ pub async fn run(
     per_second: f64,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    run_journaled(ledger, demo, per_second, shutdown, &mut Journal::default()).await
+}
+
+/// [`run`], writing the transfers down in `journal`.
+pub async fn run_journaled(
+    ledger: &LedgerClient<'_>,
+    demo: &Demo,
+    per_second: f64,
+    shutdown: CancellationToken,
+    journal: &mut Journal,
+) -> anyhow::Result<()> {
     loop {
         match seed(ledger, demo, false).await {
             Ok(report) => {
@@ -371,5 +414,5 @@ pub async fn run(
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
         }
     }
-    stream(ledger, demo, per_second, shutdown).await
+    stream_journaled(ledger, demo, per_second, shutdown, journal).await
 }

@@ -1,0 +1,93 @@
+//! The checks after the workload stopped and the platform caught up: each one passes or
+//! fails with what it found.
+//!
+//! - [`log`]: the log itself: no event twice, no outcome left partial, the ledger's money
+//!   conserved (`clio ledger audit`), and each command the workload produced with its outcome;
+//! - [`models`]: every read model equal to a rebuild from the log, retry tasks settled, dead
+//!   letters only for the records made bad on purpose;
+//! - [`effects`]: what the sandbox's servers saw: each effect under one idempotency key, and
+//!   none twice.
+
+pub mod effects;
+pub mod log;
+pub mod models;
+
+use std::time::{Duration, Instant};
+
+use crate::workload::{Produced, Target};
+
+/// One check's result.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+impl Check {
+    pub fn new(name: &str, passed: bool, detail: impl Into<String>) -> Self {
+        Self { name: name.into(), passed, detail: detail.into() }
+    }
+
+    /// A check that could not be carried out counts as failed, with the reason.
+    pub fn from_result(name: &str, result: anyhow::Result<(bool, String)>) -> Self {
+        match result {
+            Ok((passed, detail)) => Self::new(name, passed, detail),
+            Err(error) => Self::new(name, false, format!("could not check: {error:#}")),
+        }
+    }
+}
+
+/// Polls `probe` until it says passed or `deadline`; its last answer.
+pub async fn settled(
+    deadline: Instant,
+    mut probe: impl AsyncFnMut() -> anyhow::Result<(bool, String)>,
+) -> anyhow::Result<(bool, String)> {
+    loop {
+        let answer = probe().await;
+        let done = matches!(answer, Ok((true, _)));
+        if done || Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Every check, in order; `settle` bounds how long the ones that wait for the platform to
+/// catch up wait, all together.
+pub async fn run(target: &Target, produced: &Produced, settle: Duration) -> Vec<Check> {
+    let deadline = Instant::now() + settle;
+    let mut checks = Vec::new();
+    let mut record = |check: Check| {
+        eprintln!("chaos: check {}: {} ({})", check.name, if check.passed { "passed" } else { "FAILED" }, check.detail);
+        checks.push(check);
+    };
+    record(Check::from_result(
+        "read models caught up",
+        settled(deadline, async || models::caught_up(target).await).await,
+    ));
+    record(Check::from_result(
+        "matching: every match made",
+        settled(deadline, async || effects::matched(target, &produced.matching).await).await,
+    ));
+    record(Check::from_result(
+        "retry: no task stuck",
+        settled(deadline, async || models::retry_tasks(target, &produced.retry).await).await,
+    ));
+    record(Check::from_result(
+        "orders: both ways, once",
+        settled(deadline, async || effects::orders_synced(target).await).await,
+    ));
+    record(Check::from_result(
+        "matching: exports, once each",
+        settled(deadline, async || effects::exports(target, &produced.matching).await).await,
+    ));
+    record(Check::from_result("retry: joins and calls, once each", effects::retry(target, &produced.retry).await));
+    record(Check::from_result("ledger audit", log::audit(target).await));
+    record(Check::from_result("ledger: each transfer's outcome", log::ledger_outcomes(target, &produced.ledger).await));
+    record(Check::from_result("log: no event twice, no outcome partial", log::integrity(target).await));
+    record(Check::from_result("log: each task and match decided once", log::decided_once(target, produced).await));
+    record(Check::from_result("dead letters: only the bad records", models::dead_letters(target, &produced.bad).await));
+    record(Check::from_result("read models equal a rebuild", models::equal_to_rebuild(target).await));
+    checks
+}
