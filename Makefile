@@ -14,7 +14,7 @@ help:
 	@echo "make asyncapi  regenerate asyncapi/asyncapi.yaml from the catalogue and schemas, and render it as HTML (asyncapi/html, served at /docs/)"
 	@echo "make bench   measure Clio against baselines taken in the same run (bench/report.md, bench/end-to-end.png)"
 	@echo "make profile FIGURE=core|ledger|restore|apply|retry  where one benchmark figure's time goes"
-	@echo "make chaos   the platform under a workload while clio up and the broker are SIGKILLed (DURATION=30m, SEED=n); chaos/report.md"
+	@echo "make chaos   the platform under a workload while clio up and the broker are SIGKILLed (DURATION=30m, SEED=n, LAYOUT=up|scaled); chaos/report.md"
 	@echo "make fuzz    run every fuzz target for 5 minutes (FUZZ_SECONDS); make test runs each for 15 s"
 	@echo "make lint    rustfmt check and clippy"
 	@echo "make clean-data  forget everything make up made (the broker's log, the database, the sandbox, .data)"
@@ -55,12 +55,14 @@ test: broker-install
 # and Postgres (its own, under .data/chaos) and takes the sandbox's servers down; then the
 # checks. Writes chaos/report.md.
 DURATION ?= 30m
+LAYOUT ?= up
 chaos: broker-install
 	@set -euo pipefail; \
 	export CLIO_TEST_STATE_DIR="$$PWD/.data/chaos"; \
 	$(CARGO) build --quiet --bin clio --bin clio-chaos; \
 	target="$${CARGO_TARGET_DIR:-target}"; \
-	CLIO_BIN="$$target/debug/clio" "$$target/debug/clio-chaos" --duration $(DURATION) $${SEED:+--seed $$SEED}
+	CLIO_BIN="$$target/debug/clio" "$$target/debug/clio-chaos" --duration $(DURATION) --layout $(LAYOUT) \
+	  $${SEED:+--seed $$SEED}
 
 # Every fuzz target for minutes (make test runs each for seconds); crashes land in fuzz/artifacts/.
 fuzz:

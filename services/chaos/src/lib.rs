@@ -1,13 +1,15 @@
-//! `make chaos`: the whole platform as a user runs it (`clio up` with every domain, a broker
-//! of its own, the sandbox's outside servers) under a steady workload on every domain, while
-//! a fault driver SIGKILLs `clio up` and the broker and takes the outside servers down or
-//! makes them slow, at moments drawn from a seed printed at the start. Then, once everything
+//! `make chaos`: the whole platform as a user runs it (`clio up` with every domain, or scaled
+//! out as `clio run` parts; a broker and a Postgres server of its own; the sandbox's outside
+//! servers) under a steady workload on every domain, while a fault driver SIGKILLs the
+//! platform's processes, the broker and Postgres and takes the outside servers down or makes
+//! them slow, at moments drawn from a seed printed at the start. Then, once everything
 //! has caught up, the checks DESIGN.md promises: nothing lost, nothing doubled, every read
 //! model equal to a rebuild from the log. The report goes to standard output and
 //! `chaos/report.md`.
 //!
 //! # Layout
 //! - [`settings`]: the run's duration, seed and fault pace (flags or `CLIO_CHAOS_*`).
+//! - [`platform`]: the platform's processes: `clio up`, or scaled out as `clio run` parts.
 //! - [`postgres`]: the run's own Postgres server, killable.
 //! - [`stage`]: Postgres, the broker, `clio up` and the sandbox's servers, started, supervised
 //!   and stopped.
@@ -19,6 +21,7 @@
 
 pub mod checks;
 pub mod faults;
+pub mod platform;
 pub mod postgres;
 pub mod report;
 pub mod settings;
@@ -49,7 +52,7 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<bool> {
         settings.duration,
         plan.faults.len()
     );
-    let mut stage = Stage::start().await?;
+    let mut stage = Stage::start(settings.layout).await?;
     let target = Target {
         gateway: stage.up.gateway_url.clone(),
         sandbox: stage.sandbox.url(),
@@ -69,7 +72,7 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<bool> {
     let deadline = started + settings.duration;
     // The faults, then the rest of the duration; the workload runs alongside until then.
     let faults_then_stop = async {
-        let done = faults::run(&mut stage, &plan, started, deadline, minimum).await;
+        let done = faults::run(&mut stage, &target.pool, &plan, started, deadline, minimum).await;
         if let Some(left) = deadline.checked_duration_since(Instant::now()) {
             tokio::time::sleep(left).await;
         }
@@ -87,14 +90,14 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<bool> {
     };
     let kills = |kind: &str| faults.iter().filter(|d| d.fault.kind() == kind).count() as u32;
     let made = faults::Minimum {
-        platform: kills("SIGKILL clio up"),
+        platform: kills("SIGKILL clio"),
         broker: kills("SIGKILL the broker"),
         postgres: kills("SIGKILL Postgres"),
     };
     let asked = settings.minimum();
     let enough = made.platform >= asked.platform && made.broker >= asked.broker && made.postgres >= asked.postgres;
     let detail = format!(
-        "clio up killed {} times, the broker {}, Postgres {} (at least {}, {} and {} asked)",
+        "the platform's processes killed {} times, the broker {}, Postgres {} (at least {}, {} and {} asked)",
         made.platform, made.broker, made.postgres, asked.platform, asked.broker, asked.postgres
     );
     failures.push(Check::new("faults: the minimum kills made", enough, detail));
@@ -116,8 +119,13 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<bool> {
     target.pool.close().await;
     let keep = !checks.iter().all(|c| c.passed);
     let stopped_cleanly = stage.stop(keep).await;
+    let layout = match settings.layout {
+        platform::Layout::Up => "up",
+        platform::Layout::Scaled => "scaled",
+    };
     let report = report::Report {
         seed,
+        layout,
         asked: settings.duration,
         ran,
         faults: &faults,

@@ -92,3 +92,12 @@ impl PrivatePostgres {
         .await;
     }
 }
+
+/// A run that ends early (an error, a failed test) still stops its server: a fast shutdown.
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        if let Ok(pid) = self.postmaster_pid() {
+            let _ = std::process::Command::new("kill").args(["-INT", &pid]).status();
+        }
+    }
+}

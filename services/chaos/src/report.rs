@@ -10,6 +10,7 @@ use crate::workload::Produced;
 
 pub struct Report<'a> {
     pub seed: u64,
+    pub layout: &'a str,
     pub asked: Duration,
     pub ran: Duration,
     pub faults: &'a [Done],
@@ -30,33 +31,52 @@ impl Report<'_> {
         let _ = writeln!(md, "# Chaos run: {verdict}\n");
         let _ = writeln!(
             md,
-            "- seed: {} (again: `make chaos SEED={} DURATION={}s`)",
+            "- seed: {} (again: `make chaos SEED={} DURATION={}s LAYOUT={}`)",
             self.seed,
             self.seed,
-            self.asked.as_secs()
+            self.asked.as_secs(),
+            self.layout
         );
+        let _ = writeln!(md, "- layout: {}", self.layout);
         let _ = writeln!(md, "- duration: {} asked, workload ran {:.0} s", humane(self.asked), self.ran.as_secs_f64());
-        let _ = writeln!(md, "\n## Faults\n\n| fault | times | recovery p50 | recovery max |\n|---|---|---|---|");
-        let mut by_kind: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        let _ = writeln!(
+            md,
+            "\n## Faults\n\nRecovery: from the fault until the gateway's /ready answered 200, and until the \
+             workload's transfers were being finalized in the read model again.\n\n\
+             | fault | times | ready p50 | ready max | flowing p50 | flowing max |\n|---|---|---|---|---|---|"
+        );
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut ready: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        let mut flowing: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for done in self.faults {
-            *counts.entry(done.fault.kind()).or_default() += 1;
+            let kind = done.fault.kind();
+            *counts.entry(kind).or_default() += 1;
             if let Some(recovery) = done.recovery {
-                by_kind.entry(done.fault.kind()).or_default().push(recovery.as_secs_f64());
+                ready.entry(kind).or_default().push(recovery.as_secs_f64());
+            }
+            if let Some(f) = done.flowing {
+                flowing.entry(kind).or_default().push(f.as_secs_f64());
             }
         }
         for (kind, n) in &counts {
-            let (p50, max) = by_kind.get_mut(kind).map_or((None, None), |times| {
-                times.sort_by(f64::total_cmp);
-                (times.get(times.len() / 2).copied(), times.last().copied())
-            });
-            let seconds = |t: Option<f64>| t.map_or("-".into(), |t| format!("{t:.1} s"));
-            let _ = writeln!(md, "| {kind} | {n} | {} | {} |", seconds(p50), seconds(max));
+            let (ready_p50, ready_max) = quantiles(ready.get_mut(kind));
+            let (flowing_p50, flowing_max) = quantiles(flowing.get_mut(kind));
+            let _ = writeln!(md, "| {kind} | {n} | {ready_p50} | {ready_max} | {flowing_p50} | {flowing_max} |");
         }
         let _ = writeln!(md, "\nIn order (seconds into the run):");
         for done in self.faults {
-            let recovery = done.recovery.map_or(String::new(), |r| format!(", recovered in {:.1} s", r.as_secs_f64()));
-            let _ = writeln!(md, "- {:.1} s: {}{recovery}", done.at, done.fault);
+            let recovery = match (done.recovery, done.flowing) {
+                (Some(r), Some(f)) => {
+                    format!(", ready in {:.1} s, flowing in {:.1} s", r.as_secs_f64(), f.as_secs_f64())
+                }
+                (Some(r), None) => format!(", ready in {:.1} s, transfers not flowing within 2 min", r.as_secs_f64()),
+                _ => String::new(),
+            };
+            let target = if done.target.is_empty() { String::new() } else { format!(" ({})", done.target) };
+            let _ = writeln!(md, "- {:.1} s: {}{target}{recovery}", done.at, done.fault);
+            for what in &done.restarted {
+                let _ = writeln!(md, "  - then: {what}; started again");
+            }
         }
         let p = self.produced;
         let _ = writeln!(md, "\n## Workload\n");
@@ -74,11 +94,11 @@ impl Report<'_> {
             p.retry.joins.len(),
             p.retry.http.len()
         );
-        let expected = p.matching.payments.iter().filter(|(_, must)| *must).count();
+        let expected = p.matching.payments.iter().filter(|(_, _, must)| *must).count();
         let _ = writeln!(
             md,
-            "- matching: {} imports of {} payments ({expected} must match), {} imports run again after a failure",
-            2 * p.matching.batches,
+            "- matching: {} imports (Visa auths, Costa, Iceland) of {} payments ({expected} must match), {} imports run again after a failure",
+            3 * p.matching.batches,
             p.matching.payments.len(),
             p.matching.imports_rerun
         );
@@ -95,9 +115,16 @@ impl Report<'_> {
             let _ = writeln!(md, "| {} | {result} | {} |", check.name, check.detail.replace('|', "\\|"));
         }
         let stop = if self.stopped_cleanly { "passed" } else { "**FAILED**" };
-        let _ = writeln!(md, "| clio up stops cleanly on SIGTERM | {stop} | |");
+        let _ = writeln!(md, "| the platform stops cleanly on SIGTERM | {stop} | |");
         md
     }
+}
+
+/// The median and the maximum of `times` (seconds), as the report shows them.
+fn quantiles(times: Option<&mut Vec<f64>>) -> (String, String) {
+    let Some(times) = times.filter(|t| !t.is_empty()) else { return ("-".into(), "-".into()) };
+    times.sort_by(f64::total_cmp);
+    (format!("{:.1} s", times[times.len() / 2]), format!("{:.1} s", times[times.len() - 1]))
 }
 
 fn humane(duration: Duration) -> String {

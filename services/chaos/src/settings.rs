@@ -10,6 +10,10 @@ use std::time::Duration;
     about = "The whole platform under a workload while its processes are SIGKILLed; then the checks"
 )]
 pub struct ChaosSettings {
+    /// `up`: `clio up`, every part in one process; `scaled`: `clio run` parts, two of every
+    /// processor and projector sharing the partitions, each part killed on its own.
+    #[arg(long, env = "CLIO_CHAOS_LAYOUT", value_enum, default_value = "up")]
+    pub layout: crate::platform::Layout,
     /// How long the workload and the faults run: `90s`, `30m`, `1h`.
     #[arg(long, env = "CLIO_CHAOS_DURATION", default_value = "2m", value_parser = parse_duration)]
     pub duration: Duration,

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use clio_sandbox::Sandbox;
 use clio_testkit::platform::{ClioUp, OwnBroker};
 
+use crate::platform::{Layout, Platform};
 use crate::postgres::PrivatePostgres;
 use tokio_util::sync::CancellationToken;
 
@@ -57,17 +58,18 @@ impl SandboxServer {
 
 /// Everything a chaos run starts.
 pub struct Stage {
-    pub postgres: PrivatePostgres,
     pub broker: OwnBroker,
     pub up: ClioUp,
-    pub platform: tokio::process::Child,
+    pub platform: Platform,
     pub sandbox: SandboxServer,
+    /// Last, so that it is dropped (stopped) after the broker that keeps its log there.
+    pub postgres: PrivatePostgres,
 }
 
 impl Stage {
-    /// Starts a private Postgres, the broker on it, the sandbox and `clio up` wired to the
-    /// sandbox's servers; returns once the gateway says ready.
-    pub async fn start() -> anyhow::Result<Self> {
+    /// Starts a private Postgres, the broker on it, the sandbox and the platform in `layout`
+    /// wired to the sandbox's servers; returns once the gateway says ready.
+    pub async fn start(layout: Layout) -> anyhow::Result<Self> {
         let sandbox = SandboxServer::start().await?;
         let url = sandbox.url();
         let dir = clio_testkit::harness::state_dir().join(format!("chaos-postgres{}", std::process::id()));
@@ -83,27 +85,23 @@ impl Stage {
             .with("CLIO_RETRY_TRACKER_URL", &format!("{url}/tracker"))
             .with("CLIO_ORDERS_WEBHOOK_SECRET", WEBHOOK_SECRET)
             .with("CLIO_SESSION_TIMEOUT_MS", "6000");
-        let platform = up.spawn();
-        let stage = Self { postgres, broker, up, platform, sandbox };
-        anyhow::ensure!(stage.up.ready(200, 300).await, "clio up did not become ready in 5 minutes");
+        let platform = Platform::start(&up, layout).await?;
+        let stage = Self { broker, up, platform, sandbox, postgres };
+        anyhow::ensure!(stage.up.ready(200, 300).await, "the platform did not become ready in 5 minutes");
         Ok(stage)
     }
 
     /// Waits until the gateway says ready; how long that took.
     pub async fn recovered(&self, patience: Duration) -> anyhow::Result<Duration> {
         let started = Instant::now();
-        anyhow::ensure!(self.up.ready(200, patience.as_secs()).await, "clio up not ready again after {patience:?}");
+        anyhow::ensure!(self.up.ready(200, patience.as_secs()).await, "the gateway not ready again after {patience:?}");
         Ok(started.elapsed())
     }
 
-    /// Starts again what died by itself (as a supervisor would): `clio up`, the broker. What
-    /// it restarted, for the report.
+    /// Starts again what died by itself (as a supervisor would): the platform's processes,
+    /// the broker. What it restarted, for the report.
     pub async fn supervise(&mut self) -> Vec<String> {
-        let mut restarted = Vec::new();
-        if let Ok(Some(status)) = self.platform.try_wait() {
-            restarted.push(format!("clio up exited by itself ({status})"));
-            self.platform = self.up.spawn();
-        }
+        let mut restarted = self.platform.restart_exited(&self.up);
         if std::net::TcpStream::connect(("127.0.0.1", self.broker.port)).is_err() {
             restarted.push("the broker died by itself".into());
             self.broker.restart().await;
@@ -111,11 +109,12 @@ impl Stage {
         restarted
     }
 
-    /// Stops `clio up` with SIGTERM (the end of a run), then the broker and Postgres; whether
-    /// `clio up` stopped cleanly. Postgres's files stay when `keep` (a failed run).
+    /// Stops the platform with SIGTERM (the end of a run), then the broker and Postgres;
+    /// whether every process of the platform stopped cleanly. Postgres's files stay when
+    /// `keep` (a failed run).
     pub async fn stop(mut self, keep: bool) -> bool {
         self.sandbox.stop();
-        let clean = clio_testkit::platform::stops_cleanly(&mut self.platform).await;
+        let clean = self.platform.stop().await;
         self.up.drop_database().await;
         drop(self.broker);
         self.postgres.stop().await;

@@ -11,6 +11,7 @@ use clio_chaos::settings::ChaosSettings;
 async fn two_minutes_of_kills_lose_nothing_double_nothing_and_leave_read_models_equal_to_a_rebuild() {
     let report = clio_testkit::harness::state_dir().join(format!("chaos-{}.md", std::process::id()));
     let settings = ChaosSettings {
+        layout: clio_chaos::platform::Layout::Up,
         duration: Duration::from_secs(100),
         seed: std::env::var("CLIO_CHAOS_SEED").ok().and_then(|s| s.parse().ok()),
         fault_gap_seconds: 10.0,
@@ -23,6 +24,6 @@ async fn two_minutes_of_kills_lose_nothing_double_nothing_and_leave_read_models_
     let passed = clio_chaos::run(&settings).await.expect("the chaos run ran");
     let written = std::fs::read_to_string(&report).expect("the report");
     assert!(passed, "{written}");
-    assert!(written.contains("| SIGKILL clio up |"), "{written}");
+    assert!(written.contains("| SIGKILL clio |"), "{written}");
     let _ = std::fs::remove_file(report);
 }

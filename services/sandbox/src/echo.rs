@@ -2,7 +2,11 @@
 //! headers say, and remembers every call by its `Idempotency-Key`:
 //! - `X-Sandbox-Status: NNN` (default 200);
 //! - `X-Sandbox-Retry-After: S`, sent back as `Retry-After`;
-//! - `X-Sandbox-Fail-First: N`: the first N calls of a key answer 503, the next ones as above.
+//! - `X-Sandbox-Fail-First: N`: the first N calls of a key answer 503 (or
+//!   `X-Sandbox-Fail-Status`, a 429 say), the next ones as above;
+//! - `X-Sandbox-Slow-First: N`: the first N calls of a key answer only after
+//!   `X-Sandbox-Slow-Ms` milliseconds (default 3000), having acted: a caller that timed out
+//!   calls again for an effect already made.
 //!
 //! `GET /echo-calls` lists the calls: key, method, path, count, how many answers were in the
 //! 2xx range (the effect), and the latest body.
@@ -50,26 +54,40 @@ async fn echo(
     body: Bytes,
 ) -> Response {
     let key = header(&headers, "idempotency-key").unwrap_or_default();
-    let fail_first: u32 = header(&headers, "x-sandbox-fail-first").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let status: u16 = header(&headers, "x-sandbox-status").and_then(|v| v.parse().ok()).unwrap_or(200);
-    let mut calls = sandbox.calls.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let call = calls.by_key.entry(key.clone()).or_insert_with(|| Call {
-        method: method.to_string(),
-        path: path.clone(),
-        count: 0,
-        succeeded: 0,
-        body: Value::Null,
-    });
-    call.count += 1;
-    call.body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let status = if call.count <= fail_first { 503 } else { status };
-    if (200..300).contains(&status) {
-        call.succeeded += 1;
+    let number = |name: &str, default: u64| header(&headers, name).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (fail_first, fail_status) = (number("x-sandbox-fail-first", 0), number("x-sandbox-fail-status", 503));
+    let (slow_first, slow_ms) = (number("x-sandbox-slow-first", 0), number("x-sandbox-slow-ms", 3000));
+    let status = number("x-sandbox-status", 200);
+    let count = {
+        let mut calls = sandbox.calls.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let call = calls.by_key.entry(key.clone()).or_insert_with(|| Call {
+            method: method.to_string(),
+            path: path.clone(),
+            count: 0,
+            succeeded: 0,
+            body: Value::Null,
+        });
+        call.count += 1;
+        call.body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        call.count
+    };
+    let status = if u64::from(count) <= fail_first { fail_status } else { status };
+    let status = u16::try_from(status).unwrap_or(500);
+    let received = {
+        let mut calls = sandbox.calls.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let call = calls.by_key.get_mut(&key).expect("recorded above");
+        if (200..300).contains(&status) {
+            call.succeeded += 1;
+        }
+        call.body.clone()
+    };
+    // Acted, answers late: a caller that gives up first never hears of the effect.
+    if u64::from(count) <= slow_first {
+        tokio::time::sleep(std::time::Duration::from_millis(slow_ms)).await;
     }
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let received = call.body.clone();
     let mut response =
-        (status, Json(json!({"path": path, "key": key, "call": call.count, "received": received}))).into_response();
+        (status, Json(json!({"path": path, "key": key, "call": count, "received": received}))).into_response();
     if let Some(seconds) = header(&headers, "x-sandbox-retry-after")
         && let Ok(value) = seconds.parse()
     {

@@ -22,7 +22,8 @@
 //! - [`kept`]: the marketplace's and the tracker's contents kept in a file across restarts
 //!   (`make up`'s sandbox), as the real ones keep theirs.
 //! - [`echo`]: any HTTP endpoint: `/echo/...` answers as its `X-Sandbox-*` headers say
-//!   (status, Retry-After, fail the first N calls of a key), and `GET /echo-calls` lists calls.
+//!   (status, Retry-After, fail the first N calls of a key or answer them late), and `GET
+//!   /echo-calls` lists calls.
 
 pub mod delivery;
 pub mod echo;

@@ -134,13 +134,20 @@ impl ClioUp {
 
     /// Starts a run; it dies with the test (kill on drop).
     pub fn spawn(&self) -> tokio::process::Child {
+        self.spawn_command(&["up"])
+    }
+
+    /// Starts `clio <args>` (`run processor ledger`, say) with `clio up`'s settings, its log
+    /// appended to the same file; it dies with the test (kill on drop).
+    pub fn spawn_command(&self, args: &[&str]) -> tokio::process::Child {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("the log file");
         tokio::process::Command::new(crate::tools::clio_binary())
-            .arg("up")
+            .args(args)
             .current_dir(crate::tools::repo_root())
             .env("CLIO_BROKERS", &self.brokers)
             .env("CLIO_DATABASE_URL", &self.database_url)
             .env("CLIO_REGISTRY_ADDR", format!("127.0.0.1:{}", self.registry_port))
+            .env("CLIO_REGISTRY_URL", &self.registry_url)
             .env("CLIO_HTTP_ADDR", format!("127.0.0.1:{}", self.http_port))
             .env("RUST_LOG", "info")
             .envs(self.env.iter().map(|(n, v)| (n, v)))
@@ -148,7 +155,7 @@ impl ClioUp {
             .stderr(Stdio::from(log))
             .kill_on_drop(true)
             .spawn()
-            .expect("clio up starts")
+            .expect("clio starts")
     }
 
     /// Whether `/ready` answers `expected` within `seconds`.

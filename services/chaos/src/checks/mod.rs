@@ -38,16 +38,29 @@ impl Check {
     }
 }
 
-/// Polls `probe` until it says passed or `deadline`; its last answer.
+/// How a check that waits for the platform asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// While there is time: everything done.
+    Done,
+    /// At the deadline: done, or scheduled for later (a retry task's next attempt, which the
+    /// domain's own policy puts minutes away: an effect to come, not one lost).
+    DoneOrScheduled,
+}
+
+/// Polls `probe` with [`Ask::Done`] until it passes or `deadline`, then asks once more with
+/// [`Ask::DoneOrScheduled`]; its last answer.
 pub async fn settled(
     deadline: Instant,
-    mut probe: impl AsyncFnMut() -> anyhow::Result<(bool, String)>,
+    mut probe: impl AsyncFnMut(Ask) -> anyhow::Result<(bool, String)>,
 ) -> anyhow::Result<(bool, String)> {
     loop {
-        let answer = probe().await;
-        let done = matches!(answer, Ok((true, _)));
-        if done || Instant::now() >= deadline {
+        let answer = probe(Ask::Done).await;
+        if matches!(answer, Ok((true, _))) {
             return answer;
+        }
+        if Instant::now() >= deadline {
+            return probe(Ask::DoneOrScheduled).await;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
@@ -64,23 +77,23 @@ pub async fn run(target: &Target, produced: &Produced, settle: Duration) -> Vec<
     };
     record(Check::from_result(
         "read models caught up",
-        settled(deadline, async || models::caught_up(target).await).await,
+        settled(deadline, async |_| models::caught_up(target).await).await,
     ));
     record(Check::from_result(
         "matching: every match made",
-        settled(deadline, async || effects::matched(target, &produced.matching).await).await,
+        settled(deadline, async |_| effects::matched(target, &produced.matching).await).await,
     ));
     record(Check::from_result(
         "retry: no task stuck",
-        settled(deadline, async || models::retry_tasks(target, &produced.retry).await).await,
+        settled(deadline, async |ask| models::retry_tasks(target, &produced.retry, ask).await).await,
     ));
     record(Check::from_result(
         "orders: both ways, once",
-        settled(deadline, async || effects::orders_synced(target).await).await,
+        settled(deadline, async |_| effects::orders_synced(target).await).await,
     ));
     record(Check::from_result(
         "matching: exports, once each",
-        settled(deadline, async || effects::exports(target, &produced.matching).await).await,
+        settled(deadline, async |ask| effects::exports(target, &produced.matching, ask).await).await,
     ));
     record(Check::from_result("retry: joins and calls, once each", effects::retry(target, &produced.retry).await));
     record(Check::from_result("ledger audit", log::audit(target).await));

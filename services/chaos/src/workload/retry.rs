@@ -20,6 +20,15 @@ pub const SCHEME: &str = "chaos-scheme";
 /// retry log would still be moving when the checks compare its read model with a rebuild; the
 /// HTTP tasks fail first instead.
 const EMAILS: [&str; 3] = ["ok", "delay-300", "exists"];
+/// What the echo does to the first call of HTTP task `n`, in turn: 503 with a Retry-After, 429
+/// with a Retry-After, an answer after 3 s (the task's timeout is 1 s; the echo acted anyway).
+fn trouble(n: i64) -> serde_json::Value {
+    match n % 3 {
+        0 => json!({"X-Sandbox-Fail-First": "1", "X-Sandbox-Retry-After": "1"}),
+        1 => json!({"X-Sandbox-Fail-First": "1", "X-Sandbox-Fail-Status": "429", "X-Sandbox-Retry-After": "1"}),
+        _ => json!({"X-Sandbox-Slow-First": "1", "X-Sandbox-Slow-Ms": "3000"}),
+    }
+}
 /// HTTP tasks retry within seconds, so that they finish within a run.
 const HTTP_POLICY: &str = r#"{"max_attempts": 8, "backoff": {"base": 2.0, "unit_seconds": 1.0, "cap_seconds": 5.0, "jitter": 0.1}, "schedules": {}, "retry_after_cap_seconds": 5.0}"#;
 const PACE: Duration = Duration::from_millis(400);
@@ -50,8 +59,8 @@ pub async fn run(target: &Target, stop: CancellationToken) -> anyhow::Result<Sen
                 task_id: task_id.clone(),
                 task_type: "http".into(),
                 params: json!({"method": "POST", "url": format!("{}/echo/chaos/{task_id}", target.sandbox),
-                               "headers": {"X-Sandbox-Fail-First": "1", "X-Sandbox-Retry-After": "1"},
-                               "body": {"n": n}})
+                               "headers": trouble(n / 3),
+                               "timeout_ms": 1000, "body": {"n": n}})
                 .to_string(),
                 idempotency_key: String::new(),
                 reply_topic: String::new(),
