@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
-use rdkafka::consumer::Consumer as _;
 
 use super::Ask;
 use crate::workload::bad::{BadRecord, KEY_PREFIX};
@@ -16,16 +15,8 @@ pub const READ_MODELS: [&str; 5] = ["ledger", "retry", "matching", "orders", "pl
 async fn ends(target: &Target, topics: Vec<String>) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
     let kafka = target.kafka.clone();
     tokio::task::spawn_blocking(move || {
-        let reader = clio_runtime::kafka::reader(&kafka)?;
-        let mut ends = BTreeMap::new();
-        for topic in topics {
-            let partitions = clio_runtime::kafka::partition_count(&reader, &topic)?;
-            for partition in 0..partitions {
-                let (_, high) = reader.fetch_watermarks(&topic, partition, clio_runtime::kafka::METADATA_TIMEOUT)?;
-                ends.insert((topic.clone(), partition), high);
-            }
-        }
-        Ok(ends)
+        let marks = clio_runtime::kafka::watermarks(&clio_runtime::kafka::reader(&kafka)?, &topics)?;
+        Ok(marks.into_iter().map(|(partition, (_, high))| (partition, high)).collect())
     })
     .await?
 }
