@@ -118,6 +118,8 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<bool> {
     checks.extend(checks::run(&target, &produced, settings.settle).await);
     target.pool.close().await;
     let keep = !checks.iter().all(|c| c.passed);
+    let platform_log = report::PlatformLog::read(stage.up.log_path());
+    let log_copy = settings.report.with_file_name("platform.log");
     let stopped_cleanly = stage.stop(keep).await;
     let layout = match settings.layout {
         platform::Layout::Up => "up",
@@ -131,6 +133,7 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<bool> {
         faults: &faults,
         produced: &produced,
         checks: &checks,
+        platform_log: &platform_log,
         stopped_cleanly,
     };
     let markdown = report.markdown();
@@ -139,7 +142,8 @@ pub async fn run(settings: &ChaosSettings) -> anyhow::Result<bool> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     std::fs::write(&settings.report, &markdown).with_context(|| format!("writing {}", settings.report.display()))?;
-    eprintln!("chaos: report written to {}", settings.report.display());
+    std::fs::write(&log_copy, &platform_log.text).with_context(|| format!("writing {}", log_copy.display()))?;
+    eprintln!("chaos: report written to {} (the platform's log beside it)", settings.report.display());
     Ok(report.passed())
 }
 

@@ -16,6 +16,7 @@ pub struct Report<'a> {
     pub faults: &'a [Done],
     pub produced: &'a Produced,
     pub checks: &'a [Check],
+    pub platform_log: &'a PlatformLog,
     /// Whether `clio up` stopped cleanly on SIGTERM at the end.
     pub stopped_cleanly: bool,
 }
@@ -116,7 +117,41 @@ impl Report<'_> {
         }
         let stop = if self.stopped_cleanly { "passed" } else { "**FAILED**" };
         let _ = writeln!(md, "| the platform stops cleanly on SIGTERM | {stop} | |");
+        let _ = writeln!(md, "\n## What the platform's log says\n\n(`platform.log` beside this report)\n");
+        for (what, n) in self.platform_log.counts() {
+            let _ = writeln!(md, "- {what}: {n}");
+        }
         md
+    }
+}
+
+/// The platform's log (every process of it, every run), and what it says about the runtime's
+/// recovery paths.
+pub struct PlatformLog {
+    pub text: String,
+}
+
+impl PlatformLog {
+    /// Lines of the runtime worth counting: (what they mean, a phrase the line contains).
+    const NOTABLE: [(&'static str, &'static str); 5] = [
+        ("batches a processor left to its partitions' new owner (fenced)", "batch left to the partitions' owner"),
+        ("batches that failed and were read again", "batch failed; restoring and retrying"),
+        ("restores that found events written twice and folded them once", "were folded once"),
+        ("partial outcomes found by a restore", "found a partial outcome"),
+        ("partitions restored", "partition restored"),
+    ];
+
+    /// Reads it; an unreadable log reads as empty (the counts then say nothing happened).
+    pub fn read(path: &std::path::Path) -> Self {
+        let bytes = std::fs::read(path).unwrap_or_default();
+        Self { text: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        Self::NOTABLE
+            .iter()
+            .map(|(what, phrase)| (*what, self.text.lines().filter(|l| l.contains(phrase)).count()))
+            .collect()
     }
 }
 

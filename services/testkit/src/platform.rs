@@ -132,6 +132,11 @@ impl ClioUp {
         self
     }
 
+    /// The file every run's log is appended to.
+    pub fn log_path(&self) -> &std::path::Path {
+        &self.log
+    }
+
     /// Starts a run; it dies with the test (kill on drop).
     pub fn spawn(&self) -> tokio::process::Child {
         self.spawn_command(&["up"])

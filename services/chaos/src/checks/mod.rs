@@ -98,7 +98,7 @@ pub async fn run(target: &Target, produced: &Produced, settle: Duration) -> Vec<
     record(Check::from_result("retry: joins and calls, once each", effects::retry(target, &produced.retry).await));
     record(Check::from_result("ledger audit", log::audit(target).await));
     record(Check::from_result("ledger: each transfer's outcome", log::ledger_outcomes(target, &produced.ledger).await));
-    record(Check::from_result("log: no event twice, no outcome partial", log::integrity(target).await));
+    record(Check::from_result("log: no outcome partial, no event id with two contents", log::integrity(target).await));
     record(Check::from_result("log: each task and match decided once", log::decided_once(target, produced).await));
     record(Check::from_result("dead letters: only the bad records", models::dead_letters(target, &produced.bad).await));
     record(Check::from_result("read models equal a rebuild", models::equal_to_rebuild(target).await));

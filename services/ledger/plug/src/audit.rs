@@ -3,13 +3,14 @@
 //! 1. the cut: every partition's end offset, taken together, bounds what is read;
 //! 2. each partition is read to its end outcome by outcome (the `clio.cause` and
 //!    `clio.event-index/count` headers); an outcome still being written at the end of the cut
-//!    is left out whole, as a restore would finish it;
+//!    is left out whole, as a restore would finish it; a copy of an event already read (same
+//!    `clio.event-id`) is left out;
 //! 3. credits that are in the cut without their sender's commit (the processor sends a credit
 //!    before the sender's events) count as in flight the other way, and are confirmed by
 //!    reading the sender's partition on past the cut, for up to `--settle-seconds`; a credit
 //!    whose commit never comes is reported as money created.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -128,6 +129,7 @@ async fn read_cut(
     let mut receiver = stream(kafka_settings, topic, partition, 0, end);
     let mut open: Option<Outcome> = None;
     let mut events = 0u64;
+    let mut seen = HashSet::new();
     let record_all = |audit: &mut Audit, outcome: Outcome| outcome.events.iter().for_each(|e| audit.record(e));
     while let Some(message) = receiver.recv().await {
         let message = message?;
@@ -136,6 +138,11 @@ async fn read_cut(
             eprintln!("  {} events read", records_before + events);
         }
         let Some(payload) = message.payload() else { continue };
+        // A copy of an event already read (two owners for a moment: docs/delivery.md).
+        let id = headers::get(&message, headers::EVENT_ID).and_then(|id| u128::from_str_radix(id, 16).ok());
+        if id.is_some_and(|id| !seen.insert(id)) {
+            continue;
+        }
         let event: LedgerEvent = codec.decode_as(payload).await.with_context(|| {
             format!("event at {}/{}/{} does not decode", message.topic(), message.partition(), message.offset())
         })?;

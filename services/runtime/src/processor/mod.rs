@@ -33,17 +33,20 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clio_aggregate::{Aggregate, Cause, Context, RecordSet, partition_for_key};
+use rdkafka::Offset;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::FutureProducer;
-use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, info_span, warn};
 
 mod checkpoint;
+mod replay;
 mod restore;
 mod timers;
+
+use replay::Partial;
 
 pub use timers::timer_command_id;
 
@@ -149,14 +152,6 @@ struct Checkpoint {
     commands_through: i64,
 }
 
-/// A cause whose events are only partly on the log.
-#[derive(Debug, Clone)]
-struct Partial {
-    command_offset: i64,
-    present: usize,
-    first_event_offset: i64,
-}
-
 /// What one instance holds for one partition it is assigned.
 struct PartitionState<S> {
     generation: u64,
@@ -193,6 +188,12 @@ pub struct Counters {
     pub timers: u64,
 }
 
+/// A commit the group coordinator refused: this instance may no longer own the partitions
+/// (or the coordinator is away), so it must not write for them.
+#[derive(Debug, thiserror::Error)]
+#[error("the group coordinator refused the commit that fences the batch: {0}")]
+pub struct Fenced(rdkafka::error::KafkaError);
+
 /// Runs one processor until `shutdown` is cancelled; the batch in flight is finished and
 /// committed first.
 pub async fn run<A: Aggregate>(
@@ -208,10 +209,12 @@ where
 {
     let context = TrackingContext::default();
     let assignments = context.assignments.clone();
-    let consumer: StreamConsumer<TrackingContext> = kafka::consumer_config(kafka_settings, &config.group_id)
-        .context("the command consumer's settings")?
-        .create_with_context(context)
-        .context("creating the command consumer")?;
+    let consumer: Arc<StreamConsumer<TrackingContext>> = Arc::new(
+        kafka::consumer_config(kafka_settings, &config.group_id)
+            .context("the command consumer's settings")?
+            .create_with_context(context)
+            .context("creating the command consumer")?,
+    );
     let producer = kafka::producer_for(kafka_settings, config.compression).context("creating the producer")?;
     let state_producer = if config.state_compression == config.compression {
         producer.clone()
@@ -229,6 +232,7 @@ where
         producer,
         state_producer,
         partition_count: partitions,
+        consumer: consumer.clone(),
         assignments,
         partitions: HashMap::new(),
         last_checkpoint: std::time::Instant::now(),
@@ -242,10 +246,14 @@ where
         let wake = tokio::time::Instant::now() + processor.until_next_timer().min(TEND_INTERVAL);
         let first = tokio::select! {
             _ = shutdown.cancelled() => {
-                // Between batches every decided outcome is on the log: snapshot what changed,
-                // so that the next start restores quickly.
-                if let Err(error) = processor.checkpoint().await {
-                    warn!(error = %format!("{error:#}"), "the last checkpoint failed; the next start replays more events");
+                // Between batches every decided outcome is on the log: commit it, and snapshot
+                // what changed, so that the next start restores quickly.
+                let stopped = match processor.commit_finished() {
+                    Ok(()) => processor.checkpoint().await,
+                    Err(error) => Err(error.into()),
+                };
+                if let Err(error) = stopped {
+                    warn!(error = %format!("{error:#}"), "the last commit or checkpoint failed; the next start reads and replays more");
                 }
                 break;
             }
@@ -283,13 +291,18 @@ where
         let outcome = processor.process(&batch, &shutdown).await;
         record_batch(&processor.config.group_id, &before, &processor.counters, started.elapsed());
         match outcome {
-            Ok(Some(commit)) => commit_offsets(&consumer, &processor.config.topics.commands, &commit),
+            Ok(Some(())) => {}
             Ok(None) => break,
             Err(error) => {
-                // The broker refused or lost part of the batch. Forget what this instance
-                // holds for these partitions and read the batch again: the restore finds what
+                // The broker refused or lost part of the batch, or the group no longer counts
+                // this instance a member. Forget what this instance holds for these partitions
+                // and read the batch again: if they are still its own, the restore finds what
                 // reached the log and the protocol finishes the rest.
-                error!(error = %format!("{error:#}"), "batch failed; restoring and retrying");
+                if error.downcast_ref::<Fenced>().is_some() {
+                    warn!(error = %format!("{error:#}"), "batch left to the partitions' owner; rejoining the group");
+                } else {
+                    error!(error = %format!("{error:#}"), "batch failed; restoring and retrying");
+                }
                 let mut rewind: BTreeMap<i32, i64> = BTreeMap::new();
                 for message in &batch {
                     rewind.entry(message.partition()).or_insert(message.offset());
@@ -340,22 +353,6 @@ fn message_topic(batch: &[OwnedMessage]) -> &str {
     batch.first().map_or("", |m| m.topic())
 }
 
-fn commit_offsets(consumer: &StreamConsumer<TrackingContext>, topic: &str, commit: &BTreeMap<i32, i64>) {
-    if commit.is_empty() {
-        return;
-    }
-    let mut list = TopicPartitionList::new();
-    for (&partition, &next) in commit {
-        if list.add_partition_offset(topic, partition, Offset::Offset(next)).is_err() {
-            return;
-        }
-    }
-    if let Err(error) = tokio::task::block_in_place(|| consumer.commit(&list, CommitMode::Sync)) {
-        // Usually a rebalance; the next owner restores from the log and skips what is done.
-        warn!(%error, "committing offsets failed");
-    }
-}
-
 /// The commands, events and state topics must have the same number of partitions: a key's
 /// events and snapshots live on the partition number its commands live on.
 fn check_topics(settings: &KafkaSettings, topics: &ProcessorTopics) -> anyhow::Result<i32> {
@@ -382,6 +379,8 @@ struct Processor<A: Aggregate> {
     /// Writes the state topic, whose compression may differ.
     state_producer: FutureProducer,
     partition_count: i32,
+    /// Commits offsets: the fence before anything is produced (see [`Processor::fence`]).
+    consumer: Arc<StreamConsumer<TrackingContext>>,
     assignments: Arc<Assignments>,
     partitions: HashMap<i32, PartitionState<A::State>>,
     last_checkpoint: std::time::Instant,
@@ -404,14 +403,11 @@ where
     A::Event: Send + Sync,
     A::State: Send + Sync,
 {
-    /// Processes one batch; returns the offsets to commit, or `None` when shutdown came
-    /// while waiting on the registry.
-    async fn process(
-        &mut self,
-        batch: &[OwnedMessage],
-        shutdown: &CancellationToken,
-    ) -> anyhow::Result<Option<BTreeMap<i32, i64>>> {
+    /// Processes one batch; `None` when shutdown came while waiting on the registry.
+    async fn process(&mut self, batch: &[OwnedMessage], shutdown: &CancellationToken) -> anyhow::Result<Option<()>> {
         let mut first = Vec::new();
+        // Per partition, the batch's first offset: everything before it is done.
+        let mut starts = BTreeMap::new();
         let mut events: BTreeMap<i32, Vec<Outgoing>> = BTreeMap::new();
         let mut commit = BTreeMap::new();
         let mut last_command: BTreeMap<i32, i64> = BTreeMap::new();
@@ -445,6 +441,7 @@ where
                 // Assigned again while the batch was being restored: the next batch restores it.
                 anyhow::bail!("partition {partition} was reassigned while the batch was restored");
             }
+            starts.entry(partition).or_insert(message.offset());
             commit.insert(partition, message.offset() + 1);
             last_command.insert(partition, message.offset());
             let applied_through = self.partitions[&partition].applied_through;
@@ -463,7 +460,11 @@ where
             rejects.extend(planned.rejects);
         }
 
-        // Steps 3 and 4: other entities' commands, forwards and dead letters first, then events.
+        // Steps 3 and 4: other entities' commands, forwards and dead letters first, then events;
+        // only while the group still counts this instance the partitions' owner.
+        if !first.is_empty() || !events.is_empty() {
+            self.fence(&starts)?;
+        }
         self.send_all(first).await.context("producing commands and dead letters")?;
         // All partitions' events in one round trip: one idempotent producer keeps each
         // partition's records in order, which is all a restore relies on.
@@ -493,10 +494,14 @@ where
             state.unchecked_commands_through = Some(command_offset);
         }
         self.counters.commands += batch.len() as u64;
+        self.assignments.finished(&self.config.topics.commands, &commit);
         if self.last_checkpoint.elapsed() >= self.config.snapshot_interval {
+            // Snapshots from an instance that lost its partitions could cover events it never
+            // saw: the commit is their fence too.
+            self.commit_finished()?;
             self.checkpoint().await?;
         }
-        Ok(Some(commit))
+        Ok(Some(()))
     }
 
     /// Decides one command and plans what to send. `None` means shutdown while the registry
@@ -689,6 +694,37 @@ where
         Ok(kafka::send_all(&self.producer, outgoing).await?)
     }
 
+    /// The fence: commits the finished offsets and this batch's first ones. The group
+    /// coordinator takes a commit only from a member of its current generation, so an instance
+    /// whose partitions were given to another (its session expired while the broker or its
+    /// storage was away, and it has not heard yet) learns it here, before it writes anything,
+    /// and leaves the batch to the new owner. The commit also refreshes the member's session:
+    /// the partitions cannot move while the batch's records are being written.
+    fn fence(&self, starts: &BTreeMap<i32, i64>) -> Result<(), Fenced> {
+        let mut offsets = self.assignments.take_finished(&self.config.topics.commands);
+        offsets.extend(starts);
+        self.commit(&offsets)
+    }
+
+    /// Commits the finished offsets (between batches, when idle, and on stop).
+    fn commit_finished(&self) -> Result<(), Fenced> {
+        let offsets = self.assignments.take_finished(&self.config.topics.commands);
+        self.commit(&offsets)
+    }
+
+    fn commit(&self, offsets: &BTreeMap<i32, i64>) -> Result<(), Fenced> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let list = crate::assignments::offsets_list(&self.config.topics.commands, offsets);
+        tokio::task::block_in_place(|| self.consumer.commit(&list, CommitMode::Sync)).map_err(|error| {
+            // Not committed: they are committed with the next batch's, or read again by the
+            // next owner, who skips what is done.
+            self.assignments.finished(&self.config.topics.commands, offsets);
+            Fenced(error)
+        })
+    }
+
     /// Whether this instance holds `partition` in the assignment `generation`.
     fn holds(&self, partition: i32, generation: u64) -> bool {
         self.assignments.generation(&self.config.topics.commands, partition) == Some(generation)
@@ -710,6 +746,9 @@ where
         let missing: Vec<(i32, u64)> =
             assigned.into_iter().filter(|(partition, _)| !self.partitions.contains_key(partition)).collect();
         self.restore_all(missing).await?;
+        if let Err(error) = self.commit_finished() {
+            debug!(%error, "committing finished offsets while idle did not work; the next batch tries again");
+        }
         self.fire_timers(now_micros(), shutdown).await
     }
 

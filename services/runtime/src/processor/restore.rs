@@ -4,13 +4,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::replay::{Logged, Replay};
+
 use clio_aggregate::{Aggregate, Cause};
 use rdkafka::Message;
 use rdkafka::message::OwnedMessage;
 use tracing::{error, info, warn};
 
 use super::timers::Timers;
-use super::{CHECKPOINT_KEY, Checkpoint, Partial, PartitionState, Processor, key_text};
+use super::{CHECKPOINT_KEY, Checkpoint, PartitionState, Processor, key_text};
 use crate::{headers, kafka};
 
 impl<A: Aggregate> Processor<A>
@@ -71,7 +73,7 @@ where
             }
         }
         let from = checkpoint.as_ref().map_or(0, |c| c.events_through + 1);
-        let mut applied_through = checkpoint.as_ref().map_or(-1, |c| c.commands_through);
+        let applied_through = checkpoint.as_ref().map_or(-1, |c| c.commands_through);
 
         // The events topic after the checkpoint, streamed so memory stays flat.
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<OwnedMessage>(1024);
@@ -83,24 +85,8 @@ where
             })?)
         });
 
-        struct Open<E> {
-            command_offset: i64,
-            count: usize,
-            key: String,
-            events: Vec<(i64, E)>,
-        }
-        let mut open: Option<Open<A::Event>> = None;
-        let mut replayed_keys = HashSet::new();
+        let mut replay = Replay::new(A::apply, entities, covers, applied_through);
         let mut replayed = 0u64;
-        let fold = |open: Open<A::Event>, entities: &mut HashMap<String, A::State>, dirty: &mut HashSet<String>| {
-            let covered = covers.get(&open.key).copied().unwrap_or(-1);
-            for (offset, event) in &open.events {
-                if *offset > covered {
-                    A::apply(entities.entry(open.key.clone()).or_default(), event);
-                    dirty.insert(open.key.clone());
-                }
-            }
-        };
         while let Some(message) = receiver.recv().await {
             replayed += 1;
             let Some(payload) = message.payload() else { continue };
@@ -111,60 +97,37 @@ where
                     continue;
                 }
             };
-            let key = key_text(&message).unwrap_or_default();
             let cause = headers::get(&message, headers::CAUSE).and_then(Cause::parse);
-            let index: usize = headers::get(&message, headers::EVENT_INDEX).and_then(|i| i.parse().ok()).unwrap_or(0);
-            let count: usize = headers::get(&message, headers::EVENT_COUNT).and_then(|c| c.parse().ok()).unwrap_or(1);
-            let command_offset = match &cause {
-                Some(cause) if cause.topic == topics.commands && cause.partition == partition => cause.offset,
-                _ => -1,
-            };
-            let continues = open.as_ref().is_some_and(|o| o.command_offset == command_offset && command_offset >= 0);
-            if !continues {
-                if let Some(previous) = open.take() {
-                    if previous.events.len() < previous.count {
-                        warn!(
-                            partition,
-                            command_offset = previous.command_offset,
-                            "an incomplete outcome is followed by another; keeping what is there"
-                        );
-                    }
-                    fold(previous, &mut entities, &mut replayed_keys);
-                }
-                open = Some(Open { command_offset, count, key, events: Vec::new() });
-            }
-            let current = open.as_mut().expect("opened above");
-            current.events.push((message.offset(), event));
-            if index + 1 >= current.count {
-                applied_through = applied_through.max(current.command_offset);
-                if let Some(done) = open.take() {
-                    fold(done, &mut entities, &mut replayed_keys);
-                }
-            }
+            replay.push(Logged {
+                offset: message.offset(),
+                key: key_text(&message).unwrap_or_default(),
+                command_offset: match &cause {
+                    Some(cause) if cause.topic == topics.commands && cause.partition == partition => cause.offset,
+                    _ => -1,
+                },
+                index: headers::get(&message, headers::EVENT_INDEX).and_then(|i| i.parse().ok()).unwrap_or(0),
+                count: headers::get(&message, headers::EVENT_COUNT).and_then(|c| c.parse().ok()).unwrap_or(1),
+                event,
+            });
         }
         let end = reading.await??;
-        let partial = match open {
-            Some(open) if open.command_offset >= 0 && open.events.len() < open.count => {
-                info!(
-                    partition,
-                    command_offset = open.command_offset,
-                    present = open.events.len(),
-                    count = open.count,
-                    "found a partial outcome; it will be finished"
-                );
-                Some(Partial {
-                    command_offset: open.command_offset,
-                    present: open.events.len(),
-                    first_event_offset: open.events.first().map_or(end, |(offset, _)| *offset),
-                })
-            }
-            Some(open) => {
-                applied_through = applied_through.max(open.command_offset);
-                fold(open, &mut entities, &mut replayed_keys);
-                None
-            }
-            None => None,
-        };
+        let partial = replay.finish(end);
+        if let Some(partial) = &partial {
+            info!(
+                partition,
+                command_offset = partial.command_offset,
+                present = partial.present,
+                "found a partial outcome; it will be finished"
+            );
+        }
+        if replay.copies > 0 {
+            warn!(
+                partition,
+                copies = replay.copies,
+                "events written twice (by an instance that had lost the partition) were folded once"
+            );
+        }
+        let Replay { entities, applied_through, replayed: replayed_keys, .. } = replay;
         let checkpointed = checkpoint.as_ref().map_or(-1, |c| c.events_through);
         info!(
             partition,
