@@ -142,6 +142,7 @@ async fn create_raw_topic(kafka: &KafkaSettings, name: &str, compression: Compre
         description: "benchmark".into(),
         partitions: 4,
         cleanup_policy: clio_runtime::catalogue::CleanupPolicy::Delete,
+        retention: clio_runtime::catalogue::Retention::Forever,
         compression,
         key: "n".into(),
         format: clio_runtime::catalogue::ValueFormat::Raw,

@@ -49,10 +49,11 @@ pub fn topics_list(settings: &TopicsSettings) -> anyhow::Result<()> {
     let catalogue = catalogue(&settings.schemas)?;
     for topic in &catalogue.topics {
         println!(
-            "{:28} partitions={:<3} cleanup={:8} records={}",
+            "{:28} partitions={:<3} cleanup={:8} retention={:8} records={}",
             topic.name,
             topic.partitions,
             topic.cleanup_policy.as_kafka(),
+            topic.retention.to_string(),
             if topic.values.is_empty() { "-".to_string() } else { topic.values.join(",") }
         );
     }

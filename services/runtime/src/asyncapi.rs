@@ -130,6 +130,7 @@ pub fn document(catalogue: &Catalogue, endpoints: &Endpoints) -> Value {
                     "replicas": 1,
                     "topicConfiguration": {
                         "cleanup.policy": [topic.cleanup_policy.as_kafka()],
+                        "retention.ms": topic.retention.as_kafka().parse::<i64>().unwrap_or(-1),
                         "compression.type": topic.compression.as_kafka()
                     },
                     "bindingVersion": KAFKA_BINDING

@@ -41,6 +41,77 @@ impl CleanupPolicy {
     }
 }
 
+/// How long a topic keeps its records (Kafka's `retention.ms`). `forever` unless the catalogue
+/// says otherwise: an events topic is the truth every read model is rebuilt from, and Apache
+/// Kafka's default (7 days) would delete it. In the catalogue: `retention = "forever"`, or a
+/// number with a unit, `30d`, `12h`, `90m`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Retention {
+    #[default]
+    Forever,
+    Milliseconds(i64),
+}
+
+impl Retention {
+    /// The value of `retention.ms`.
+    pub fn as_kafka(self) -> String {
+        match self {
+            Self::Forever => "-1".into(),
+            Self::Milliseconds(ms) => ms.to_string(),
+        }
+    }
+
+    /// From a `retention.ms` value as a broker describes it.
+    pub fn from_kafka(value: &str) -> Option<Self> {
+        match value.trim().parse::<i64>().ok()? {
+            ms if ms < 0 => Some(Self::Forever),
+            ms => Some(Self::Milliseconds(ms)),
+        }
+    }
+
+    /// Whether a topic keeping its records this long keeps them at least as long as `wanted`.
+    pub fn covers(self, wanted: Self) -> bool {
+        match (self, wanted) {
+            (Self::Forever, _) => true,
+            (Self::Milliseconds(_), Self::Forever) => false,
+            (Self::Milliseconds(have), Self::Milliseconds(want)) => have >= want,
+        }
+    }
+}
+
+impl TryFrom<String> for Retention {
+    type Error = String;
+
+    fn try_from(text: String) -> std::result::Result<Self, Self::Error> {
+        if text == "forever" {
+            return Ok(Self::Forever);
+        }
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let unit_ms = match unit {
+            "d" => 86_400_000,
+            "h" => 3_600_000,
+            "m" => 60_000,
+            "s" => 1_000,
+            "ms" => 1,
+            _ => return Err(format!("retention {text:?}: write forever, or a number with d, h, m, s or ms")),
+        };
+        let number: i64 = number.parse().map_err(|_| format!("retention {text:?}: no number before the unit"))?;
+        number.checked_mul(unit_ms).map(Self::Milliseconds).ok_or_else(|| format!("retention {text:?} is too long"))
+    }
+}
+
+impl std::fmt::Display for Retention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Forever => write!(f, "forever"),
+            Self::Milliseconds(ms) if ms % 86_400_000 == 0 => write!(f, "{}d", ms / 86_400_000),
+            Self::Milliseconds(ms) => write!(f, "{ms} ms"),
+        }
+    }
+}
+
 /// The compression a topic's records are produced with. Every mainstream Kafka client reads
 /// `none` and `gzip` with nothing extra installed; kafkajs (Node.js) reads no other codec
 /// without a plug-in, so topics integrators read use one of those two.
@@ -82,6 +153,9 @@ pub struct TopicSpec {
     pub description: String,
     pub partitions: i32,
     pub cleanup_policy: CleanupPolicy,
+    /// How long it keeps its records (default forever).
+    #[serde(default)]
+    pub retention: Retention,
     /// How its records are compressed (default none, which every client reads).
     #[serde(default)]
     pub compression: Compression,
@@ -308,6 +382,23 @@ fn avsc_files(dir: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retention_reads_as_forever_or_a_number_with_a_unit() {
+        let read = |text: &str| Retention::try_from(text.to_string());
+        assert_eq!(read("forever"), Ok(Retention::Forever));
+        assert_eq!(read("30d"), Ok(Retention::Milliseconds(2_592_000_000)));
+        assert_eq!(read("12h").map(Retention::as_kafka), Ok("43200000".to_string()));
+        assert_eq!(read("500ms"), Ok(Retention::Milliseconds(500)));
+        assert!(read("7 days").unwrap_err().contains("d, h, m, s or ms"));
+        assert!(read("d").unwrap_err().contains("no number"));
+        assert!(read("99999999999999999d").unwrap_err().contains("too long"));
+        assert_eq!(Retention::from_kafka("-1"), Some(Retention::Forever));
+        assert_eq!(Retention::from_kafka("604800000").map(|r| r.to_string()), Some("7d".to_string()));
+        assert!(Retention::Forever.covers(Retention::Milliseconds(1)));
+        assert!(!Retention::Milliseconds(604_800_000).covers(Retention::Forever));
+        assert!(Retention::Milliseconds(2).covers(Retention::Milliseconds(1)));
+    }
 
     fn catalogue(values: &[&str]) -> Catalogue {
         let text = format!(

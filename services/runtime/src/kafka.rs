@@ -13,7 +13,7 @@ use rdkafka::message::{OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-use crate::catalogue::{Compression, TopicSpec};
+use crate::catalogue::{CleanupPolicy, Compression, Retention, TopicSpec};
 use crate::settings::KafkaSettings;
 use crate::{Error, Result};
 
@@ -131,11 +131,14 @@ pub enum TopicOutcome {
 pub async fn create_topics(settings: &KafkaSettings, topics: &[&TopicSpec]) -> Result<Vec<(String, TopicOutcome)>> {
     let admin: AdminClient<DefaultClientContext> = client_config(settings)?.create()?;
     let min_insync = settings.min_insync_replicas.map(|n| n.to_string());
+    let retentions: Vec<String> = topics.iter().map(|t| t.retention.as_kafka()).collect();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|t| {
+        .zip(&retentions)
+        .map(|(t, retention)| {
             let topic = NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(settings.replication_factor))
                 .set("cleanup.policy", t.cleanup_policy.as_kafka())
+                .set("retention.ms", retention)
                 // A broker that honours it recompresses what other producers send, so the
                 // topic reads the same to every client whoever wrote it.
                 .set("compression.type", t.compression.as_kafka());
@@ -165,9 +168,10 @@ pub async fn create_topics(settings: &KafkaSettings, topics: &[&TopicSpec]) -> R
 }
 
 /// Refuses a topic that exists with another partition count than the catalogue's (its keys
-/// would live on other partitions than the ones their history is on) or another cleanup policy
+/// would live on other partitions than the ones their history is on), another cleanup policy
 /// (a compacted events topic loses history; a state topic that is not compacted grows without
-/// end).
+/// end), or a shorter retention (records the platform replays would be deleted; a longer one
+/// is the operator's choice).
 async fn check_existing(
     settings: &KafkaSettings,
     admin: &AdminClient<DefaultClientContext>,
@@ -203,6 +207,22 @@ async fn check_existing(
                 difference: format!(
                     "its cleanup.policy is {policy}, the catalogue says {}",
                     spec.cleanup_policy.as_kafka()
+                ),
+            });
+        }
+        let retention =
+            config.get("retention.ms").and_then(|entry| entry.value.as_deref()).and_then(Retention::from_kafka);
+        // Retention deletes only on a topic that deletes; a compacted one keeps each key's last.
+        if let Some(retention) = retention
+            && spec.cleanup_policy == CleanupPolicy::Delete
+            && !retention.covers(spec.retention)
+        {
+            return Err(Error::TopicMismatch {
+                topic: spec.name.clone(),
+                difference: format!(
+                    "it keeps records for {retention} (retention.ms {}), the catalogue says {}",
+                    retention.as_kafka(),
+                    spec.retention
                 ),
             });
         }

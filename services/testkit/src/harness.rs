@@ -152,6 +152,7 @@ impl TestEnv {
                 } else {
                     clio_runtime::catalogue::CleanupPolicy::Delete
                 },
+                retention: clio_runtime::catalogue::Retention::Forever,
                 compression: clio_runtime::catalogue::Compression::default(),
                 key: String::new(),
                 format: clio_runtime::catalogue::ValueFormat::Raw,
