@@ -3,9 +3,6 @@
 //! the domains' workers, two projectors of every read model), each killable and started
 //! again as a supervisor would.
 
-use std::time::Duration;
-
-use anyhow::Context as _;
 use clio_testkit::platform::ClioUp;
 use tokio::process::Child;
 
@@ -64,9 +61,9 @@ impl Platform {
             return Ok(Self { layout, parts });
         }
         let mut parts = Vec::new();
-        once(up, &["topics", "create"]).await?;
+        up.run_once(&["topics", "create"]).await?;
         parts.push(Part::spawn(up, "run registry".into(), args(&["run", "registry"])));
-        once(up, &["schemas", "register"]).await?;
+        up.run_once(&["schemas", "register"]).await?;
         parts.push(Part::spawn(up, "run gateway".into(), args(&["run", "gateway"])));
         for (domain, workers) in DOMAINS {
             for n in 1..=INSTANCES {
@@ -110,16 +107,4 @@ impl Platform {
         }
         clean
     }
-}
-
-/// `clio <args>` to completion, tried again while the registry or the broker is starting.
-async fn once(up: &ClioUp, args: &[&str]) -> anyhow::Result<()> {
-    for _ in 0..60 {
-        let mut child = up.spawn_command(args);
-        if child.wait().await.context("waiting for clio")?.success() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    anyhow::bail!("clio {} did not succeed in a minute", args.join(" "))
 }

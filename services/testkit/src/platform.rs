@@ -137,6 +137,18 @@ impl ClioUp {
         &self.log
     }
 
+    /// `clio <args>` (`topics create`, `schemas register`) to completion, tried again once a
+    /// second for a minute while the registry or the broker is starting.
+    pub async fn run_once(&self, args: &[&str]) -> anyhow::Result<()> {
+        for _ in 0..60 {
+            if self.spawn_command(args).wait().await?.success() {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        anyhow::bail!("clio {} did not succeed in a minute", args.join(" "))
+    }
+
     /// Starts a run; it dies with the test (kill on drop).
     pub fn spawn(&self) -> tokio::process::Child {
         self.spawn_command(&["up"])

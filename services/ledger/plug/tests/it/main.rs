@@ -4,6 +4,7 @@
 //! the test's own (clio_testkit::stack) or on `clio up` itself.
 
 mod cli;
+mod fence;
 mod gateway;
 mod ledger;
 mod node;

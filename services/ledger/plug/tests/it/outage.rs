@@ -14,7 +14,7 @@ use clio_testkit::records::eventually;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio_util::sync::CancellationToken;
 
-fn configure(debtor_id: i64, creditor_id: i64) -> ConfigureAccount {
+pub(crate) fn configure(debtor_id: i64, creditor_id: i64) -> ConfigureAccount {
     ConfigureAccount {
         debtor_id,
         creditor_id,
@@ -29,7 +29,7 @@ fn configure(debtor_id: i64, creditor_id: i64) -> ConfigureAccount {
 /// Produces a ConfigureAccount for a new creditor every 50 ms until `stop`, the way an
 /// integrator's client would: its producer buffers while the broker is away. Returns the
 /// creditors whose command the broker acknowledged, and those it refused.
-async fn integrator(
+pub(crate) async fn integrator(
     brokers: String,
     registry: String,
     debtor: i64,
