@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use clap::{ArgMatches, FromArgMatches as _};
 use clio_plug::Domain;
-use clio_runtime::codec::Codec;
 
 use crate::cli::{Cli, Command, ProjectionsAction, SchemasAction, SeedSettings, TopicsAction};
 
@@ -46,9 +45,9 @@ pub async fn dispatch(domains: &[Arc<dyn Domain>], matches: ArgMatches) -> anyho
 /// `clio seed`: every domain's demo data, one after another.
 async fn seed(settings: &SeedSettings, matches: &ArgMatches, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
     let resources = clio_plug::Resources {
-        pool: crate::setup::connect_creating(&settings.database.database_url).await?,
+        pool: settings.database.connect().await?,
         kafka: settings.kafka.clone(),
-        codec: Codec::new(&settings.registry.registry_url),
+        codec: settings.registry.codec(),
         shutdown: clio_runtime::shutdown::on_signal(),
     };
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -3,13 +3,12 @@
 use anyhow::Context as _;
 use clio_dead_letters::entries::Filter;
 use clio_dead_letters::{DeadLetters, parse_position, position_text};
-use clio_runtime::codec::Codec;
 
 use crate::cli::{DlqAction, ProjectionSettings};
 
 async fn open(settings: &ProjectionSettings) -> anyhow::Result<DeadLetters> {
-    let pool = crate::setup::connect_creating(&settings.database.database_url).await?;
-    let codec = Codec::new(&settings.registry.registry_url);
+    let pool = settings.database.connect().await?;
+    let codec = settings.registry.codec();
     Ok(DeadLetters::new(pool, settings.kafka.clone(), codec)?)
 }
 

@@ -190,10 +190,7 @@ pub async fn up(settings: UpSettings, matches: &clap::ArgMatches, domains: &[Arc
     // A bad properties file is a mistake to say at once, not an outage to wait out.
     settings.kafka.properties().context("the Kafka client properties")?;
     let catalogue = setup::catalogue(&settings.schemas)?;
-    let pool = patiently("Postgres", Duration::from_secs(30), &token, || {
-        setup::connect_creating(&settings.database.database_url)
-    })
-    .await?;
+    let pool = patiently("Postgres", Duration::from_secs(30), &token, || settings.database.connect()).await?;
     clio_registry::migrate(&pool).await.context("migrating the registry tables")?;
     // Before anything listens: without keys, only a loopback platform may start.
     let own_key = clio_keys::secret::generate();
@@ -321,7 +318,7 @@ pub async fn run(
     }
     match part {
         Part::Registry(settings) => {
-            let pool = setup::connect_creating(&settings.database.database_url).await?;
+            let pool = settings.database.connect().await?;
             clio_registry::migrate(&pool).await.context("migrating the registry tables")?;
             let keys = Arc::new(crate::keys::keyring(&settings.keys, &pool, &[settings.registry_addr]).await?);
             println!("API keys: {}", crate::keys::summary(&keys).await);
@@ -332,9 +329,9 @@ pub async fn run(
             });
         }
         Part::Gateway(settings) => {
-            let pool = setup::connect_creating(&settings.database.database_url).await?;
+            let pool = settings.database.connect().await?;
             let catalogue = setup::catalogue(&settings.schemas)?;
-            let codec = Codec::new(&settings.registry.registry_url);
+            let codec = settings.registry.codec();
             let keys = Arc::new(crate::keys::keyring(&settings.keys, &pool, &[settings.http_addr]).await?);
             println!("API keys: {}", crate::keys::summary(&keys).await);
             let listener = bind(settings.http_addr, "the HTTP gateway").await?;
@@ -347,15 +344,15 @@ pub async fn run(
             });
         }
         Part::Processor(ProcessorSettings { domain, schemas, kafka, registry }) => {
-            let codec = Codec::new(&registry.registry_url);
+            let codec = registry.codec();
             let catalogue = setup::catalogue(&schemas)?;
             let domain = clio_plug::find(domains, &domain)?;
             spawn_processor(&mut tasks, domain, &catalogue, &kafka, &codec, &token)?;
         }
         Part::Worker(WorkerSettings { domain, kafka, registry, database }) => {
             let domain = clio_plug::find(domains, &domain)?;
-            let pool = setup::connect_creating(&database.database_url).await?;
-            let codec = Codec::new(&registry.registry_url);
+            let pool = database.connect().await?;
+            let codec = registry.codec();
             let resources = Resources { pool, kafka, codec, shutdown: token.clone() };
             let workers = domain.workers(matches, &resources, false)?;
             if workers.is_empty() {
@@ -374,8 +371,8 @@ pub async fn run(
             });
         }
         Part::Projector { name, settings } => {
-            let pool = setup::connect_creating(&settings.database.database_url).await?;
-            let codec = Codec::new(&settings.registry.registry_url);
+            let pool = settings.database.connect().await?;
+            let codec = settings.registry.codec();
             let (config, model) = projections::find(domains, &name)?;
             projections::spawn(&mut tasks, config, model, &settings.kafka, &pool, &codec, &token);
         }

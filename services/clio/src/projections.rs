@@ -15,7 +15,6 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ProjectionSettings;
-use crate::setup;
 
 /// Every read model, with its projector's settings: the platform's, then each plugged domain's
 /// at its domain's home.
@@ -60,7 +59,7 @@ pub fn spawn(
 
 /// `clio projections status`.
 pub async fn status(settings: &ProjectionSettings, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
-    let pool = setup::connect_creating(&settings.database.database_url).await?;
+    let pool = settings.database.connect().await?;
     let known: Vec<(String, Vec<String>)> =
         read_models(domains).into_iter().map(|(config, _)| (config.name, config.topics)).collect();
     let rows = clio_projection::status::status(&settings.kafka, &pool, &known).await?;
@@ -78,8 +77,8 @@ pub async fn status(settings: &ProjectionSettings, domains: &[Arc<dyn Domain>]) 
 /// `clio projections rebuild <name>`.
 pub async fn rebuild(name: &str, settings: &ProjectionSettings, domains: &[Arc<dyn Domain>]) -> anyhow::Result<()> {
     let (config, model) = find(domains, name)?;
-    let pool = setup::connect_creating(&settings.database.database_url).await?;
-    let codec = Codec::new(&settings.registry.registry_url);
+    let pool = settings.database.connect().await?;
+    let codec = settings.registry.codec();
     let shutdown = clio_runtime::shutdown::on_signal();
     let progress = if std::io::stderr().is_terminal() { Progress::Bar } else { Progress::Hidden };
     let report = model.rebuild(&settings.kafka, &pool, &codec, &config, progress, &shutdown).await?;

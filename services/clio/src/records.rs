@@ -4,7 +4,7 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clio_runtime::codec::{Codec, json::avro_to_json};
+use clio_runtime::codec::json::avro_to_json;
 use clio_runtime::kafka;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message, OwnedMessage};
@@ -31,7 +31,7 @@ pub async fn produce(settings: ProduceSettings) -> anyhow::Result<()> {
             anyhow::bail!("{} carries several records; choose one with --type: {}", topic.name, values.join(", "))
         }
     };
-    let codec = Codec::new(&settings.registry.registry_url);
+    let codec = settings.registry.codec();
     let producer: FutureProducer =
         kafka::producer_for(&settings.kafka, topic.compression).context("creating the producer")?;
     let reader: Box<dyn BufRead> = if settings.input.as_os_str() == "-" {
@@ -71,7 +71,7 @@ pub async fn produce(settings: ProduceSettings) -> anyhow::Result<()> {
 /// Prints the records of a topic as JSON lines, from `--from` (or the newest `--last`) to
 /// the end, or on with --follow.
 pub async fn consume(settings: ConsumeSettings) -> anyhow::Result<()> {
-    let codec = Codec::new(&settings.registry.registry_url);
+    let codec = settings.registry.codec();
     let kafka_settings = settings.kafka.clone();
     let topic = settings.topic.clone();
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<OwnedMessage>(256);

@@ -72,8 +72,12 @@ pub async fn register_schemas(
 
 pub async fn schemas_register(settings: &SchemasSettings) -> anyhow::Result<()> {
     let catalogue = catalogue(&settings.schemas)?;
-    for (subject, id) in
-        register_schemas(&settings.registry.registry_url, settings.api_key.as_deref(), &catalogue).await?
+    for (subject, id) in register_schemas(
+        &settings.registry.registry_url,
+        settings.api_key.as_deref().or(settings.registry.registry_token.as_deref()),
+        &catalogue,
+    )
+    .await?
     {
         println!("id={id:<5} {subject}");
     }

@@ -7,13 +7,21 @@ use anyhow::Context as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
+/// Connections a pool opens at most, unless the settings say otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
 /// Connects to the database of `url`, creating the database first when the server has no
 /// database of that name.
 pub async fn connect_creating(url: &str) -> anyhow::Result<PgPool> {
+    connect_pool(url, DEFAULT_MAX_CONNECTIONS).await
+}
+
+/// As [`connect_creating`], with a pool of at most `max_connections`.
+pub async fn connect_pool(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options =
         PgConnectOptions::from_str(url).with_context(|| format!("CLIO_DATABASE_URL {url:?} is not a Postgres URL"))?;
     let options = options.log_statements(tracing::log::LevelFilter::Trace);
-    let pool = PgPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(10));
+    let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).acquire_timeout(Duration::from_secs(10));
     match pool.clone().connect_with(options.clone()).await {
         Ok(pool) => Ok(pool),
         Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("3D000") => {

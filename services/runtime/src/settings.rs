@@ -129,18 +129,54 @@ fn is_secret(name: &str) -> bool {
     ["password", "secret", "jaas", "token", "key.pem", "keystore", "credentials"].iter().any(|word| name.contains(word))
 }
 
-/// Where the Confluent-compatible schema registry is.
-#[derive(clap::Args, Debug, Clone)]
+/// Where the Confluent-compatible schema registry is, and how Clio's clients sign in to it:
+/// credentials in the URL (`https://user:secret@host`, sent as basic auth) or a bearer token.
+#[derive(clap::Args, Clone)]
 pub struct RegistrySettings {
     #[arg(long = "registry-url", env = "CLIO_REGISTRY_URL", default_value = "http://127.0.0.1:8081")]
     pub registry_url: String,
+    /// A bearer token for a registry that wants one (Confluent's `bearer.auth.token`: a managed
+    /// registry's token, or a Clio API key); sent on every registry call, instead of the URL's
+    /// credentials.
+    #[arg(long = "registry-token", env = "CLIO_REGISTRY_TOKEN", hide_env_values = true)]
+    pub registry_token: Option<String>,
 }
 
-/// Where Postgres is (read models, projection offsets, the embedded registry).
+impl RegistrySettings {
+    /// The codec for this registry, signed in as these settings say.
+    pub fn codec(&self) -> crate::codec::Codec {
+        crate::codec::Codec::with_bearer(&self.registry_url, self.registry_token.as_deref())
+    }
+}
+
+/// The URL without its secret, and the token as `***`.
+impl std::fmt::Debug for RegistrySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrySettings")
+            .field("registry_url", &crate::database::redact(&self.registry_url))
+            .field("registry_token", &self.registry_token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// Where Postgres is (read models, projection offsets, the embedded registry), and how many
+/// connections each of a process's pools opens at most.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DatabaseSettings {
     #[arg(long = "database-url", env = "CLIO_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/clio")]
     pub database_url: String,
+    /// Each pool's most connections: a process with every part (`clio up`) opens a few pools, so
+    /// size the server's `max_connections` for the parts times this.
+    #[arg(long = "database-max-connections", env = "CLIO_DATABASE_MAX_CONNECTIONS",
+          default_value_t = crate::database::DEFAULT_MAX_CONNECTIONS)]
+    pub database_max_connections: u32,
+}
+
+impl DatabaseSettings {
+    /// A pool on the database (created first if the server has none of that name).
+    pub async fn connect(&self) -> anyhow::Result<sqlx::PgPool> {
+        crate::database::connect_pool(&self.database_url, self.database_max_connections).await
+    }
 }
 
 /// Where the topic catalogue and .avsc files are.

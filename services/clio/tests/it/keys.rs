@@ -158,6 +158,21 @@ async fn keys_guard_the_gateway_and_the_registry_within_their_scopes_until_revok
     let output = register(with("ops:not-the-key")).await.expect("clio runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success() && !stderr.contains("not-the-key"), "{stderr}");
+    // Or a bearer token, as Confluent's bearer.auth.token.
+    let with_token = |token: &str| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_clio"))
+            .args(["schemas", "register"])
+            .current_dir(crate::repo_root())
+            .env("CLIO_REGISTRY_URL", &registry)
+            .env("CLIO_REGISTRY_TOKEN", token)
+            .env_remove("CLIO_API_KEY")
+            .output()
+    };
+    let output = with_token(&ops).await.expect("clio runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = with_token("not-the-key").await.expect("clio runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("not known") && !stderr.contains("not-the-key"), "{stderr}");
 
     let (ok, out, err) = keys(&database_url, &["revoke", "reader"]).await;
     assert!(ok && out.contains("revoked reader"), "{err}");

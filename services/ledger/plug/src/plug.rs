@@ -12,7 +12,6 @@ use clio_ledger::Ledger;
 use clio_ledger_projection::LedgerModel;
 use clio_plug::{Core, CoreOf, Domain, Home, Resources, Routes, Worker};
 use clio_projection::plugged::Projection;
-use clio_runtime::codec::Codec;
 use futures::future::BoxFuture;
 
 use crate::cli::{LedgerAction, LedgerSeedSettings, LedgerUpSettings, ScanSettings};
@@ -171,9 +170,9 @@ impl Domain for LedgerPlug {
 
 /// `clio ledger scan`.
 async fn scan(settings: &ScanSettings) -> anyhow::Result<()> {
-    let pool = clio_runtime::database::connect_creating(&settings.database.database_url).await?;
+    let pool = settings.database.connect().await?;
     let producer = clio_runtime::kafka::producer(&settings.kafka).context("creating the producer")?;
-    let codec = Codec::new(&settings.registry.registry_url);
+    let codec = settings.registry.codec();
     let target = LedgerTarget { schema: settings.schema.clone(), commands_topic: settings.topic.clone() };
     let at = settings.at.unwrap_or_else(chrono::Utc::now);
     let report = crate::scan::scan_once(&pool, &target, &producer, &codec, at, true).await?;

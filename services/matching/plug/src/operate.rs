@@ -5,7 +5,6 @@ use clio_matching::import::{Row, Source, parse_mid_file};
 use clio_matching::messages::{MatchingCommand, OnboardMid, RemoveMid};
 use clio_matching::mids::{Mid, key};
 use clio_matching_projection::queries;
-use clio_runtime::codec::Codec;
 use serde_json::Value;
 
 use crate::cli::{MatchingAccess, MatchingAction, MidArgs, MidsAction};
@@ -20,7 +19,7 @@ pub async fn operate(action: MatchingAction) -> anyhow::Result<()> {
         }
         MatchingAction::Mids(action) => mids(action).await,
         MatchingAction::ForceMatch { payment_key, merchant_transaction_id, access } => {
-            let pool = clio_runtime::database::connect_creating(&access.database.database_url).await?;
+            let pool = access.database.connect().await?;
             let asked = crate::force::command(
                 &pool,
                 &access.schema,
@@ -59,7 +58,7 @@ async fn import_file(
     let mut parsed = clio_matching::import::parse(source, text).with_context(|| format!("{}", file.display()))?;
     let batch = import::batch_of(source, &bytes);
     if parsed.rows.iter().any(|row| matches!(&row.item, Row::Merchant(m) if m.location.is_some())) {
-        let pool = clio_runtime::database::connect_creating(&access.database.database_url).await?;
+        let pool = access.database.connect().await?;
         import::resolve_locations(&pool, &access.schema, &mut parsed).await?;
     }
     if dry_run {
@@ -88,7 +87,7 @@ fn operator() -> String {
 async fn mids(action: MidsAction) -> anyhow::Result<()> {
     match action {
         MidsAction::List { merchant, provider, limit, access } => {
-            let pool = clio_runtime::database::connect_creating(&access.database.database_url).await?;
+            let pool = access.database.connect().await?;
             let page: Value = sqlx::query_scalar(&queries::MIDS_PAGE.in_schema(&access.schema))
                 .bind(&merchant)
                 .bind(&provider)
@@ -148,7 +147,7 @@ async fn mids(action: MidsAction) -> anyhow::Result<()> {
             Ok(())
         }
         MidsAction::Update { mid, changes, access } => {
-            let pool = clio_runtime::database::connect_creating(&access.database.database_url).await?;
+            let pool = access.database.connect().await?;
             let current = current(&pool, &access.schema, &mid).await?;
             let path = (mid.provider, mid.mid_type, mid.identifier);
             let update = crate::mids::updated(&current, path, changes, &operator(), now_micros())?;
@@ -158,7 +157,7 @@ async fn mids(action: MidsAction) -> anyhow::Result<()> {
             Ok(())
         }
         MidsAction::Remove { mid, access } => {
-            let pool = clio_runtime::database::connect_creating(&access.database.database_url).await?;
+            let pool = access.database.connect().await?;
             current(&pool, &access.schema, &mid).await?;
             let name = key(&mid.provider, &mid.mid_type, &mid.identifier);
             let command = RemoveMid {
@@ -189,9 +188,5 @@ async fn current(pool: &sqlx::PgPool, schema: &str, mid: &MidArgs) -> anyhow::Re
 
 fn connect(access: &MatchingAccess) -> anyhow::Result<MatchingClient> {
     let producer = clio_runtime::kafka::producer(&access.kafka).context("creating the producer")?;
-    Ok(MatchingClient {
-        producer,
-        codec: Codec::new(&access.registry.registry_url),
-        commands_topic: access.topic.clone(),
-    })
+    Ok(MatchingClient { producer, codec: access.registry.codec(), commands_topic: access.topic.clone() })
 }

@@ -4,7 +4,6 @@ use anyhow::Context as _;
 use clio_orders::messages::{OrdersCommand, PollMarketplace};
 use clio_orders_projection::queries;
 use clio_plug::now_micros;
-use clio_runtime::codec::Codec;
 use serde_json::Value;
 
 use crate::OrdersClient;
@@ -40,7 +39,7 @@ pub async fn operate(action: OrdersAction) -> anyhow::Result<()> {
             Ok(())
         }
         OrdersAction::Show { project_id, access } => {
-            let pool = clio_runtime::database::connect_creating(&access.database.database_url).await?;
+            let pool = access.database.connect().await?;
             let order: Option<Value> = sqlx::query_scalar(&queries::ORDER.in_schema(&access.schema))
                 .bind(project_id)
                 .fetch_optional(&pool)
@@ -67,11 +66,8 @@ pub async fn operate(action: OrdersAction) -> anyhow::Result<()> {
         }
         OrdersAction::Sync { access } => {
             let producer = clio_runtime::kafka::producer(&access.kafka).context("creating the producer")?;
-            let client = OrdersClient {
-                producer,
-                codec: Codec::new(&access.registry.registry_url),
-                commands_topic: access.topic.clone(),
-            };
+            let client =
+                OrdersClient { producer, codec: access.registry.codec(), commands_topic: access.topic.clone() };
             let poll_id = format!("operator-{}", now_micros());
             client
                 .send(&OrdersCommand::PollMarketplace(PollMarketplace { poll_id: poll_id.clone(), ts: now_micros() }))
@@ -87,7 +83,7 @@ pub async fn operate(action: OrdersAction) -> anyhow::Result<()> {
 /// One page a query gives: `$1` where to start (or which project), `$2` the page size.
 async fn read(access: &OrdersAccess, sql: &str, first: Option<i64>, limit: i64) -> anyhow::Result<Value> {
     anyhow::ensure!((1..=1000).contains(&limit), "--limit must be between 1 and 1000, not {limit}");
-    let pool = clio_runtime::database::connect_creating(&access.database.database_url).await?;
+    let pool = access.database.connect().await?;
     let page = sqlx::query_scalar(sql)
         .bind(first)
         .bind(limit)

@@ -286,10 +286,10 @@ fn operator() -> String {
 }
 
 async fn open(access: &RetryAccess, produce: bool) -> anyhow::Result<(sqlx::PgPool, Option<RetryClient>)> {
-    let pool = clio_runtime::database::connect_creating(&access.database.database_url).await?;
+    let pool = access.database.connect().await?;
     let client = if produce {
         let producer = clio_runtime::kafka::producer(&access.kafka).context("creating the producer")?;
-        let codec = Codec::new(&access.registry.registry_url);
+        let codec = access.registry.codec();
         Some(RetryClient { producer, codec, commands_topic: access.topic.clone() })
     } else {
         None

@@ -98,12 +98,14 @@ impl std::fmt::Debug for Codec {
 
 /// A registry URL may carry credentials (`https://user:secret@registry`, what Confluent's
 /// clients take as `basic.auth.user.info`): they go in a basic-auth header, never in the URL
-/// the client calls or prints.
-fn sr_settings(url: &str) -> SrSettings {
+/// the client calls or prints. A bearer token (Confluent's `bearer.auth.token`) wins over them.
+fn sr_settings(url: &str, bearer: Option<&str>) -> SrSettings {
     let (bare, credentials) = split_credentials(url);
     let mut builder = SrSettings::new_builder(bare.clone());
     builder.no_proxy().set_timeout(Duration::from_secs(10));
-    if let Some((user, secret)) = &credentials {
+    if let Some(token) = bearer {
+        builder.set_token_authorization(token);
+    } else if let Some((user, secret)) = &credentials {
         builder.set_basic_authorization(user, secret.as_deref());
     }
     builder.build().unwrap_or_else(|_| SrSettings::new(bare))
@@ -167,11 +169,17 @@ pub fn frame_schema_id(bytes: &[u8]) -> Result<u32, CodecError> {
 
 impl Codec {
     pub fn new(registry_url: &str) -> Self {
+        Self::with_bearer(registry_url, None)
+    }
+
+    /// A codec whose registry calls carry `Authorization: Bearer <token>` when a token is given
+    /// (a managed registry's token, or a Clio API key), instead of the URL's credentials.
+    pub fn with_bearer(registry_url: &str, bearer: Option<&str>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 registry_url: registry_url.to_string(),
-                encoder: AvroEncoder::new(sr_settings(registry_url)),
-                decoder: AvroDecoder::new(sr_settings(registry_url)),
+                encoder: AvroEncoder::new(sr_settings(registry_url, bearer)),
+                decoder: AvroDecoder::new(sr_settings(registry_url, bearer)),
             }),
         }
     }
@@ -285,5 +293,50 @@ mod tests {
         assert_eq!(credentials, Some(("KEY".to_string(), Some("s@cret:1".to_string()))));
         let (bare, credentials) = split_credentials("http://ops@127.0.0.1:8081/");
         assert_eq!((bare.as_str(), credentials), ("http://127.0.0.1:8081/", Some(("ops".to_string(), None))));
+    }
+
+    /// The `Authorization` header of the one registry call a decode makes, as a server that
+    /// answers 404 to it received it.
+    async fn authorization_sent(codec_for: impl FnOnce(String) -> Codec) -> Option<String> {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let port = listener.local_addr().expect("bound").port();
+        let server = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().expect("a call");
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buffer).expect("read");
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buffer[..n]);
+            }
+            let body = r#"{"error_code":40403,"message":"Schema not found"}"#;
+            let answer = format!(
+                "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(answer.as_bytes());
+            String::from_utf8_lossy(&request).into_owned()
+        });
+        let codec = codec_for(format!("http://KEY:s3cret@127.0.0.1:{port}"));
+        let _ = codec.decode(&[0, 0, 0, 0, 7, 2]).await;
+        let request = server.join().expect("the server ran");
+        request.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("authorization").then(|| value.trim().to_string())
+        })
+    }
+
+    #[tokio::test]
+    async fn registry_calls_carry_the_url_s_credentials_or_a_bearer_token_instead() {
+        // base64 of KEY:s3cret
+        assert_eq!(authorization_sent(|url| Codec::new(&url)).await, Some("Basic S0VZOnMzY3JldA==".to_string()));
+        let settings =
+            |url: String| crate::settings::RegistrySettings { registry_url: url, registry_token: Some("tok-1".into()) };
+        assert_eq!(authorization_sent(|url| settings(url).codec()).await, Some("Bearer tok-1".to_string()));
+        let printed = format!("{:?}", settings("http://KEY:s3cret@registry".into()));
+        assert!(!printed.contains("s3cret") && !printed.contains("tok-1"), "{printed}");
     }
 }

@@ -2,7 +2,6 @@
 //! starts this binary as a child process and kills it with SIGKILL at random moments.
 
 use clap::Parser;
-use clio_runtime::codec::Codec;
 use clio_runtime::processor::{ProcessorConfig, ProcessorTopics};
 use clio_runtime::settings::{KafkaSettings, RegistrySettings};
 use clio_testkit::tally::Tally;
@@ -40,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         ..ProcessorConfig::for_domain("tally")
     };
     let shutdown = clio_runtime::shutdown::on_signal();
-    let codec = Codec::new(&settings.registry.registry_url);
+    let codec = settings.registry.codec();
     clio_runtime::processor::run::<Tally>(&settings.kafka, codec, config, shutdown).await?;
     Ok(())
 }

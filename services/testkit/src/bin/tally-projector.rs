@@ -3,7 +3,6 @@
 
 use clap::Parser;
 use clio_projection::projector::{self, ProjectorConfig};
-use clio_runtime::codec::Codec;
 use clio_runtime::settings::{DatabaseSettings, KafkaSettings, RegistrySettings};
 use clio_testkit::tally_model::TallyModel;
 
@@ -37,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
     config.max_batch = settings.max_batch;
     let pool = sqlx::PgPool::connect(&settings.database.database_url).await?;
     let shutdown = clio_runtime::shutdown::on_signal();
-    let codec = Codec::new(&settings.registry.registry_url);
+    let codec = settings.registry.codec();
     projector::run(&settings.kafka, pool, codec, TallyModel, config, shutdown).await?;
     Ok(())
 }

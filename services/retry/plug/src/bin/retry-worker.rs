@@ -6,7 +6,6 @@ use clap::Parser;
 use clio_plug::Home;
 use clio_retry_plug::RetryPlug;
 use clio_retry_plug::handlers::Handlers;
-use clio_runtime::codec::Codec;
 use clio_runtime::settings::{KafkaSettings, RegistrySettings};
 
 #[derive(Parser, Debug)]
@@ -31,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
     clio_runtime::telemetry::init();
     let settings = Settings::parse();
     let plug = RetryPlug::living_at(Home::prefixed("retry", &settings.prefix));
-    let codec = Codec::new(&settings.registry.registry_url);
+    let codec = settings.registry.codec();
     let client = plug.client(&settings.kafka, &codec)?;
     let config = plug.worker_config(settings.concurrency, &settings.callback_base);
     let shutdown = clio_runtime::shutdown::on_signal();
