@@ -5,7 +5,10 @@
 //! reported, so a worker killed mid-call performs the unreported runs again (with the same
 //! idempotency key: the other side sees one effect) and the processor takes the first report
 //! of each run and ignores the rest. A run whose deadline has passed is not performed: the
-//! processor has counted it as timed out and started another.
+//! processor has counted it as timed out and started another. A copy of an event it has just
+//! read (the same `clio.event-id`: two processor instances wrote one outcome, docs/delivery.md)
+//! is not performed again: two runs of one call at once would race where the other side has no
+//! idempotency key (an issue tracker's create looks before it creates).
 
 use std::collections::BTreeMap;
 
@@ -62,6 +65,7 @@ pub async fn run(
     // The next offset to read of each partition whose runs are all reported.
     let mut reported: BTreeMap<(String, i32), i64> = BTreeMap::new();
     let (mut since_commit, mut stopping) = (0usize, false);
+    let mut recent = RecentIds::default();
     loop {
         tokio::select! {
             // Runs end in the order they were read, so an offset is stored only when every
@@ -77,7 +81,13 @@ pub async fn run(
             message = consumer.recv(), if !stopping && in_flight.len() < concurrency * READ_AHEAD_PER_RUN => {
                 match message {
                     Ok(message) => {
-                        in_flight.push_back(handle(&client, &handlers, &config, &calls, message.detach(), &shutdown))
+                        let message = message.detach();
+                        let copy = clio_runtime::headers::get(&message, clio_runtime::headers::EVENT_ID)
+                            .is_some_and(|id| !recent.first_time(id));
+                        if copy {
+                            tracing::info!(partition = message.partition(), offset = message.offset(), "a copy of an event already read: not performed again");
+                        }
+                        in_flight.push_back(handle(&client, &handlers, &config, &calls, message, !copy, &shutdown))
                     }
                     Err(error) => tracing::debug!(%error, "the worker's consumer"),
                 }
@@ -92,16 +102,45 @@ pub async fn run(
     Ok(())
 }
 
-/// One record: performed and reported; returns its position.
+/// The event ids read lately, so that a copy of one is not performed twice. Copies land close
+/// to their originals (the same batch retried by a producer that had lost its partition), so a
+/// bounded memory is enough.
+#[derive(Default)]
+struct RecentIds {
+    ids: std::collections::HashSet<String>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl RecentIds {
+    const KEPT: usize = 100_000;
+
+    /// Whether `id` was not among the recent ones; remembers it.
+    fn first_time(&mut self, id: &str) -> bool {
+        if self.ids.contains(id) {
+            return false;
+        }
+        if self.order.len() >= Self::KEPT
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
+        }
+        self.ids.insert(id.to_string());
+        self.order.push_back(id.to_string());
+        true
+    }
+}
+
+/// One record: performed (unless a copy) and reported; returns its position.
 async fn handle(
     client: &RetryClient,
     handlers: &Handlers,
     config: &WorkerConfig,
     calls: &Semaphore,
     message: OwnedMessage,
+    perform_it: bool,
     shutdown: &CancellationToken,
 ) -> (String, i32, i64) {
-    if let Some(payload) = message.payload() {
+    if let Some(payload) = message.payload().filter(|_| perform_it) {
         perform(client, handlers, config, calls, payload, shutdown).await;
     }
     (message.topic().to_string(), message.partition(), message.offset())

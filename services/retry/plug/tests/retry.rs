@@ -250,3 +250,70 @@ async fn joins_of_one_account_run_one_at_a_time_and_each_reports_its_status_by_a
     assert_eq!(cancelled["cancelled_by"], "ana");
     retry.stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_a_run_s_event_on_the_log_is_not_performed_a_second_time() {
+    use rdkafka::Message as _;
+    use rdkafka::message::Headers as _;
+
+    let retry = start().await;
+    let url = format!("{}/echo/copies/{}", retry.sandbox, retry.stack.env.unique("run"));
+    let params = json!({"method": "POST", "url": url, "body": {"n": 1}});
+    retry.create("copy-1", "http", params, FAST).await;
+    retry.until("copy-1", "SUCCESS").await;
+
+    // Two processor instances can write one outcome (docs/delivery.md): a copy of the event
+    // that started the run, same bytes, same headers, later on the same partition.
+    let events = clio_testkit::records::read_all(&retry.stack.env.kafka, &retry.stack.topics.events).await;
+    let started = events
+        .iter()
+        .find(|m| {
+            m.key() == Some(b"copy-1".as_slice())
+                && clio_runtime::headers::get(*m, clio_runtime::headers::RECORD_TYPE)
+                    .is_some_and(|r| r.ends_with("AttemptStarted"))
+        })
+        .expect("the run's event");
+    let headers: Vec<(String, String)> = started
+        .headers()
+        .map(|h| {
+            h.iter()
+                .map(|h| (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    clio_testkit::records::produce_raw(
+        &retry.stack.env.kafka,
+        &retry.stack.topics.events,
+        Some(started.partition()),
+        Some("copy-1"),
+        started.payload().expect("a payload"),
+        &headers,
+    )
+    .await;
+    // A marker task on the copy's partition, behind it: once it has run, the worker has read
+    // the copy.
+    let (kafka, topic) = (retry.stack.env.kafka.clone(), retry.stack.topics.commands.clone());
+    let partitions = tokio::task::spawn_blocking(move || {
+        clio_runtime::kafka::partition_count(&clio_runtime::kafka::reader(&kafka).expect("a reader"), &topic)
+    })
+    .await
+    .expect("ran")
+    .expect("the commands topic's partitions");
+    let marker = (0..)
+        .map(|n| format!("copy-2-{n}"))
+        .find(|key| clio_aggregate::partition_for_key(key.as_bytes(), partitions) == started.partition())
+        .expect("a key on the copy's partition");
+    retry.create(&marker, "http", json!({"method": "POST", "url": format!("{url}-after")}), FAST).await;
+    retry.until(&marker, "SUCCESS").await;
+    let calls = retry.sandbox("/echo-calls").await;
+    let ours: Vec<&Value> = calls["calls"]
+        .as_array()
+        .expect("the calls")
+        .iter()
+        .filter(|c| c["path"].as_str().is_some_and(|p| url.ends_with(p)))
+        .collect();
+    assert_eq!(ours.len(), 1, "{calls}");
+    assert_eq!(ours[0]["count"], 1, "the copy was performed again: {calls}");
+    retry.stack.stop().await;
+}
